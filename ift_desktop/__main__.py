@@ -1,0 +1,3 @@
+from ift_desktop.cli import main
+
+raise SystemExit(main())

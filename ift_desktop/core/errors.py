@@ -1,0 +1,48 @@
+"""Expected failures, worded for the person using the app.
+
+Every error a user can cause (a missing file, a wrong column, a bad setting) is raised as a
+:class:`UserError` subclass whose message says *what* went wrong, *where*, and *what to do next*.
+The CLI prints ``str(error)`` on one line and exits with status 2; the UI shows it inline.
+Anything else is a bug and goes to the error dialog with its traceback folded.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """An expected failure with a message a non-programmer understands."""
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        self.message = message.strip()
+        self.hint = hint.strip() if hint else None
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        text = " ".join(self.message.split())
+        if self.hint:
+            text = f"{text} {' '.join(self.hint.split())}"
+        return text
+
+
+class DataError(UserError):
+    """A dataset could not be read, mapped, templated or split."""
+
+
+class TemplateError(DataError):
+    """A prompt template is malformed or names a field the data does not have."""
+
+
+class ModelError(UserError):
+    """A model could not be found, loaded or saved."""
+
+
+class TrainingError(UserError):
+    """Training cannot start or had to stop (bad settings, NaN loss, out of memory)."""
+
+
+class EvaluationError(UserError):
+    """Scoring or generation inputs are unusable."""
+
+
+class Cancelled(Exception):
+    """Raised inside long work when the user asked to cancel it. Not an error to show."""

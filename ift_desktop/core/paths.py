@@ -1,0 +1,37 @@
+"""Where IFT Desktop keeps things on disk.
+
+- the **workspace** (datasets, runs, evaluations, the run index): ``$IFT_DESKTOP_HOME`` or
+  ``~/IFT Desktop``;
+- the **cache** (converted built-in model weights, tokenizers): ``$IFT_DESKTOP_CACHE`` or
+  ``$XDG_CACHE_HOME/ift-desktop`` (``~/.cache/ift-desktop``).
+
+Tests point both at a temporary folder (tests/conftest.py), never at the real user folders.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def workspace_root() -> Path:
+    env = os.environ.get("IFT_DESKTOP_HOME")
+    root = Path(env).expanduser() if env else Path.home() / "IFT Desktop"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("IFT_DESKTOP_CACHE")
+    if env:
+        root = Path(env).expanduser()
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        root = Path(base) / "ift-desktop"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def resources_dir() -> Path:
+    """The read-only resources shipped inside the package (templates, sample data, icons)."""
+    return Path(__file__).resolve().parent.parent / "resources"

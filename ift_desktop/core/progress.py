@@ -1,0 +1,74 @@
+"""A Qt-free progress and cancellation object for long work (the Orange3 ``state`` pattern).
+
+Long core functions take ``state: TaskState | None`` and call ``state.report(...)`` and
+``state.check_cancelled()``. The UI's worker builds a TaskState whose callbacks emit Qt signals;
+the CLI builds one that draws a terminal progress line; tests pass ``None`` or a recording one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+from .errors import Cancelled
+
+ProgressCallback = Callable[[float | None, str], None]
+
+
+class TaskState:
+    """Progress reporting plus cooperative cancellation.
+
+    ``report(fraction, message)`` forwards to ``on_progress`` only when something visible
+    changed (the fraction moved by at least 0.5 % or the message changed), so hot loops may
+    call it freely. ``fraction`` is 0..1, or ``None`` when the amount of work is unknown.
+    """
+
+    def __init__(
+        self,
+        on_progress: ProgressCallback | None = None,
+        cancel_event: threading.Event | None = None,
+        on_partial: Callable[[object], None] | None = None,
+    ):
+        self._on_progress = on_progress
+        self._on_partial = on_partial
+        self.cancel_event = cancel_event or threading.Event()
+        self._last: tuple[float | None, str] | None = None
+        self._last_time = 0.0
+
+    # progress -------------------------------------------------------------------------------
+    def report(self, fraction: float | None, message: str = "") -> None:
+        if fraction is not None:
+            fraction = min(1.0, max(0.0, float(fraction)))
+        last = self._last
+        if last is not None and last[1] == message:
+            if fraction is None or last[0] is None:
+                if fraction is last[0]:
+                    return
+            elif abs(fraction - last[0]) < 0.005 and fraction < 1.0:
+                return
+        self._last = (fraction, message)
+        self._last_time = time.monotonic()
+        if self._on_progress is not None:
+            self._on_progress(fraction, message)
+
+    def partial(self, result: object) -> None:
+        """Hand a partial result (a finished row, a logged step) to whoever watches."""
+        if self._on_partial is not None:
+            self._on_partial(result)
+
+    # cancellation ---------------------------------------------------------------------------
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def is_cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    def check_cancelled(self) -> None:
+        """Raise :class:`Cancelled` if the user asked to stop."""
+        if self.cancel_event.is_set():
+            raise Cancelled()
+
+
+def null_state() -> TaskState:
+    return TaskState()

@@ -1,0 +1,1 @@
+"""The Qt layer of IFT Desktop: thin views over ``ift_desktop.core``."""
