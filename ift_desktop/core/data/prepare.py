@@ -1,0 +1,419 @@
+"""Turn a source table into an instruction dataset: map columns, template, split, check, save.
+
+:func:`prepare` is what ``ift-desktop prepare`` runs and what the Data wizard's last page calls;
+:func:`build_examples` alone gives the rendered examples the wizard previews;
+:func:`prepare_mixture` combines several sources/tasks into one multi-task dataset.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import DataError, TemplateError
+from ..progress import TaskState
+from .dataset_files import SCHEMA_VERSION, SPLITS, write_dataset
+from .mixtures import mixture_sizes
+from .sources import Table, get_sample_task, load_source, sample_tasks
+from .splits import drop_leakage, find_leakage, split_examples
+from .tasks import TASKS, get_task, guess_mapping
+from .templates import RANDOM, Template, TemplateLibrary, render, validate_template
+
+MAX_OPTIONS = 50  # a classification target with more distinct values than this is not a label set
+INPUT_KEY = "_input"  # set by build_examples when asked for a report; prepare() strips it
+
+
+@dataclass
+class PrepareConfig:
+    source: str
+    task: str | None = None
+    template: str | None = None
+    mapping: dict[str, list[str]] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    val: float = 0.1
+    test: float = 0.1
+    seed: int = 42
+    limit: int | None = None
+    stratify: bool = False
+    source_split: str = "train"
+    drop_leakage: bool = False
+
+
+@dataclass
+class PrepareResult:
+    out_dir: Path
+    counts: dict
+    manifest: dict
+    leakage: list[str]
+
+
+@dataclass
+class MixtureComponent:
+    config: PrepareConfig
+    cap: int | None = None
+    weight: float | None = None
+    name: str | None = None
+
+
+# ------------------------------------------------------------------------------ field values
+def _texts(value) -> list[str]:
+    """A cell as a list of texts: strings stay, numbers print, lists give several, {"text": ...} unwraps."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value.strip()] if value.strip() else []
+    if isinstance(value, bool):
+        return [str(value).lower()]
+    if isinstance(value, (int, float)):
+        return [str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)]
+    if isinstance(value, dict) and "text" in value:
+        return _texts(value["text"])
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _texts(item)]
+    return [json.dumps(value, ensure_ascii=False)]
+
+
+def _label_names(params: dict) -> list[str] | None:
+    raw = params.get("labels")
+    if not raw:
+        return None
+    names = [n.strip() for n in str(raw).split(",") if n.strip()]
+    return names or None
+
+
+def resolve_mapping(table: Table, task: str, mapping: dict[str, list[str]] | None) -> dict[str, list[str]]:
+    """Check (or guess) the field → columns mapping against ``table``; raises DataError naming the problem."""
+    spec = get_task(task)
+    mapping = {k: list(v) for k, v in (mapping or {}).items()} or guess_mapping(task, table.columns)
+    columns = ", ".join(table.columns)
+    for name, cols in mapping.items():
+        if name not in spec.fields:
+            raise DataError(f"Task '{task}' has no field '{name}'; its fields are: {', '.join(spec.fields)}.")
+        for col in cols:
+            if col not in table.columns:
+                raise DataError(f"Column '{col}' not found in {table.origin}; columns are: {columns}.")
+    for name in spec.required_fields:
+        if not mapping.get(name):
+            raise DataError(
+                f"Task '{task}' needs the field '{name}', but no column is mapped to it; "
+                f"add --map {name}=COLUMN (columns in {table.origin}: {columns})."
+            )
+    return {name: mapping[name] for name in spec.fields if name in mapping}
+
+
+def build_examples(
+    table: Table, config: PrepareConfig, library: TemplateLibrary | None = None,
+    state: TaskState | None = None, report: dict | None = None,
+) -> list[dict]:
+    """Render every usable row of ``table`` into ``{"prompt", "completion", "task", "template", "references"?}``.
+
+    Rows whose required fields or target are empty are skipped (their number goes to
+    ``report["skipped"]`` when a dict is given, with the mapping and template used). With a
+    ``report``, each example also carries ``"_input"`` (its source input fields) for the
+    leakage check; :func:`prepare` removes it before saving.
+    """
+    if not config.task:
+        raise DataError(f"Choose a task for {table.origin}; the tasks are: {', '.join(TASKS)}.")
+    spec = get_task(config.task)
+    library = library or TemplateLibrary()
+    mapping = resolve_mapping(table, config.task, config.mapping)
+    target = spec.target_field
+    several = len(mapping[target]) > 1
+    params = {k: str(v) for k, v in (config.params or {}).items()}
+    label_names = _label_names(params) if config.task == "classification" else None
+
+    def label_of(text: str) -> str:
+        if label_names and text.lstrip("-").isdigit():
+            index = int(text)
+            if not 0 <= index < len(label_names):
+                raise DataError(
+                    f"Label {index} in {table.origin} has no name in labels={params['labels']} "
+                    f"({len(label_names)} names for ids 0..{len(label_names) - 1})."
+                )
+            return label_names[index]
+        return text
+
+    rows = []
+    skipped = 0
+    for record in table.records:
+        values = {name: [t for col in cols for t in _texts(record.get(col))] for name, cols in mapping.items()}
+        refs = [label_of(t) for t in values[target]] if config.task == "classification" else values[target]
+        if not refs or any(not values[f] for f in spec.required_fields if f != target):
+            skipped += 1
+            continue
+        fields = {name: "\n\n".join(v) for name, v in values.items() if name != target}
+        fields[target] = refs[0]
+        rows.append((fields, refs))
+    if not rows:
+        raise DataError(
+            f"No usable rows in {table.origin}: every row has an empty "
+            f"{' or '.join(repr(c) for f in spec.required_fields for c in mapping[f])}; check the mapping."
+        )
+
+    available = {*mapping, *params}
+    extra: dict = dict(params)
+    notes: list[str] = []
+    if config.task == "classification":
+        declared = [table.label_names[c] for c in mapping[target] if c in table.label_names]
+        options = label_names or (declared[0] if declared else sorted({r[1][0] for r in rows}))
+        if len(options) <= MAX_OPTIONS:
+            extra["options"] = options
+            available.add("options")
+        if not label_names and options and all(str(o).lstrip("-").isdigit() for o in options):
+            notes.append(f"The labels are numbers ({', '.join(map(str, options[:5]))}); give them names with "
+                         f"--param labels=NAME0,NAME1,... so the model learns words, not ids.")
+    if config.template in (None, "", "default"):
+        pool = [library.default_for(config.task, available)]
+    elif config.template == RANDOM:
+        pool = library.random_pool(config.task, available)
+        if not pool:
+            raise TemplateError(f"No built-in {config.task} template works with the fields {', '.join(sorted(available))}.")
+    else:
+        pool = [library.get(config.template)]
+    for t in pool:
+        if t.task != config.task:
+            raise TemplateError(
+                f"Template '{t.name}' is for {t.task}, not {config.task}; pick one of: "
+                f"{', '.join([RANDOM, *library.names(config.task)])}."
+            )
+        validate_template(t, available)
+
+    rng = random.Random(config.seed)
+    examples = []
+    used: Counter = Counter()
+    inputs = [f for f in spec.input_fields if f in mapping]
+    for index, (fields, refs) in enumerate(rows):
+        t: Template = pool[0] if len(pool) == 1 else rng.choice(pool)
+        prompt, completion = render(t, {**extra, **fields})
+        example = {"prompt": prompt, "completion": completion, "task": config.task, "template": t.name}
+        if several:  # each reference as the completion template renders it
+            example["references"] = [completion] + [render(t, {**extra, **fields, target: r})[1] for r in refs[1:]]
+        if report is not None:  # the source input, for the leakage check (removed before saving)
+            example[INPUT_KEY] = config.task + "\x1f" + "\x1f".join(fields[f] for f in inputs)
+        examples.append(example)
+        used[t.name] += 1
+        if state is not None and index % 64 == 0:
+            state.check_cancelled()
+            state.report(index / len(rows), f"Rendering examples ({index}/{len(rows)})")
+    if report is not None:
+        report.update(mapping=mapping, skipped=skipped, templates_used=dict(used), rows_read=len(table),
+                      origin=table.origin, columns=list(table.columns), notes=notes)
+        if "options" in extra:
+            report["labels"] = list(extra["options"])
+    return examples
+
+
+# ------------------------------------------------------------------------------------ prepare
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _version() -> str:
+    try:
+        from ift_desktop import __version__
+
+        return __version__
+    except ImportError:  # pragma: no cover
+        return "unknown"
+
+
+def check_out_dir(out_dir: str | Path) -> Path:
+    """Fail before any work if ``out_dir`` cannot hold a prepared dataset."""
+    out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out} exists and is a file; choose a folder for the prepared dataset.")
+    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").exists():
+        raise DataError(f"{out} already holds files that are not a prepared dataset; choose a new or empty folder.")
+    return out
+
+
+def _complete_sample_config(config: PrepareConfig) -> PrepareConfig:
+    part = get_sample_task(config.source.partition(":")[2])
+    task = config.task or part.task
+    own = task == part.task
+    mapping = config.mapping or (part.mapping if own else {})
+    template = config.template or (part.template if own else None)
+    return PrepareConfig(**{**asdict(config), "task": task, "mapping": mapping, "template": template})
+
+
+def sample_components(config: PrepareConfig, library: TemplateLibrary | None = None) -> list[MixtureComponent]:
+    """The built-in sample as mixture parts (only those of ``config.task`` when it is set).
+
+    Each part uses its own mapping and template; ``config.template`` replaces the template of
+    the parts of its task (``random``: of every part); ``config.mapping`` applies when a single
+    part is chosen.
+    """
+    parts = [p for p in sample_tasks() if config.task in (None, p.task)]
+    if not parts:
+        raise DataError(
+            f"The built-in sample has no {config.task} part; its tasks are: "
+            f"{', '.join(sorted({p.task for p in sample_tasks()}))}."
+        )
+    chosen_task = None
+    if config.template not in (None, "", RANDOM):
+        chosen_task = (library or TemplateLibrary()).get(config.template).task
+        if chosen_task not in {p.task for p in parts}:
+            raise TemplateError(
+                f"Template '{config.template}' is for {chosen_task}; the sample's parts are "
+                f"{', '.join(f'{p.name} ({p.task})' for p in parts)}."
+            )
+    components = []
+    for part in parts:
+        template = config.template if config.template == RANDOM or part.task == chosen_task else part.template
+        mapping = config.mapping if config.mapping and len(parts) == 1 else part.mapping
+        part_config = PrepareConfig(**{**asdict(config), "source": f"sample:{part.name}", "task": part.task,
+                                       "mapping": mapping, "template": template,
+                                       "stratify": config.stratify or part.task == "classification"})
+        components.append(MixtureComponent(part_config, name=part.name))
+    return components
+
+
+def prepare(config: PrepareConfig, out_dir: str | Path, state: TaskState | None = None,
+            library: TemplateLibrary | None = None, table: Table | None = None) -> PrepareResult:
+    """Load, map, template, split, check and save ``config.source`` as an instruction dataset in ``out_dir``.
+
+    ``table``: the source already loaded (the wizard has it); otherwise it is read from
+    ``config.source``.
+    """
+    out_dir = check_out_dir(out_dir)
+    if config.source == "sample":
+        return prepare_mixture(sample_components(config, library), out_dir, val=config.val, test=config.test, seed=config.seed,
+                               state=state, library=library, source="sample", drop_leaks=config.drop_leakage)
+    if config.source.startswith("sample:"):
+        config = _complete_sample_config(config)
+    if not config.task:
+        raise DataError(f"Choose a task with --task; the tasks are: {', '.join(TASKS)}.")
+    get_task(config.task)
+    if config.stratify and config.task != "classification":
+        raise DataError("Stratified splits keep label proportions, so they need the classification task.")
+    if table is None:
+        table = load_source(config.source, split=config.source_split, limit=config.limit, state=state)
+    report: dict = {}
+    examples = build_examples(table, config, library, state, report)
+    splits = split_examples(examples, val=config.val, test=config.test, seed=config.seed,
+                            stratify_key="completion" if config.stratify else None)
+    splits, leakage, removed = _check_leakage(splits, config.drop_leakage)
+    manifest = {
+        "schema_version": SCHEMA_VERSION, "created": _now(), "ift_desktop_version": _version(),
+        "source": config.source, "origin": report["origin"], "source_split": config.source_split,
+        "task": config.task, "tasks": [config.task], "template": config.template or report_template(report),
+        "templates_used": report["templates_used"], "mapping": report["mapping"], "params": dict(config.params),
+        "seed": config.seed, "val": config.val, "test": config.test, "limit": config.limit,
+        "stratify": config.stratify, "rows_read": report["rows_read"], "skipped_rows": report["skipped"],
+        "leakage": leakage, "leakage_removed": removed, "references": any("references" in e for e in examples),
+        "notes": report["notes"],
+    }
+    if "labels" in report:
+        manifest["labels"] = report["labels"]
+    if state is not None:
+        state.report(None, f"Writing {out_dir}")
+    write_dataset(out_dir, splits, manifest)
+    return PrepareResult(out_dir, {name: len(splits[name]) for name in SPLITS}, manifest, leakage)
+
+
+def _check_leakage(splits: dict[str, list], drop: bool) -> tuple[dict[str, list], list[str], int]:
+    """Report (or with ``drop`` remove) examples whose source input is also in an earlier split."""
+    leakage = find_leakage(splits, key=INPUT_KEY)
+    removed = 0
+    if drop and leakage:
+        splits, removed = drop_leakage(splits, key=INPUT_KEY)
+        leakage = [f"Removed {removed} validation/test example(s) whose input is also in an earlier split."]
+    for rows in splits.values():
+        for row in rows:
+            row.pop(INPUT_KEY, None)
+    return splits, leakage, removed
+
+
+def report_template(report: dict) -> str:
+    used = report.get("templates_used") or {}
+    return next(iter(used)) if len(used) == 1 else RANDOM
+
+
+def prepare_mixture(
+    components: list[MixtureComponent], out_dir: str | Path, *, val: float = 0.1, test: float = 0.1, seed: int = 42,
+    total: int | None = None, state: TaskState | None = None, library: TemplateLibrary | None = None,
+    source: str = "mixture", drop_leaks: bool = False,
+) -> PrepareResult:
+    """Combine several sources/tasks into one dataset with per-part caps or weights, then split and save.
+
+    Each part keeps its share in every split (the split is stratified by part, and by label for
+    classification parts asked to stratify).
+    """
+    out_dir = check_out_dir(out_dir)
+    if not components:
+        raise DataError("A mixture needs at least one part.")
+    library = library or TemplateLibrary()
+    names = _part_names(components)
+    built, reports = [], []
+    for number, component in enumerate(components):
+        cfg = component.config
+        if cfg.source.startswith("sample:"):
+            cfg = _complete_sample_config(cfg)
+        if state is not None:
+            state.check_cancelled()
+            state.report(number / len(components), f"Preparing part {names[number]}")
+        if not cfg.task:
+            raise DataError(f"Mixture part '{names[number]}' has no task; the tasks are: {', '.join(TASKS)}.")
+        table = load_source(cfg.source, split=cfg.source_split, limit=cfg.limit, state=None)
+        report: dict = {}
+        built.append((cfg, build_examples(table, cfg, library, None, report)))
+        reports.append(report)
+    sizes = mixture_sizes([len(e) for _, e in built], [c.cap for c in components],
+                          [c.weight for c in components], total)
+    combined = []
+    for number, ((cfg, examples), size) in enumerate(zip(built, sizes)):
+        chosen = random.Random(seed * 1009 + number).sample(examples, size)
+        for example in chosen:
+            key = f"{number}|{example['completion']}" if cfg.stratify else str(number)
+            combined.append({**example, "_part": key})
+    splits = split_examples(combined, val=val, test=test, seed=seed, stratify_key="_part")
+    part_counts = {name: {s: 0 for s in SPLITS} for name in names}
+    for split_name, rows in splits.items():
+        for row in rows:
+            part_counts[names[int(row.pop("_part").split("|", 1)[0])]][split_name] += 1
+    splits, leakage, removed = _check_leakage(splits, drop_leaks)
+    tasks = list(dict.fromkeys(cfg.task for cfg, _ in built))
+    manifest = {
+        "schema_version": SCHEMA_VERSION, "created": _now(), "ift_desktop_version": _version(), "source": source,
+        "task": tasks[0] if len(tasks) == 1 else "mixture", "tasks": tasks,
+        "template": RANDOM if any(c.template == RANDOM for c, _ in built) else "default",
+        "seed": seed, "val": val, "test": test, "total": total, "leakage": leakage, "leakage_removed": removed,
+        "references": any("references" in e for rows in splits.values() for e in rows),
+        "mapping": {names[i]: reports[i]["mapping"] for i in range(len(built))},
+        "components": [
+            {"name": names[i], "source": cfg.source, "origin": reports[i]["origin"], "task": cfg.task,
+             "template": cfg.template or report_template(reports[i]), "templates_used": reports[i]["templates_used"],
+             "mapping": reports[i]["mapping"], "params": dict(cfg.params), "available": len(examples),
+             "cap": components[i].cap, "weight": components[i].weight, "used": sizes[i],
+             "counts": part_counts[names[i]], "skipped_rows": reports[i]["skipped"], "notes": reports[i]["notes"]}
+            for i, (cfg, examples) in enumerate(built)
+        ],
+    }
+    if state is not None:
+        state.report(None, f"Writing {out_dir}")
+    write_dataset(out_dir, splits, manifest)
+    return PrepareResult(out_dir, {name: len(splits[name]) for name in SPLITS}, manifest, leakage)
+
+
+def _part_names(components: list[MixtureComponent]) -> list[str]:
+    names: list[str] = []
+    for component in components:
+        base = component.name or _default_name(component.config.source)
+        name, n = base, 1
+        while name in names:
+            n += 1
+            name = f"{base}-{n}"
+        names.append(name)
+    return names
+
+
+def _default_name(source: str) -> str:
+    if source.startswith("sample:"):
+        return source.partition(":")[2]
+    if source.startswith("hf:"):
+        return source[3:].replace("/", "_").replace(":", "_")
+    return Path(source).stem or "part"
