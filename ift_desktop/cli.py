@@ -29,17 +29,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``only``, just that subcommand's module is imported (``score`` then
+    starts without loading torch or transformers, which the training command needs)."""
     from ift_desktop import __version__
 
     parser = _Parser(prog="ift-desktop", description="IFT Desktop: instruction fine-tuning on one workstation.")
     parser.add_argument("--version", action="version", version=f"ift-desktop {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="{" + ",".join(COMMANDS) + "}")
     for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"ift_desktop.commands.{name}")
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(command_parser)
-        command_parser.set_defaults(_run=module.run)
+        if only is None or name == only:
+            module = importlib.import_module(f"ift_desktop.commands.{name}")
+            module.add_arguments(command_parser)
+            command_parser.set_defaults(_run=module.run)
     return parser
 
 
@@ -61,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         from ift_desktop.ui.app import main as gui_main
 
         return gui_main()
-    parser = build_parser()
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(chosen if chosen in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
@@ -76,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, Cancelled):
         print("error: cancelled by the user; nothing was written.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `ift-desktop prepare --list-templates | head`: the reader left
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # an unexpected failure: one line, details in a log file
         log = _crash_log(exc)
         where = f" Details were written to {log}." if log else ""

@@ -14,7 +14,7 @@ import threading
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ift_desktop.core.errors import Cancelled, UserError
 from ift_desktop.core.progress import TaskState
@@ -53,6 +53,8 @@ class Worker(QObject):
         except BaseException as exc:  # noqa: BLE001 - everything must reach the UI
             details = "".join(traceback.format_exception(exc))
             self.failed.emit(f"{type(exc).__name__}: {exc}", details, False)
+            if unexpected_error_handler is not None:
+                unexpected_error_handler(exc)
         else:
             if self.cancel_event.is_set():
                 self.cancelled.emit()
@@ -65,16 +67,54 @@ class Worker(QObject):
         self.cancel_event.set()
 
 
+class WorkerSignals(QObject):
+    """The worker's signals, re-emitted on the thread that started the work (the UI thread).
+
+    Connect pages to these, never to the :class:`Worker` itself: a lambda connected straight to a
+    signal of an object living in the worker thread runs *in the worker thread*, and touching a
+    widget from there crashes Qt. The hop from Worker to WorkerSignals is a queued connection, so
+    everything connected here (bound methods and lambdas alike) runs on the UI thread, in order.
+    """
+
+    progress = Signal(object, str)
+    partial = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str, str, bool)
+    cancelled = Signal()
+    done = Signal()
+
+    def __init__(self, worker: Worker, parent: QObject | None = None):
+        super().__init__(parent)
+        self._worker = worker
+        for name in ("progress", "partial", "finished", "failed", "cancelled", "done"):
+            getattr(worker, name).connect(getattr(self, name), Qt.QueuedConnection)
+
+    @property
+    def state(self) -> TaskState:
+        return self._worker.state
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        return self._worker.cancel_event
+
+    def cancel(self) -> None:
+        self._worker.cancel()
+
+
 class TaskHandle(QObject):
-    """A running worker plus its thread; keeps both alive until the work is done."""
+    """A running worker plus its thread; keeps both alive until the work is done.
+
+    ``handle.worker`` holds the signals to connect to (delivered on the UI thread).
+    """
 
     def __init__(self, worker: Worker, thread: QThread, parent: QObject | None = None):
         super().__init__(parent)
-        self.worker = worker
+        self._worker = worker
+        self.worker = WorkerSignals(worker, self)
         self.thread = thread
 
     def cancel(self) -> None:
-        self.worker.cancel()
+        self._worker.cancel()
 
     def is_running(self) -> bool:
         return self.thread.isRunning()
@@ -85,6 +125,10 @@ class TaskHandle(QObject):
 
 
 _live: set[TaskHandle] = set()
+
+# Set by ErrorReporter.install(): unexpected (non-UserError) failures in workers also reach the
+# one error dialog, with their traceback, while the page shows its own short inline note.
+unexpected_error_handler: Callable[[BaseException], None] | None = None
 
 
 def run_in_thread(owner: QObject | None, fn: Callable[..., Any], *args, **kwargs) -> TaskHandle:
@@ -98,7 +142,9 @@ def run_in_thread(owner: QObject | None, fn: Callable[..., Any], *args, **kwargs
     worker.moveToThread(thread)
     handle = TaskHandle(worker, thread, owner)
     thread.started.connect(worker.run)
-    worker.done.connect(thread.quit)
+    # quit straight from the worker thread (QThread.quit is thread-safe), so shutting down never
+    # depends on the UI thread processing a queued call while it waits for the thread
+    worker.done.connect(thread.quit, Qt.DirectConnection)
     thread.finished.connect(lambda: _live.discard(handle))
     _live.add(handle)
     from PySide6.QtCore import QTimer
@@ -109,3 +155,12 @@ def run_in_thread(owner: QObject | None, fn: Callable[..., Any], *args, **kwargs
 
 def live_tasks() -> list[TaskHandle]:
     return [handle for handle in _live if handle.is_running()]
+
+
+def shutdown_all(timeout_ms: int = 10000) -> None:
+    """Cancel every running task and wait for its thread (the app calls this on quit)."""
+    handles = live_tasks()
+    for handle in handles:
+        handle.cancel()
+    for handle in handles:
+        handle.wait(timeout_ms)
