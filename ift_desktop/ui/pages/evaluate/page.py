@@ -1,0 +1,237 @@
+"""The Evaluate page: "did the fine-tuning help, where, and why does the score say so?".
+
+Top: what to evaluate (a run and/or the base model on a prepared split) or which stored evaluations
+to open, plus the exports. Then two tabs: *Overview* (metric cards, the bar chart base vs fine-tuned
+with 95 % intervals, the paired test in words, the BLEU signature) and *Examples* (the sortable,
+filterable table above the detail view with the highlighted overlaps and the explanation).
+Generation, loading, statistics and exports run in workers; expected failures show inline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from ift_desktop.core.evaluation.report import Comparison
+from ift_desktop.ui.widgets.messages import InlineMessage
+from ift_desktop.ui.widgets.task_progress import TaskProgress
+from ift_desktop.ui.workers import TaskHandle, run_in_thread
+
+from .detail import DetailView
+from .examples import ExamplesPanel
+from .jobs import export_report, open_comparison, run_evaluations, summarize_comparison
+from .setup import SetupPanel
+from .summary import SummaryView
+
+
+class EvaluatePage(QWidget):
+    def __init__(self, context, parent=None):
+        super().__init__(parent)
+        self.context = context
+        self.comparison: Comparison | None = None
+        self.summary_stats: dict | None = None
+        self._task: TaskHandle | None = None
+        self._stats_task: TaskHandle | None = None
+        self._opened_once = False
+        self._after_task = None  # what to start once the running task has ended
+
+        title = QLabel("Evaluate")
+        title.setObjectName("PageTitle")
+        self.setup = SetupPanel(context)
+        self.message = InlineMessage()
+        self.progress = TaskProgress()
+        self.summary = SummaryView()
+        self.examples = ExamplesPanel()
+        self.detail = DetailView()
+        self.empty = QLabel(
+            "No evaluation open. Pick a fine-tuned run and/or the base model and a prepared dataset, then "
+            "<b>Run evaluation</b> — or open a stored evaluation."
+        )
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignCenter)
+        self.empty.setStyleSheet("color: #667085; font-size: 11pt; padding: 40px;")
+
+        examples_split = QSplitter(Qt.Vertical)
+        examples_split.addWidget(self.examples)
+        examples_split.addWidget(self.detail)
+        examples_split.setChildrenCollapsible(False)
+        examples_split.setStretchFactor(0, 2)
+        examples_split.setStretchFactor(1, 3)
+        examples_split.setSizes([210, 330])
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.summary, "Overview")
+        self.tabs.addTab(examples_split, "Examples")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 8)
+        layout.setSpacing(8)
+        layout.addWidget(title)
+        layout.addWidget(self.setup)
+        layout.addWidget(self.message)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.empty, 1)
+        layout.addWidget(self.tabs, 1)
+        self.tabs.hide()
+
+        self.setup.run_requested.connect(self.start_evaluation)
+        self.setup.open_requested.connect(lambda: self.open_evaluations(*self.setup.stored_choice()))
+        self.setup.export_requested.connect(self._ask_export)
+        self.progress.cancel_requested.connect(self.cancel)
+        self.examples.example_selected.connect(self.detail.show_row)
+
+    # opening ------------------------------------------------------------------------------------
+    def on_shown(self) -> None:
+        """First time the page is shown: open the newest stored evaluation (with its partner)."""
+        if self._opened_once or self.comparison is not None or self.is_busy():
+            return
+        self._opened_once = True
+        base, tuned = self.setup.latest_pair()
+        if base or tuned:
+            self.open_evaluations(base, tuned)
+
+    def open_evaluations(self, base: str | Path | None, tuned: str | Path | None) -> TaskHandle | None:
+        if self.is_busy():
+            return None
+        if not base and not tuned:
+            self.message.show_info("Choose a stored base evaluation, a fine-tuned one, or both, then press Open.")
+            return None
+        self.setup.select_stored(base, tuned)
+        return self._start(open_comparison, "Opening the evaluation", self.show_comparison, base=base, tuned=tuned)
+
+    def show_comparison(self, comparison: Comparison) -> None:
+        """Show a loaded comparison and start its statistics in the background."""
+        self.comparison = comparison
+        self.summary_stats = None
+        self.message.clear()
+        self.empty.hide()
+        self.tabs.show()
+        self.summary.show_comparison(comparison, None)
+        self.detail.set_comparison(comparison)
+        self.examples.set_comparison(comparison)
+        self.setup.set_exportable(True)
+        if self._stats_task is not None:
+            self._stats_task.cancel()
+        task = run_in_thread(self, summarize_comparison, comparison)
+        # Bound methods only: a lambda would run in the worker's thread and touch widgets there.
+        task.worker.finished.connect(self._on_stats)
+        task.worker.failed.connect(self._on_stats_failed)
+        self._stats_task = task
+
+    def _on_stats_failed(self, text: str, _details: str, _is_user_error: bool) -> None:
+        self.message.show_warning(f"Confidence intervals could not be computed: {text}")
+
+    def _on_stats(self, result: tuple) -> None:
+        comparison, stats = result
+        if comparison is self.comparison:
+            self.summary_stats = stats
+            self.summary.show_comparison(comparison, stats)
+
+    # running ------------------------------------------------------------------------------------
+    def start_evaluation(self) -> TaskHandle | None:
+        if self.is_busy():
+            return None
+        jobs = self.setup.jobs()
+        data_dir = self.setup.dataset()
+        if not jobs:
+            self.message.show_warning("Nothing to evaluate: pick a fine-tuned run, tick the base model, or both.")
+            return None
+        if not data_dir:
+            self.message.show_warning("No prepared dataset: prepare one on the Data page, then pick it here.")
+            return None
+        split = self.setup.split_combo.currentText()
+        run = self.setup.run_name()
+        stem = f"{run}-{Path(data_dir).name}-{split}" if run else f"{Path(data_dir).name}-{split}"
+        workspace = self.context.workspace
+        paths = {}
+        for side, _model in jobs:
+            paths[side] = workspace.new_evaluation_path(f"{stem}-{side}")
+            paths[side].parent.mkdir(parents=True, exist_ok=True)
+        limit = self.setup.limit.value() or None
+        return self._start(
+            run_evaluations, "Evaluating", self._on_evaluated,
+            jobs=jobs, data_dir=data_dir, split=split, limit=limit,
+            max_new_tokens=self.setup.max_new_tokens.value(), paths=paths,
+        )
+
+    def _on_evaluated(self, written: dict) -> None:
+        self.context.evaluations_changed.emit()
+        self.context.status_message.emit("Evaluation saved: " + ", ".join(Path(p).name for p in written.values()))
+        self._after_task = lambda: self.open_evaluations(written.get("base"), written.get("tuned"))
+
+    # exports ------------------------------------------------------------------------------------
+    def _ask_export(self, kind: str) -> None:
+        if self.comparison is None:
+            return
+        suffix = ".csv" if kind == "csv" else ".html"
+        default = str(Path.home() / f"{self._report_name()}{suffix}")
+        name_filter = "CSV (*.csv)" if kind == "csv" else "HTML report (*.html)"
+        path, _chosen = QFileDialog.getSaveFileName(self, "Export the evaluation", default, name_filter)
+        if path:
+            if not path.lower().endswith(suffix):
+                path += suffix
+            self.export_to(path)
+
+    def export_to(self, path: str | Path) -> TaskHandle | None:
+        if self.comparison is None or self.is_busy():
+            return None
+        return self._start(export_report, f"Exporting {Path(path).name}", self._on_exported,
+                           self.comparison, str(path), self.summary_stats)
+
+    def _on_exported(self, path) -> None:
+        self.message.show_success(f"Saved {path}")
+
+    def _report_name(self) -> str:
+        names = [self.comparison.evaluation(s).name for s in self.comparison.sides]
+        return names[-1]
+
+    # workers ------------------------------------------------------------------------------------
+    def _start(self, fn, message: str, on_done, *args, **kwargs) -> TaskHandle:
+        self.message.clear()
+        self.progress.start(message)
+        self.setup.set_busy(True)
+        task = run_in_thread(self, fn, *args, **kwargs)
+        task.worker.progress.connect(self.progress.update_progress)
+        task.worker.finished.connect(on_done)
+        task.worker.failed.connect(self._on_failed)
+        task.worker.cancelled.connect(self._on_cancelled)
+        task.worker.done.connect(self._on_done)
+        self._task = task
+        return task
+
+    def _on_failed(self, text: str, details: str, is_user_error: bool) -> None:
+        if is_user_error:
+            self.message.show_error(text)
+            return
+        self.message.show_error(f"Something went wrong: {text}")
+        from ift_desktop.ui.error_dialog import ErrorDialog
+
+        dialog = ErrorDialog(text, details, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.show()
+
+    def _on_cancelled(self) -> None:
+        self.message.show_info("Cancelled; nothing half-written was kept.")
+
+    def _on_done(self) -> None:
+        self.progress.finish()
+        self.setup.set_busy(False)
+        self._task = None
+        follow_up, self._after_task = self._after_task, None
+        if follow_up is not None:
+            follow_up()
+
+    def is_busy(self) -> bool:
+        return self._task is not None
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def confirm_close(self) -> bool:
+        for task in (self._task, self._stats_task):
+            if task is not None and task.is_running():
+                task.cancel()
+                task.wait(3000)
+        return True
