@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -20,7 +21,6 @@ def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/shots")
     out.mkdir(parents=True, exist_ok=True)
     from PySide6.QtCore import QSettings
-    from PySide6.QtTest import QTest
 
     from ift_desktop.core.data.prepare import PrepareConfig, prepare
     from ift_desktop.ui.app import create_app
@@ -36,10 +36,15 @@ def main() -> int:
     window.resize(1280, 800)
     window.show()
 
-    def settle(ms=600, until=None, timeout=120_000):
+    def settle(ms=600, until=None, timeout=600_000):
+        # processEvents + time.sleep, not QTest.qWait: qWait keeps Python's lock while it sleeps,
+        # which starves the worker threads doing the real work
         waited = 0
         while True:
-            QTest.qWait(ms)
+            deadline = time.monotonic() + ms / 1000
+            while time.monotonic() < deadline:
+                app.processEvents()
+                time.sleep(0.02)
             waited += ms
             if until is None or until() or waited > timeout:
                 return

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton
 
 _STYLES = {
-    "error": ("#fdecea", "#b3261e", "⛔"),
+    "error": ("#fdecea", "#b3261e", "✖"),
     "warning": ("#fff4e5", "#8a5300", "⚠"),
     "info": ("#e8f1fb", "#0b4f8a", "ℹ"),
     "success": ("#e7f5ea", "#1e6b32", "✔"),
