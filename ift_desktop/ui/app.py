@@ -45,4 +45,9 @@ def main() -> int:
     window._error_reporter = reporter  # kept alive with the window
     ensure_sample_dataset(window.context)
     window.show()
+    # the big imports (torch, transformers) are done: keep their objects out of the collector's
+    # full passes, which otherwise pause the UI for most of a second in the middle of a run
+    import gc
+
+    gc.freeze()
     return app.exec()

@@ -139,10 +139,11 @@ class MainWindow(QMainWindow):
             if confirm is not None and not confirm():
                 event.ignore()
                 return
-        for page in self.pages.values():
+        for key, page in self.pages.items():
             shutdown = getattr(page, "shutdown", None)
             if shutdown is not None:
-                shutdown(10000)
+                # a training step plus a checkpoint can take most of a minute on a CPU
+                shutdown(60000 if key == "train" else 10000)
         self._save_state()
         self.device_status.shutdown()
         event.accept()

@@ -1,0 +1,184 @@
+"""Full fine-tuning or LoRA, with what each costs on this machine.
+
+``estimate_costs`` (plain Python, run in a worker) reads the model's configuration — never its
+weights, except that the built-in model is converted once on first use — and returns the trainable
+parameters and memory estimate of both methods plus the device's memory. ``MethodChooser`` shows the
+two choices side by side and colours each estimate by how much of the device memory it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QButtonGroup, QGridLayout, QLabel, QRadioButton, QWidget
+
+from ift_desktop.core.errors import ModelError
+from ift_desktop.core.progress import TaskState
+
+METHODS = ("lora", "full")
+_TITLES = {
+    "lora": ("LoRA (parameter-efficient)", "Trains small adapter matrices; fast, light, the base model stays as is."),
+    "full": ("Full fine-tuning", "Trains every weight; needs the most memory and saves a whole model."),
+}
+
+
+@dataclass
+class CostRequest:
+    spec: object  # ModelSpec
+    batch_size: int
+    max_length: int
+    lora_r: int
+    target_modules: list[str] | None
+    gradient_checkpointing: bool
+    precision: str = "auto"
+
+
+def load_model_config(spec, state: TaskState | None = None):
+    """The transformers config of ``spec``: config.json only (for the built-in model not yet converted, the GGUF header)."""
+    from transformers import AutoConfig
+
+    from ift_desktop.core.models import builtin_gguf_path, is_builtin_converted
+    from ift_desktop.core.models.builtin import builtin_cache_folder
+
+    target, kwargs = spec.name_or_path, {"trust_remote_code": spec.trust_remote_code}
+    if spec.source == "builtin":
+        if is_builtin_converted():
+            target = str(builtin_cache_folder())
+        else:  # read the GGUF header only; the conversion waits for the first real load
+            gguf = builtin_gguf_path()
+            target, kwargs["gguf_file"] = str(gguf.parent), gguf.name
+    elif spec.source == "hub" and spec.revision:
+        kwargs["revision"] = spec.revision
+    if state is not None:
+        state.report(None, "Reading the model configuration")
+    try:
+        return AutoConfig.from_pretrained(target, **kwargs)
+    except Exception as exc:
+        first = (str(exc).splitlines() or [""])[0]
+        raise ModelError(
+            f"Could not read the configuration of {spec.display_name} ({type(exc).__name__}: {first}).",
+            hint="Check the model id or folder (and the network for a Hub id).",
+        ) from None
+
+
+def estimate_costs(request: CostRequest, config=None, state: TaskState | None = None) -> dict:
+    """``{"config", "device", "lora": MemoryEstimate, "full": MemoryEstimate}`` for ``request``."""
+    from ift_desktop.core.models import choose_device, choose_dtype, describe_device, estimate_memory
+
+    if config is None:
+        config = load_model_config(request.spec, state)
+    if state is not None:
+        state.check_cancelled()
+        state.report(None, "Estimating memory")
+    device = choose_device()
+    try:
+        dtype = choose_dtype(device, request.precision)
+    except ModelError:
+        dtype = choose_dtype(device)
+    result = {"config": config, "device": describe_device(device)}
+    for method in METHODS:
+        result[method] = estimate_memory(
+            config,
+            method=method,
+            batch_size=max(1, int(request.batch_size)),
+            max_length=max(1, int(request.max_length)),
+            lora_r=max(1, int(request.lora_r)),
+            target_modules=request.target_modules or None,
+            dtype=dtype,
+            gradient_checkpointing=bool(request.gradient_checkpointing),
+        )
+    return result
+
+
+def _params(n: int) -> str:
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return str(n)
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 / 10 else f"{n / 2**20:.0f} MiB"
+
+
+class MethodChooser(QWidget):
+    """Two radio buttons with their cost lines; ``method()`` is ``"lora"`` or ``"full"``."""
+
+    changed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setVerticalSpacing(2)
+        self.group = QButtonGroup(self)
+        self.buttons: dict[str, QRadioButton] = {}
+        self.costs: dict[str, QLabel] = {}
+        for row, method in enumerate(METHODS):
+            title, explanation = _TITLES[method]
+            button = QRadioButton(title)
+            button.setToolTip(explanation)
+            cost = QLabel("…")
+            cost.setWordWrap(True)
+            cost.setToolTip(explanation)
+            cost.setContentsMargins(22, 0, 0, 4)
+            self.group.addButton(button)
+            self.buttons[method] = button
+            self.costs[method] = cost
+            grid.addWidget(button, row * 2, 0)
+            grid.addWidget(cost, row * 2 + 1, 0)
+        self.device_line = QLabel()
+        self.device_line.setStyleSheet("color: #666;")
+        self.device_line.setWordWrap(True)
+        grid.addWidget(self.device_line, len(METHODS) * 2, 0)
+        self.buttons["lora"].setChecked(True)
+        self.group.buttonToggled.connect(lambda *_: self.changed.emit(self.method()))
+
+    def method(self) -> str:
+        for method, button in self.buttons.items():
+            if button.isChecked():
+                return method
+        return "lora"
+
+    def set_method(self, method: str) -> None:
+        if method in self.buttons:
+            self.buttons[method].setChecked(True)
+
+    def show_pending(self, message: str = "estimating…") -> None:
+        for label in self.costs.values():
+            label.setStyleSheet("color: #777;")
+            label.setText(message)
+
+    def show_unknown(self, reason: str) -> None:
+        for label in self.costs.values():
+            label.setStyleSheet("color: #777;")
+            label.setText("cost unknown")
+        self.device_line.setText(reason)
+
+    def show_costs(self, result: dict) -> None:
+        device = result["device"]
+        total_memory = device.total_memory_bytes
+        for method in METHODS:
+            estimate = result[method]
+            text = (
+                f"{_params(estimate.trainable_params)} trainable of {_params(estimate.total_params)} parameters"
+                f" ({estimate.trainable_params / max(1, estimate.total_params):.1%}) · memory ≈ {_gib(estimate.total_bytes)}"
+            )
+            colour = "#1e6b32"
+            if total_memory:
+                share = estimate.total_bytes / total_memory
+                text += f" of {_gib(total_memory)}"
+                if share > 0.9:
+                    colour, text = "#b3261e", text + " — likely too much; lower the batch size or length"
+                elif share > 0.6:
+                    colour = "#8a5300"
+            tip = (
+                f"weights {_gib(estimate.weights_bytes)}, gradients {_gib(estimate.gradients_bytes)}, "
+                f"optimizer {_gib(estimate.optimizer_bytes)}, activations {_gib(estimate.activations_bytes)} "
+                "(an estimate; real use is ~10–20 % higher)"
+            )
+            self.costs[method].setText(text)
+            self.costs[method].setToolTip(tip)
+            self.costs[method].setStyleSheet(f"color: {colour};")
+        self.device_line.setText(f"Device: {device.summary()}")

@@ -1,0 +1,527 @@
+"""The Train page: choose (left), then start, watch and steer a run (right).
+
+The run itself is a :class:`TrainingSession` (a QThread worker around ``run_training``); this
+page only turns its events into curves, a progress bar with ETA, log lines, plain-language hints
+and the probe answers, and keeps the buttons honest about what can be done now.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ift_desktop.core.errors import UserError
+from ift_desktop.core.training.run_folder import RunFolder
+from ift_desktop.ui.widgets.curves import TrainingCurves
+from ift_desktop.ui.widgets.messages import InlineMessage
+from ift_desktop.ui.workers import run_in_thread
+
+from .hints import CurveReader
+from .probes import ProbeHistory
+from .resume import ResumableRun, load_resumable, resumable_runs
+from .session import TrainingSession, default_train_function, preload_trainer, quit_when_done
+from .setup_panel import SetupPanel
+
+LOG_LINES = 5000
+
+
+def _clock(seconds) -> str:
+    if seconds is None or not math.isfinite(float(seconds)) or seconds < 0:
+        return "–"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _num(value, spec: str) -> str:
+    return format(value, spec) if isinstance(value, (int, float)) and math.isfinite(value) else "–"
+
+
+class TrainPage(QWidget):
+    """Train page. ``train_function`` may be replaced (tests use a scripted trainer)."""
+
+    def __init__(self, context, parent=None):
+        super().__init__(parent)
+        self.context = context
+        self.train_function = None  # None: ift_desktop.core.training.run_training
+        self.session: TrainingSession | None = None
+        self._previous_session: TrainingSession | None = None
+        self.last_run: Path | None = None
+        self._config = None  # the TrainConfig of the current or last run
+        self._retry_config = None  # offered after an out-of-memory failure
+        self.reader = CurveReader()
+        self._max_steps = 0
+        self._ended_status = ""
+        self.trainer_ready = False  # the training code is imported in a worker first
+        self._last_log: dict | None = None
+        self._pending_lines: list[str] = []
+        self._view_timer = QTimer(self)
+        self._view_timer.setInterval(100)
+        self._view_timer.timeout.connect(self._refresh_view)
+        self._view_timer.start()
+
+        title = QLabel("Train")
+        title.setObjectName("PageTitle")
+        self.setup = SetupPanel(context)
+
+        # right side: controls, progress, messages, curves, log / probes
+        self.run_name = QLineEdit()
+        self.run_name.setPlaceholderText("run name (optional)")
+        self.run_name.setToolTip("The run's folder name in the workspace; a free name is chosen when empty")
+        self.start_button = QPushButton("Start training")
+        self.start_button.setObjectName("Primary")
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop at the next step and save a checkpoint you can continue from")
+        self.pause_button.setToolTip("Hold the run after the current step; nothing is lost")
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.pause)
+        self.resume_button.clicked.connect(self.resume)
+        self.stop_button.clicked.connect(self.stop)
+        controls = QHBoxLayout()
+        controls.addWidget(self.run_name, 1)
+        for button in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
+            controls.addWidget(button)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("not started")
+        self.progress.setTextVisible(True)
+        self.status = QLabel("Choose a model and a dataset, then press Start.")
+        self.status.setObjectName("Hint")
+        self.message = InlineMessage()
+        self.hint = InlineMessage()
+
+        self.after_run = QWidget()
+        after = QHBoxLayout(self.after_run)
+        after.setContentsMargins(0, 0, 0, 0)
+        self.after_label = QLabel()
+        self.after_label.setWordWrap(True)
+        self.evaluate_button = QPushButton("Evaluate this run")
+        self.evaluate_button.setObjectName("Primary")
+        self.evaluate_button.clicked.connect(self._evaluate_run)
+        self.continue_button = QPushButton("Continue training")
+        self.continue_button.setToolTip("Resume this run from its last checkpoint; the curve continues")
+        self.continue_button.clicked.connect(self._continue_last)
+        self.retry_button = QPushButton()
+        self.retry_button.setToolTip("Start again with half the batch and twice the accumulation: same effective batch")
+        self.retry_button.clicked.connect(self._retry_smaller_batch)
+        after.addWidget(self.after_label, 1)
+        after.addWidget(self.retry_button)
+        after.addWidget(self.continue_button)
+        after.addWidget(self.evaluate_button)
+        self.after_run.hide()
+
+        self.resume_row = QWidget()
+        resume_layout = QHBoxLayout(self.resume_row)
+        resume_layout.setContentsMargins(0, 0, 0, 0)
+        self.resume_combo = QComboBox()
+        self.resume_combo.setToolTip("Runs that were stopped and kept a checkpoint")
+        self.resume_run_button = QPushButton("Continue run")
+        self.resume_run_button.clicked.connect(self._continue_selected)
+        resume_layout.addWidget(QLabel("Continue a stopped run:"))
+        resume_layout.addWidget(self.resume_combo, 1)
+        resume_layout.addWidget(self.resume_run_button)
+
+        self.curves = TrainingCurves()
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(LOG_LINES)
+        self.log.setLineWrapMode(QPlainTextEdit.NoWrap)
+        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
+        self.probe_history = ProbeHistory()
+        self.probe_history.step_selected.connect(self.curves.mark_step)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.probe_history, "Probe answers")
+        self.tabs.addTab(self.log, "Log")
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(12, 0, 0, 0)
+        right_layout.addLayout(controls)
+        right_layout.addWidget(self.progress)
+        right_layout.addWidget(self.status)
+        right_layout.addWidget(self.message)
+        right_layout.addWidget(self.hint)
+        right_layout.addWidget(self.after_run)
+        right_layout.addWidget(self.resume_row)
+        plots = QSplitter(Qt.Vertical)
+        plots.addWidget(self.curves)
+        plots.addWidget(self.tabs)
+        plots.setStretchFactor(0, 3)
+        plots.setStretchFactor(1, 2)
+        plots.setSizes([380, 250])
+        right_layout.addWidget(plots, 1)
+
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.setup)
+        split.addWidget(right)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setSizes([430, 800])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 12)
+        layout.addWidget(title)
+        layout.addWidget(split, 1)
+
+        context.runs_changed.connect(self._refresh_resumable)
+        self._refresh_resumable()
+        self._preload = quit_when_done(run_in_thread(self, preload_trainer))
+        self._preload.worker.finished.connect(self._on_trainer_ready)
+        self._preload.worker.failed.connect(
+            lambda message, _details, _user: self.message.show_error(f"The training code could not be loaded: {message}")
+        )
+        self._update_buttons()
+
+    def _on_trainer_ready(self, _result=None) -> None:
+        self.trainer_ready = True
+        self._update_buttons()
+
+    # state ----------------------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        return self.session is not None
+
+    def _update_buttons(self) -> None:
+        running = self.session is not None
+        paused = running and self.session.paused
+        stopping = running and self.session.stop_requested
+        self.start_button.setEnabled(not running and self.trainer_ready)
+        self.start_button.setToolTip("" if self.trainer_ready else "Getting the trainer ready…")
+        self.pause_button.setEnabled(running and not paused and not stopping)
+        self.resume_button.setEnabled(running and paused and not stopping)
+        self.stop_button.setEnabled(running and not stopping)
+        self.run_name.setEnabled(not running)
+        self.setup.set_enabled_for_run(running)
+        offered_above = self.after_run.isVisibleTo(self) and self.continue_button.isVisibleTo(self)
+        self.resume_row.setVisible(not running and self.resume_combo.count() > 0 and not offered_above)
+        self.resume_run_button.setEnabled(self.trainer_ready)
+        self.continue_button.setEnabled(not running and self.trainer_ready)
+
+    def _refresh_resumable(self) -> None:
+        current = self.resume_combo.currentData()
+        self.resume_combo.clear()
+        for path, label in resumable_runs(self.context.workspace):
+            self.resume_combo.addItem(label, str(path))
+        index = self.resume_combo.findData(current)
+        if index >= 0:
+            self.resume_combo.setCurrentIndex(index)
+        self._update_buttons()
+
+    def _say(self, line: str) -> None:
+        self._pending_lines.append(f"{time.strftime('%H:%M:%S')}  {line}")
+
+    # start / continue ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Validate the choices and start a new run (errors are shown inline; nothing starts)."""
+        if self.session is not None:
+            return
+        self.message.clear()
+        try:
+            spec, data_dir, config = self.setup.request()
+        except UserError as exc:
+            self.message.show_error(exc.one_line())
+            return
+        base = self.run_name.text().strip() or f"{Path(data_dir).name}-{getattr(config, 'method', 'run')}"
+        out_dir = self.context.workspace.new_run_path(base)
+        self.setup.model_picker.remember(spec)
+        self._begin(spec, data_dir, config, out_dir, resume=False, history=[])
+
+    def continue_run(self, run_dir: str | Path) -> None:
+        """Resume a stopped run from its last checkpoint; the curves continue where they stopped."""
+        if self.session is not None:
+            return
+        self.message.clear()
+        try:
+            run: ResumableRun = load_resumable(Path(run_dir))
+        except UserError as exc:
+            self.message.show_error(exc.one_line())
+            return
+        self.setup.show_config(run.config)
+        self._begin(run.model, run.data_dir, run.config, run.path, resume=True, history=run.history)
+        for row in run.probes:
+            self.probe_history.add_answers(row.get("step", 0), row.get("answers") or [])
+
+    def _continue_selected(self) -> None:
+        if self.resume_combo.currentData():
+            self.continue_run(self.resume_combo.currentData())
+
+    def _continue_last(self) -> None:
+        if self.last_run is not None:
+            self.continue_run(self.last_run)
+
+    def _begin(self, spec, data_dir, config, out_dir: Path, *, resume: bool, history: list[dict]) -> None:
+        self.curves.clear()
+        self.curves.load_history(history)
+        self.reader.reset()
+        for record in history:
+            if record.get("eval_loss") is not None:
+                self.reader.on_eval(record.get("step", 0), record["eval_loss"])
+        self.hint.clear()
+        self.after_run.hide()
+        self._ended_status = ""
+        self._max_steps = int(getattr(config, "max_steps", 0) or 0)
+        self.probe_history.set_prompts(list(getattr(config, "probe_prompts", None) or []))
+        for record in history:
+            if record.get("eval_loss") is not None:
+                self.probe_history.add_eval(record.get("step", 0), record["eval_loss"])
+        self.last_run = Path(out_dir)
+        self._config = config
+        previous, self._previous_session = self._previous_session, None
+        if previous is not None and not previous.is_running():
+            previous.deleteLater()
+        function = self.train_function or default_train_function()
+        self.session = TrainingSession(
+            function, config, data_dir=data_dir, model=spec, out_dir=out_dir, resume=resume, parent=self
+        )
+        self.session.event.connect(self._on_event)
+        self.session.finished.connect(self._on_finished)
+        self.session.failed.connect(self._on_failed)
+        self.session.ended.connect(self._on_ended)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("loading…")
+        verb = "Continuing" if resume else "Starting"
+        self.status.setText(f"{verb} {Path(out_dir).name}: loading {getattr(spec, 'display_name', spec)}…")
+        self._say(f"{verb} run {Path(out_dir).name} ({getattr(config, 'method', '')}) → {out_dir}")
+        self._update_buttons()
+
+    # pause / resume / stop -------------------------------------------------------------------------
+    def pause(self) -> None:
+        if self.session is not None and not self.session.paused:
+            self.session.pause()
+            self.status.setText("Pausing after the current step…")
+            self._update_buttons()
+
+    def resume(self) -> None:
+        if self.session is not None and self.session.paused:
+            self.session.resume_training()
+            self.status.setText("Resuming…")
+            self._update_buttons()
+
+    def stop(self) -> None:
+        if self.session is not None and not self.session.stop_requested:
+            self.session.stop()
+            self.status.setText("Stopping after the current step and saving a checkpoint…")
+            self._say("Stop requested")
+            self._update_buttons()
+
+    # events ---------------------------------------------------------------------------------------
+    def _on_event(self, event: dict) -> None:
+        kind = event.get("type")
+        if kind == "log":
+            self._on_log(event)
+        elif kind == "eval":
+            step, loss = event.get("step"), event.get("eval_loss")
+            self.curves.add_eval(event)
+            if isinstance(loss, (int, float)):
+                self.probe_history.add_eval(step, loss)
+            self._say(f"step {step}: validation loss {_num(loss, '.4f')}")
+            self._show_hint(self.reader.on_eval(step, loss))
+        elif kind == "probe":
+            self.probe_history.add_answers(event.get("step", 0), event.get("answers") or [])
+            self._say(f"step {event.get('step')}: {len(event.get('answers') or [])} probe answer(s)")
+        elif kind == "checkpoint":
+            self._say(f"step {event.get('step')}: checkpoint saved in {event.get('path')}")
+        elif kind == "status":
+            self._on_status(event)
+
+    def _on_log(self, event: dict) -> None:
+        """Store the point; the labels and the log pane follow on the next view refresh (10 Hz)."""
+        self.curves.add_log(event)
+        self._last_log = event
+        step = int(event.get("step") or 0)
+        total = int(event.get("max_steps") or self._max_steps or 0)
+        self._say(
+            f"step {step}/{total or '?'}  loss {_num(event.get('loss'), '.4f')}  lr {_num(event.get('learning_rate'), '.2e')}"
+            f"  grad {_num(event.get('grad_norm'), '.3f')}  {_num(event.get('tokens_per_s'), '.0f')} tok/s"
+            f"  ETA {_clock(event.get('eta_s'))}"
+        )
+        self._show_hint(self.reader.on_log(step, event.get("loss")))
+
+    def _refresh_view(self) -> None:
+        """Show the latest logged step and the pending log lines (called by a 10 Hz timer)."""
+        if self._pending_lines:
+            lines, self._pending_lines = self._pending_lines, []
+            self.log.appendPlainText("\n".join(lines))
+        event, self._last_log = self._last_log, None
+        if event is None:
+            return
+        step = int(event.get("step") or 0)
+        total = int(event.get("max_steps") or self._max_steps or 0)
+        if total:
+            self._max_steps = total
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(step, total))
+        self.progress.setFormat(f"step {step} / {total or '?'}  ·  ETA {_clock(event.get('eta_s'))}")
+        if self.session is not None and not self.session.paused and not self.session.stop_requested:
+            self.status.setText(
+                f"Training · loss {_num(event.get('loss'), '.4f')} · {_num(event.get('tokens_per_s'), '.0f')} tokens/s"
+                f" · elapsed {_clock(event.get('elapsed_s'))}"
+            )
+
+    def _on_status(self, event: dict) -> None:
+        status, text = event.get("status", ""), event.get("message", "")
+        self._say(f"{status}: {text}" if text else status)
+        if status == "started":
+            self.context.runs_changed.emit()
+            if self.progress.maximum() == 0:
+                self.progress.setRange(0, max(1, self._max_steps))
+                self.progress.setFormat(f"step 0 / {self._max_steps or '?'}")
+        if status in ("loading", "started", "resumed", "stopping") and text:
+            self.status.setText(text)
+        if status == "paused":
+            self.status.setText(text or "Paused. Press Resume to go on.")
+        if status in ("finished", "stopped", "failed"):
+            self._ended_status = status
+
+    def _show_hint(self, hint) -> None:
+        if hint is None:
+            return
+        self.hint.show_message(hint.level, hint.text)
+        self._say(f"hint: {hint.text}")
+
+    # the end ---------------------------------------------------------------------------------------
+    def _on_finished(self, result) -> None:
+        self._refresh_view()
+        if result is None:  # stopped while loading: nothing was trained
+            self.after_label.setText("Stopped before training started; nothing was trained.")
+            self.continue_button.setVisible(False)
+            self.retry_button.setVisible(False)
+            self.evaluate_button.setVisible(False)
+            self.after_run.show()
+            self.status.setText("Stopped.")
+            self.progress.setRange(0, 1)
+            self.progress.setFormat("stopped before the first step")
+            return
+        status = getattr(result, "status", None) or self._ended_status or "finished"
+        stopped = status == "stopped" or (self.session is not None and self.session.stop_requested)
+        folder = Path(getattr(result, "run_dir", None) or self.last_run or "")
+        self.last_run = folder
+        if stopped:
+            self.after_label.setText(f"Stopped. Run {folder.name} kept its last checkpoint: continue it now or later.")
+        else:
+            self.after_label.setText(f"Finished. Run {folder.name} is saved in your workspace.")
+        self.continue_button.setVisible(stopped)
+        self.retry_button.setVisible(False)
+        self.evaluate_button.setVisible(True)
+        self.after_run.show()
+        summary = [f"step {getattr(result, 'global_step', self._max_steps)}"]
+        if getattr(result, "final_loss", None) is not None:
+            summary.append(f"last loss {result.final_loss:.4f}")
+        if getattr(result, "final_eval_loss", None) is not None:
+            summary.append(f"validation loss {result.final_eval_loss:.4f}")
+        if getattr(result, "elapsed_s", None) is not None:
+            summary.append(f"{_clock(result.elapsed_s)} of training")
+        self.status.setText(("Stopped at " if stopped else "Finished at ") + " · ".join(summary))
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+        self.progress.setFormat(self.progress.format().split("  ·  ETA")[0] + ("  ·  stopped" if stopped else "  ·  done"))
+        self._say(f"Run {folder.name} {'stopped' if stopped else 'finished'}")
+
+    def _on_failed(self, message: str, details: str, is_user_error: bool) -> None:
+        self._refresh_view()
+        if is_user_error:
+            self.message.show_error(message)
+        else:
+            self.message.show_error(f"Training failed unexpectedly: {message} (details in the error window)")
+        self.status.setText("Failed.")
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+        self.progress.setFormat("failed")
+        self._say(f"failed: {message}")
+        self._retry_config = None
+        if is_user_error and "out of memory" in message.lower():
+            from ift_desktop.core.training.config import smaller_batch_config
+
+            self._retry_config = smaller_batch_config(self._config) if self._config is not None else None
+        has_checkpoint = self.last_run is not None and RunFolder(self.last_run).last_checkpoint() is not None
+        if self._retry_config is not None or has_checkpoint:
+            self.after_label.setText(
+                "The run needs less memory per step." if self._retry_config is not None
+                else f"Run {self.last_run.name} kept a checkpoint; fix the problem and continue it."
+            )
+            if self._retry_config is not None:
+                self.retry_button.setText(
+                    f"Retry with batch {self._retry_config.batch_size} × accumulation {self._retry_config.grad_accum}"
+                )
+            self.retry_button.setVisible(self._retry_config is not None)
+            self.evaluate_button.setVisible(False)
+            self.continue_button.setVisible(has_checkpoint)
+            self.after_run.show()
+
+    def _retry_smaller_batch(self) -> None:
+        """After running out of memory: same settings, half the batch, twice the accumulation."""
+        if self._retry_config is None or self.session is not None:
+            return
+        self.setup.form.set_values(
+            {"batch_size": self._retry_config.batch_size, "grad_accum": self._retry_config.grad_accum}
+        )
+        self.start()
+
+    def _on_ended(self) -> None:
+        # ``ended`` comes with QThread.finished, a moment before the thread is fully gone: keep the
+        # session until the next run starts, then delete it
+        self._previous_session, self.session = self.session, None
+        self._refresh_view()
+        self.curves.flush()
+        self.context.runs_changed.emit()
+        self._refresh_resumable()
+        self._update_buttons()
+
+    def _evaluate_run(self) -> None:
+        if self.last_run is not None:
+            self.context.settings.setValue("evaluate/run", str(self.last_run))
+        self.context.navigate.emit("evaluate")
+
+    # window close ------------------------------------------------------------------------------------
+    def ask_stop_on_close(self) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Training is running",
+            "A training run is in progress. Stop it now? Its last checkpoint is saved so you can continue it later.",
+            QMessageBox.Yes | QMessageBox.No,
+            QMessageBox.No,
+        )
+        return answer == QMessageBox.Yes
+
+    def confirm_close(self) -> bool:
+        """True when the window may close (no run, or the user agreed to stop it)."""
+        if self.session is None:
+            return True
+        if not self.ask_stop_on_close():
+            return False
+        self.stop()
+        return True
+
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        """Stop the run (saving its checkpoint) and the estimate worker; wait at most ``timeout_ms``."""
+        self.setup.shutdown(timeout_ms)
+        if self._preload.is_running():
+            self._preload.wait(min(timeout_ms, 2000))
+        if self.session is not None:
+            self.session.stop()
+            self.session.wait(timeout_ms)
+
+    def on_shown(self) -> None:
+        self.setup.dataset_picker.refresh()
+        self._refresh_resumable()
+
