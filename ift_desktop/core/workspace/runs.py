@@ -49,6 +49,8 @@ def read_metrics(run_dir: Path) -> list[dict]:
 
 
 def _model_name(record: dict) -> str:
+    if record.get("model_name"):
+        return str(record["model_name"])
     model = record.get("model")
     if isinstance(model, dict):
         return str(model.get("display_name") or model.get("name_or_path") or model.get("source") or "?")

@@ -4,6 +4,7 @@ Top: what to evaluate (a run and/or the base model on a prepared split) or which
 to open, plus the exports. Then two tabs: *Overview* (metric cards, the bar chart base vs fine-tuned
 with 95 % intervals, the paired test in words, the BLEU signature) and *Examples* (the sortable,
 filterable table above the detail view with the highlighted overlaps and the explanation).
+A third tab, *Forgetting* (forgetting.py), checks what the fine-tuning cost on held-out tasks.
 Generation, loading, statistics and exports run in workers; expected failures show inline.
 """
 
@@ -21,6 +22,7 @@ from ift_desktop.ui.workers import TaskHandle, run_in_thread
 
 from .detail import DetailView
 from .examples import ExamplesPanel
+from .forgetting import ForgettingTab
 from .jobs import export_report, open_comparison, run_evaluations, summarize_comparison
 from .setup import SetupPanel
 from .summary import SummaryView
@@ -60,9 +62,17 @@ class EvaluatePage(QWidget):
         examples_split.setStretchFactor(0, 2)
         examples_split.setStretchFactor(1, 3)
         examples_split.setSizes([210, 330])
+        overview = QWidget()  # the empty note until an evaluation is open, so the Forgetting tab is always reachable
+        overview_layout = QVBoxLayout(overview)
+        overview_layout.setContentsMargins(0, 0, 0, 0)
+        overview_layout.addWidget(self.empty, 1)
+        overview_layout.addWidget(self.summary, 1)
+        self.summary.hide()
+        self.forgetting = ForgettingTab(context, setup=self.setup)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.summary, "Overview")
+        self.tabs.addTab(overview, "Overview")
         self.tabs.addTab(examples_split, "Examples")
+        self.tabs.addTab(self.forgetting, "Forgetting")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 8)
@@ -71,9 +81,7 @@ class EvaluatePage(QWidget):
         layout.addWidget(self.setup)
         layout.addWidget(self.message)
         layout.addWidget(self.progress)
-        layout.addWidget(self.empty, 1)
         layout.addWidget(self.tabs, 1)
-        self.tabs.hide()
 
         self.setup.run_requested.connect(self.start_evaluation)
         self.setup.open_requested.connect(lambda: self.open_evaluations(*self.setup.stored_choice()))
@@ -83,13 +91,40 @@ class EvaluatePage(QWidget):
 
     # opening ------------------------------------------------------------------------------------
     def on_shown(self) -> None:
-        """First time the page is shown: open the newest stored evaluation (with its partner)."""
+        """First time the page is shown: open the newest stored evaluation (with its partner).
+        Coming from Train's "Evaluate this run": preselect that run and the dataset it trained on."""
+        self._preselect_requested_run()
         if self._opened_once or self.comparison is not None or self.is_busy():
             return
         self._opened_once = True
         base, tuned = self.setup.latest_pair()
         if base or tuned:
             self.open_evaluations(base, tuned)
+
+    def _preselect_requested_run(self) -> None:
+        requested = self.context.settings.value("evaluate/run")
+        if not requested or self.is_busy():
+            return
+        self.context.settings.remove("evaluate/run")
+        self.setup.refresh_runs()
+        index = self.setup.run_combo.findData(str(requested))
+        if index < 0:
+            return
+        self.setup.run_combo.setCurrentIndex(index)
+        try:
+            import json
+
+            record = json.loads((Path(requested) / "run.json").read_text(encoding="utf-8"))
+            data_dir = record.get("data_dir") or (record.get("data") or {}).get("dir") or (record.get("data") or {}).get("path")
+        except (OSError, ValueError, AttributeError):
+            data_dir = None
+        if data_dir:
+            self.setup.refresh_datasets()
+            data_index = self.setup.dataset_combo.findData(str(data_dir))
+            if data_index >= 0:
+                self.setup.dataset_combo.setCurrentIndex(data_index)
+        self._opened_once = True  # don't replace the choice with the newest stored evaluation
+        self.message.show_info(f"Run '{Path(requested).name}' selected. Press Run evaluation to compare it with its base model.")
 
     def open_evaluations(self, base: str | Path | None, tuned: str | Path | None) -> TaskHandle | None:
         if self.is_busy():
@@ -106,7 +141,7 @@ class EvaluatePage(QWidget):
         self.summary_stats = None
         self.message.clear()
         self.empty.hide()
-        self.tabs.show()
+        self.summary.show()
         self.summary.show_comparison(comparison, None)
         self.detail.set_comparison(comparison)
         self.examples.set_comparison(comparison)
@@ -230,6 +265,7 @@ class EvaluatePage(QWidget):
             self._task.cancel()
 
     def confirm_close(self) -> bool:
+        self.forgetting.confirm_close()
         for task in (self._task, self._stats_task):
             if task is not None and task.is_running():
                 task.cancel()
