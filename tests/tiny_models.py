@@ -1,0 +1,132 @@
+"""Tiny models and datasets for tests, built from configs: nothing is downloaded.
+
+- ``make_tiny_llama(folder)``: a 2-layer ``LlamaForCausalLM`` (hidden 32) with a byte-level
+  tokenizer (``ByT5Tokenizer``: bytes as the vocabulary, 384 ids, needs no files), saved in Hugging
+  Face layout. ``chat_template=True`` also gives the tokenizer a small chat template.
+- ``make_tiny_t5(folder)``: a 2-layer ``T5ForConditionalGeneration`` (d_model 32) with the same
+  tokenizer.
+- ``make_tiny_dataset(folder, n=...)``: a prepared instruction dataset folder (train/validation/
+  test.jsonl + manifest.json) of short, learnable summarization pairs.
+
+Each returns the folder it wrote; models load with ``ModelSpec.parse(str(folder))``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+TINY_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|{{ message['role'] }}|>{{ message['content'] }}</s>{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+
+
+def _tokenizer(chat_template: bool = False):
+    from transformers import ByT5Tokenizer
+
+    tokenizer = ByT5Tokenizer()
+    if chat_template:
+        tokenizer.chat_template = TINY_CHAT_TEMPLATE
+    return tokenizer
+
+
+def make_tiny_llama(folder, *, chat_template: bool = False, seed: int = 0, hidden_size: int = 32) -> Path:
+    """Save a tiny causal LM (Llama architecture) and its tokenizer into ``folder``."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=384,
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 2,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        bos_token_id=None,
+        eos_token_id=1,
+        pad_token_id=0,
+        tie_word_embeddings=False,
+    )
+    model = LlamaForCausalLM(config)
+    model.save_pretrained(folder, safe_serialization=True)
+    _tokenizer(chat_template).save_pretrained(folder)
+    return folder
+
+
+def make_tiny_t5(folder, *, seed: int = 0) -> Path:
+    """Save a tiny seq2seq model (T5 architecture) and its tokenizer into ``folder``."""
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    config = T5Config(
+        vocab_size=384,
+        d_model=32,
+        d_ff=64,
+        num_layers=2,
+        num_decoder_layers=2,
+        num_heads=2,
+        d_kv=16,
+        decoder_start_token_id=0,
+        pad_token_id=0,
+        eos_token_id=1,
+    )
+    model = T5ForConditionalGeneration(config)
+    model.save_pretrained(folder, safe_serialization=True)
+    _tokenizer(False).save_pretrained(folder)
+    return folder
+
+
+_NAMES = ["Ann", "Bob", "Cho", "Dev", "Eve", "Fay", "Gus", "Hal"]
+_THINGS = ["lunch", "the report", "a movie", "the bus", "tennis", "the exam", "a party", "coffee"]
+
+
+def tiny_examples(n: int, *, seed: int = 0) -> list[dict]:
+    """``n`` short summarization pairs whose completion follows from the prompt (learnable)."""
+    rng = random.Random(seed)
+    rows = []
+    for index in range(n):
+        a, b = rng.sample(_NAMES, 2)
+        thing = rng.choice(_THINGS)
+        dialogue = f"{a}: Shall we do {thing}?\n{b}: Yes, at {index % 12 + 1}."
+        rows.append(
+            {
+                "prompt": f"Summarize:\n{dialogue}\nSummary:",
+                "completion": f" {a} and {b} agree on {thing}.",
+                "task": "summarization",
+                "template": "tiny",
+                "id": f"tiny-{index}",
+            }
+        )
+    return rows
+
+
+def make_tiny_dataset(folder, *, n: int = 24, val: int = 4, test: int = 4, seed: int = 0) -> Path:
+    """Write a prepared dataset folder: ``n`` train rows, ``val`` validation and ``test`` test rows."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = tiny_examples(n + val + test, seed=seed)
+    splits = {"train": rows[:n], "validation": rows[n : n + val], "test": rows[n + val :]}
+    for split, items in splits.items():
+        with open(folder / f"{split}.jsonl", "w", encoding="utf-8") as handle:
+            for item in items:
+                handle.write(json.dumps(item) + "\n")
+    manifest = {
+        "schema_version": 1,
+        "source": "tiny (tests/tiny_models.py)",
+        "task": "summarization",
+        "template": "tiny",
+        "mapping": {"document": ["dialogue"], "summary": ["summary"]},
+        "counts": {split: len(items) for split, items in splits.items()},
+        "seed": seed,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return folder
