@@ -1,0 +1,414 @@
+"""The catastrophic-forgetting check: what did fine-tuning cost on tasks it was *not* trained for?
+
+:func:`check_forgetting` takes a training run, loads its base model, scores it on a held-out check,
+frees it, loads the fine-tuned model (base + adapter, or full weights) and scores it on the same
+items, then compares the two with a paired test and saves the result as one JSON file under
+``<workspace>/evaluations/forgetting/`` (kept apart from the evaluations the Evaluate page lists).
+
+Two kinds of check:
+
+* :class:`MMLUCheck` — MMLU-style multiple choice by log-likelihood (:mod:`.mmlu`): accuracy per
+  subject, overall, and an exact McNemar test on the paired right/wrong answers.
+* :class:`TaskCheck` — another instruction task: a prepared dataset's split answered with greedy
+  generation and scored with ROUGE-L (:func:`.evaluate.evaluate`), with the paired randomization
+  test of :func:`.stats.paired_test`. Both models get the same prompt format (the run's own).
+
+The result: ``overall`` (base, tuned, delta, in the check's metric as a 0..1 value), ``groups`` (per
+subject or task: n, base, tuned, delta), ``test`` (name, p-value, counts), ``verdict``
+(``forgetting`` / ``improved`` / ``no significant change``), a one-line ``summary`` in words, and the
+two sides' own results (per-question answers) so the numbers can be re-checked.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import gc
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..atomic import atomic_write_json
+from ..errors import EvaluationError
+from ..progress import TaskState
+from .evaluate import span_state
+
+SCHEMA_VERSION = 1
+ALPHA = 0.05
+
+
+@dataclass
+class MMLUCheck:
+    """Multiple choice on a folder of MMLU CSVs (``<subject>_dev.csv`` + ``<subject>_test.csv``)."""
+
+    data_dir: str
+    subjects: list[str] | None = None  # None: every subject in the folder
+    shots: int = 5
+    limit: int | None = 40  # questions per subject
+    batch_size: int = 4
+    kind: str = field(default="mmlu", init=False)
+
+    def __post_init__(self):
+        if not 0 <= int(self.shots) <= 5:
+            raise EvaluationError(f"Shots is {self.shots}; use 0 (zero-shot) to 5 (the dev set has 5 per subject).")
+        if self.limit is not None and int(self.limit) < 1:
+            raise EvaluationError(f"Questions per subject is {self.limit}; use at least 1, or no limit.")
+
+    @property
+    def label(self) -> str:
+        return "MMLU"
+
+    @property
+    def slug(self) -> str:
+        return "mmlu"
+
+
+@dataclass
+class TaskCheck:
+    """Another instruction task: a prepared dataset's split, generated greedily and scored with ROUGE-L."""
+
+    data_dir: str
+    split: str = "test"
+    limit: int | None = 40
+    max_new_tokens: int = 64
+    batch_size: int = 8
+    kind: str = field(default="task", init=False)
+
+    def __post_init__(self):
+        if self.limit is not None and int(self.limit) < 1:
+            raise EvaluationError(f"Examples is {self.limit}; use at least 1, or no limit.")
+        if int(self.max_new_tokens) < 1:
+            raise EvaluationError(f"Max new tokens is {self.max_new_tokens}; use at least 1 (64 suits short answers).")
+
+    @property
+    def label(self) -> str:
+        return Path(self.data_dir).name
+
+    @property
+    def slug(self) -> str:
+        return Path(self.data_dir).name
+
+
+def forgetting_dir(evaluations_dir: str | Path) -> Path:
+    """Where forgetting results live: a subfolder of the workspace's evaluations folder."""
+    return Path(evaluations_dir) / "forgetting"
+
+
+# ------------------------------------------------------------------------------------------------
+# the check
+
+
+def check_forgetting(
+    run_dir: str | Path,
+    check: MMLUCheck | TaskCheck,
+    *,
+    out_dir: str | Path,
+    base_model=None,
+    device: str | None = None,
+    state: TaskState | None = None,
+) -> dict:
+    """Score the run's base model, then the fine-tuned one, on ``check``; save and return the comparison.
+
+    ``base_model`` overrides the base named in the run's ``run.json`` (a ModelSpec or what
+    ``ModelSpec.parse`` takes). The JSON is written atomically to ``out_dir`` only when both sides
+    finished; its path is in the result's ``path``.
+    """
+    from ..models.loading import run_parts
+    from ..models.spec import ModelSpec
+
+    started = time.perf_counter()
+    run_dir = Path(run_dir).expanduser()
+    if not (run_dir / "run.json").is_file():
+        raise EvaluationError(f"{run_dir} is not a training run (no run.json); pick a run from the Train page.")
+    recorded_base, adapter, full = run_parts(run_dir)  # fails early when the run has no trained weights
+    if base_model is None:
+        base_spec = recorded_base
+    else:
+        base_spec = base_model if isinstance(base_model, ModelSpec) else ModelSpec.parse(base_model)
+    tuned_spec = ModelSpec.parse(run_dir)
+    _validate_inputs(check)
+
+    if check.kind == "mmlu":
+        base, tuned = _mmlu_sides(check, base_spec, tuned_spec, device, state)
+        comparison = _compare_mmlu(base, tuned)
+    else:
+        base, tuned = _task_sides(check, base_spec, tuned_spec, run_dir, device, state)
+        comparison = _compare_task(base, tuned, check, state)
+    if state is not None:
+        state.check_cancelled()
+
+    result = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "forgetting",
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "run": str(run_dir.resolve()),
+        "run_name": run_dir.name,
+        "method": "lora" if adapter is not None else "full",
+        "base_model": base_spec.to_dict(),
+        "base_label": base_spec.display_name,
+        "check": {**asdict(check), "kind": check.kind, "label": check.label},
+        **comparison,
+        "timings": {"total_s": round(time.perf_counter() - started, 3)},
+        "base_result": base,
+        "tuned_result": tuned,
+    }
+    result["summary"] = summary_line(result)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{_unique_stem(out, f'forgetting-{run_dir.name}-{check.slug}')}.json"
+    atomic_write_json(path, result, indent=1)
+    result["path"] = str(path)
+    if state is not None:
+        state.report(1.0, f"Saved {path.name}")
+    return result
+
+
+def _validate_inputs(check) -> None:
+    """Fail before loading any model when the check's inputs are unusable."""
+    if check.kind == "mmlu":
+        from .mmlu import list_subjects
+
+        available = list_subjects(check.data_dir)
+        unknown = [s for s in (check.subjects or []) if s not in available]
+        if unknown:
+            raise EvaluationError(
+                f"Unknown MMLU subject(s) {', '.join(unknown)} in {check.data_dir}; available: {', '.join(available)}."
+            )
+        if check.subjects is not None and not check.subjects:
+            raise EvaluationError("No MMLU subject chosen; tick at least one subject.")
+    else:
+        from .evaluate import load_split_rows
+
+        load_split_rows(check.data_dir, check.split, check.limit)
+
+
+def _free() -> None:
+    """Collect a dropped model before the next one is loaded (two models at once may not fit)."""
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # freeing memory is best effort; the next load reports a real shortage
+        pass
+
+
+def _mmlu_sides(check: MMLUCheck, base_spec, tuned_spec, device, state) -> tuple[dict, dict]:
+    from ..models import load_model
+    from .mmlu import run_mmlu
+
+    results = []
+    for k, (side, spec) in enumerate((("Base", base_spec), ("Fine-tuned", tuned_spec))):
+        lo = k * 0.5
+        load_state = _prefixed(span_state(state, lo, lo + 0.08), side)
+        t0 = time.perf_counter()
+        loaded = load_model(spec, device=device, state=load_state)
+        try:
+            if hasattr(loaded.model, "merge_and_unload"):  # our own copy: fold LoRA in, faster to score
+                loaded.model = loaded.model.merge_and_unload()
+            load_s = time.perf_counter() - t0
+            result = run_mmlu(
+                loaded, check.data_dir, shots=check.shots, subjects=check.subjects, limit=check.limit,
+                batch_size=check.batch_size, state=_prefixed(span_state(state, lo + 0.08, lo + 0.5), side),
+            )
+        finally:
+            loaded.model = None  # the weights go now, not when the loop variable is rebound
+            loaded = None
+            _free()
+        result["model"] = spec.display_name
+        result["timings"]["load_s"] = round(load_s, 3)
+        results.append(result)
+    return results[0], results[1]
+
+
+def _task_sides(check: TaskCheck, base_spec, tuned_spec, run_dir: Path, device, state) -> tuple[dict, dict]:
+    from ..models.spec import read_run_record
+    from .evaluate import evaluate
+    from .generation import GenerationSettings
+
+    config = read_run_record(run_dir).get("config") or {}
+    trained_with = config.get("use_chat_template") if isinstance(config, dict) else None
+    settings = GenerationSettings(
+        max_new_tokens=check.max_new_tokens,
+        use_chat_template=None if trained_with is None else bool(trained_with),  # both sides prompted alike
+    )
+    results = []
+    for k, (side, spec) in enumerate((("Base", base_spec), ("Fine-tuned", tuned_spec))):
+        result = evaluate(
+            model=spec, data_dir=check.data_dir, split=check.split, limit=check.limit, settings=settings,
+            batch_size=check.batch_size, device=device, state=_prefixed(span_state(state, k * 0.48, (k + 1) * 0.48), side),
+        )
+        results.append(_slim_evaluation(result))
+        gc.collect()
+    return results[0], results[1]
+
+
+def _slim_evaluation(result: dict) -> dict:
+    """An evaluation without the overlap alignments: what the forgetting view and the paired test need."""
+    keep = ("index", "task", "prompt", "prediction", "references", "rouge1", "rouge2", "rougeL", "rougeLsum",
+            "bleu", "bleu_detail", "exact_match")
+    examples = [{k: e[k] for k in keep if k in e} for e in result["examples"]]
+    slim = {k: v for k, v in result.items() if k not in ("examples", "versions")}
+    slim["examples"] = examples
+    return slim
+
+
+def _prefixed(state: TaskState | None, prefix: str) -> TaskState | None:
+    if state is None:
+        return None
+    return TaskState(
+        on_progress=lambda fraction, message: state.report(fraction, f"{prefix}: {message}"),
+        cancel_event=state.cancel_event,
+        on_partial=state.partial,
+    )
+
+
+def _unique_stem(folder: Path, base: str) -> str:
+    from ..workspace.store import unique_name
+
+    return unique_name(folder, base)
+
+
+# ------------------------------------------------------------------------------------------------
+# comparison
+
+
+def _verdict(delta: float, p_value: float) -> str:
+    if p_value < ALPHA:
+        return "forgetting" if delta < 0 else "improved"
+    return "no significant change"
+
+
+def _compare_mmlu(base: dict, tuned: dict) -> dict:
+    from .mmlu import compare
+
+    cmp = compare(base, tuned)
+    groups = [{"name": name, **row} for name, row in cmp["subjects"].items()]
+    paired = cmp["paired"]
+    return {
+        "metric": "accuracy",
+        "metric_label": "accuracy",
+        "chance": base.get("chance"),
+        "overall": {**cmp["overall"], "n": paired["n"], "base_ci95": base.get("ci95"), "tuned_ci95": tuned.get("ci95")},
+        "groups": groups,
+        "test": {
+            "name": "McNemar",
+            "description": "exact McNemar test on the questions only one of the two models answered right",
+            "p_value": paired["mcnemar_p"],
+            "n": paired["n"],
+            "only_base": paired["only_base_correct"],
+            "only_tuned": paired["only_tuned_correct"],
+        },
+        "verdict": cmp["verdict"],
+    }
+
+
+def _compare_task(base: dict, tuned: dict, check: TaskCheck, state) -> dict:
+    from .stats import paired_test
+
+    paired = paired_test(base, tuned, state=state)
+    rouge = paired["metrics"]["rougeL"]
+    names: dict[str, list[int]] = {}
+    for i, example in enumerate(base["examples"]):
+        names.setdefault(str(example.get("task") or check.label), []).append(i)
+    groups = []
+    for name, idx in sorted(names.items()):
+        b = sum(float(base["examples"][i]["rougeL"]["fmeasure"]) for i in idx) / len(idx)
+        t = sum(float(tuned["examples"][i]["rougeL"]["fmeasure"]) for i in idx) / len(idx)
+        groups.append({"name": name, "n": len(idx), "base": b, "tuned": t, "delta": t - b})
+    return {
+        "metric": "rougeL",
+        "metric_label": "ROUGE-L",
+        "chance": None,
+        "overall": {"base": rouge["base"], "tuned": rouge["tuned"], "delta": rouge["delta"], "n": paired["n"],
+                    "delta_low": rouge["low"], "delta_high": rouge["high"]},
+        "groups": groups,
+        "test": {
+            "name": "paired randomization",
+            "description": paired["method"],
+            "p_value": rouge["p_value"],
+            "n": paired["n"],
+            "only_base": rouge["losses"],  # examples where the base scored higher
+            "only_tuned": rouge["wins"],
+        },
+        "verdict": _verdict(rouge["delta"], rouge["p_value"]),
+    }
+
+
+def format_p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}" if p < 0.01 else f"= {p:.2f}"
+
+
+def summary_line(result: dict) -> str:
+    """The result in words, e.g. 'Fine-tuning cost 6.0 points on MMLU (McNemar p = 0.03): likely forgetting'."""
+    delta = 100 * float(result["overall"]["delta"])
+    label = result["check"]["label"]
+    points = "points" if result["metric"] == "accuracy" else f"{result['metric_label']} points"
+    test = result["test"]
+    p = f"{test['name']} p {format_p(float(test['p_value']))}"
+    verdict = result["verdict"]
+    if abs(delta) < 0.05:
+        what = "" if result["metric"] == "accuracy" else f" ({result['metric_label']})"
+        change = f"Fine-tuning left {label}{what} unchanged"
+    elif delta < 0:
+        change = f"Fine-tuning cost {-delta:.1f} {points} on {label}"
+    else:
+        change = f"Fine-tuning gained {delta:.1f} {points} on {label}"
+    word = {"forgetting": "likely forgetting", "improved": "a real improvement"}.get(verdict, "no significant change")
+    return f"{change} ({p}): {word}"
+
+
+def caveats(result: dict) -> list[str]:
+    """Notes that keep the reader from over-reading the numbers."""
+    notes = []
+    n = int(result["overall"].get("n") or 0)
+    chance = result.get("chance")
+    if chance is not None:
+        ci = result["overall"].get("base_ci95") or [0, 1]
+        if ci[0] <= chance <= ci[1]:
+            notes.append(
+                f"The base model is not clearly above chance ({100 * chance:.0f} %) on these questions, "
+                "so there is little knowledge to lose: this check cannot show much forgetting."
+            )
+    if n and n < 100:
+        notes.append(f"Only {n} paired items: differences of a few points are within noise; raise the limit to be sure.")
+    return notes
+
+
+# ------------------------------------------------------------------------------------------------
+# stored results
+
+
+def read_forgetting(path: str | Path) -> dict:
+    """Read a stored forgetting result, with a clear error if it is not one."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EvaluationError(f"Forgetting result {path} does not exist; run the check again.") from None
+    except (OSError, ValueError) as exc:
+        raise EvaluationError(f"Forgetting result {path} is not readable JSON ({exc}); run the check again.") from None
+    if not isinstance(data, dict) or data.get("kind") != "forgetting" or "overall" not in data:
+        raise EvaluationError(f"{path} is not a forgetting-check result; pick another file.")
+    data["path"] = str(path)
+    return data
+
+
+def list_forgetting(folder: str | Path) -> list[dict]:
+    """The stored results in ``folder``, newest first: ``{path, name, created, run_name, check, summary}``."""
+    folder = Path(folder)
+    items = []
+    for file in folder.glob("*.json") if folder.is_dir() else []:
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or data.get("kind") != "forgetting":
+            continue
+        items.append({
+            "path": str(file), "name": file.stem, "created": str(data.get("created") or ""),
+            "mtime": file.stat().st_mtime, "run_name": data.get("run_name"),
+            "check": (data.get("check") or {}).get("label"), "summary": data.get("summary") or "",
+        })
+    return sorted(items, key=lambda item: item["mtime"], reverse=True)

@@ -1,0 +1,592 @@
+"""The Evaluate page's *Forgetting* tab: what did the fine-tuning cost on tasks it was not trained for?
+
+Left: the run (following the run picked at the top of the page), the held-out check — MMLU-style
+multiple choice from a folder of MMLU CSVs the user points at (remembered in the settings), with
+subjects, shots and questions per subject; or another prepared instruction dataset scored with
+ROUGE-L — the Run button, and the stored results to reopen. Right: the verdict in words, the
+overall numbers base vs fine-tuned, a bar chart per subject and a table per subject.
+The work runs in :func:`ift_desktop.core.evaluation.forgetting.check_forgetting` in a worker.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView, QButtonGroup, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
+    QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QRadioButton, QSizePolicy,
+    QSpinBox, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from ift_desktop.core.errors import UserError
+from ift_desktop.core.evaluation.forgetting import (
+    MMLUCheck, TaskCheck, caveats, check_forgetting, forgetting_dir, list_forgetting, read_forgetting,
+)
+from ift_desktop.core.evaluation.mmlu import list_subjects, subject_title
+from ift_desktop.ui.widgets.messages import InlineMessage
+from ift_desktop.ui.widgets.task_progress import TaskProgress
+from ift_desktop.ui.workers import TaskHandle, run_in_thread
+
+from .jobs import base_model_of_run
+
+MMLU_SETTING = "evaluate/forgetting/mmlu_dir"
+COLOURS = {"base": "#8aa4c8", "tuned": "#2f9e62"}
+VERDICT_COLOURS = {"forgetting": "#b3261e", "improved": "#1e6b32", "no significant change": "#344054"}
+
+
+def _points(value) -> str:
+    return "—" if value is None else f"{100 * float(value):.1f}"
+
+
+def _signed(value) -> str:
+    return "—" if value is None else f"{100 * float(value):+.1f}"
+
+
+class NumberItem(QTableWidgetItem):
+    """A table cell that sorts by the number in its UserRole (the text is formatted for reading)."""
+
+    def __lt__(self, other):
+        mine, theirs = self.data(Qt.UserRole), other.data(Qt.UserRole)
+        if mine is None or theirs is None:
+            return (mine is None, self.text()) < (theirs is None, other.text())
+        return mine < theirs
+
+
+class SubjectChart(pg.PlotWidget):
+    """Bars per subject (or task), base beside fine-tuned, on a 0–100 axis; chance as a dashed line."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent, background="w")
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.showGrid(x=False, y=True, alpha=0.25)
+        self.legend = self.addLegend(offset=(-10, 6))
+        self.items: list = []
+        self.names: list[str] = []
+        self._chance_sample = None
+
+    def show_result(self, result: dict) -> None:
+        for item in self.items:
+            self.removeItem(item)
+        self.items.clear()
+        self.legend.clear()
+        groups = result.get("groups") or []
+        self.names = [g["name"] for g in groups]
+        self.setLabel("left", f"{result.get('metric_label', 'score')} × 100")
+        self._set_ticks()
+        top = 10.0
+        for k, side in enumerate(("base", "tuned")):
+            x = np.arange(len(groups)) + (k - 0.5) * 0.38
+            heights = np.array([100 * float(g[side] or 0) for g in groups])
+            bars = pg.BarGraphItem(x=x, height=heights, width=0.36, brush=COLOURS[side], pen=pg.mkPen("#ffffff"),
+                                   name="Base" if side == "base" else "Fine-tuned")
+            self.addItem(bars)
+            self.items.append(bars)
+            top = max(top, float(heights.max(initial=0)))
+        chance = result.get("chance")
+        if chance is not None:
+            pen = pg.mkPen("#667085", width=1, style=Qt.DashLine)
+            line = pg.InfiniteLine(pos=100 * chance, angle=0, pen=pen)
+            self.addItem(line)
+            self.items.append(line)
+            self._chance_sample = pg.PlotDataItem(pen=pen)  # only its pen is drawn, in the legend
+            self.legend.addItem(self._chance_sample, f"chance ({100 * chance:.0f})")
+        self.setXRange(-0.6, max(len(groups), 1) - 0.4, padding=0)
+        self.setYRange(0, min(110.0, top * 1.3 + 4), padding=0)  # room for the legend above the bars
+
+    def _set_ticks(self) -> None:
+        """Subject names shortened to the room each bar pair has (full names are in the table)."""
+        if not self.names:
+            self.getAxis("bottom").setTicks([[]])
+            return
+        room = max(3, int(self.getViewBox().width() / len(self.names) / 8))
+        ticks = []
+        for i, name in enumerate(self.names):
+            text = subject_title(name)
+            ticks.append((i, text if len(text) <= room else text[: room - 1].rstrip() + "…"))
+        self.getAxis("bottom").setTicks([ticks])
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if "names" in self.__dict__:  # resized once inside PlotWidget.__init__, before the names exist
+            self._set_ticks()
+
+
+class ForgettingTab(QWidget):
+    """Run the forgetting check for a run and show base vs fine-tuned on the held-out task."""
+
+    def __init__(self, context, setup=None, parent=None):
+        super().__init__(parent)
+        self.context = context
+        self.setup = setup  # the page's SetupPanel: its run choice is followed when it changes
+        self.result: dict | None = None
+        self._task: TaskHandle | None = None
+
+        self.message = InlineMessage()
+        self.progress = TaskProgress()
+        self.progress.cancel_requested.connect(self.cancel)
+
+        # the run ---------------------------------------------------------------------------
+        self.run_combo = QComboBox()
+        self.run_combo.setToolTip("The fine-tuned run; its base model (from run.json) is scored first, then the run")
+        self.run_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.run_combo.setMinimumContentsLength(12)
+        self.base_label = QLabel()
+        self.base_label.setStyleSheet("color: #667085;")
+        self.base_label.setWordWrap(True)
+
+        # the check -------------------------------------------------------------------------
+        self.mmlu_radio = QRadioButton("MMLU-style multiple choice")
+        self.mmlu_radio.setToolTip("General knowledge questions scored by the log-likelihood of the answer letter")
+        self.task_radio = QRadioButton("Another instruction task")
+        self.task_radio.setToolTip("A prepared dataset the run was not trained on, answered and scored with ROUGE-L")
+        self.mmlu_radio.setChecked(True)
+        self._kind = QButtonGroup(self)
+        self._kind.addButton(self.mmlu_radio)
+        self._kind.addButton(self.task_radio)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self._mmlu_panel())
+        self.stack.addWidget(self._task_panel())
+        self.run_button = QPushButton("Run forgetting check")
+        self.run_button.setDefault(True)
+        self.run_button.setToolTip("Score the base model, then the fine-tuned one, on the same items; saved in the workspace")
+
+        check_box = QGroupBox("Check")
+        form = QVBoxLayout(check_box)
+        form.setSpacing(4)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Run"))
+        row.addWidget(self.run_combo, 1)
+        form.addLayout(row)
+        form.addWidget(self.base_label)
+        form.addWidget(self.mmlu_radio)
+        form.addWidget(self.task_radio)
+        form.addWidget(self.stack, 1)
+        form.addWidget(self.run_button)
+
+        self.stored_combo = QComboBox()
+        self.stored_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.stored_combo.setMinimumContentsLength(12)
+        self.stored_combo.setPlaceholderText("no stored checks yet")
+        self.open_button = QPushButton("Open")
+        stored_box = QGroupBox("Stored checks")
+        row = QHBoxLayout(stored_box)
+        row.addWidget(self.stored_combo, 1)
+        row.addWidget(self.open_button)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(check_box, 1)
+        left_layout.addWidget(stored_box)
+        left.setMinimumWidth(300)
+        left.setMaximumWidth(350)
+
+        # the result ------------------------------------------------------------------------
+        self.headline = QLabel(
+            "<b>What did the fine-tuning cost elsewhere?</b><br>Training on one task can make a model worse at "
+            "others (catastrophic forgetting). Pick a held-out check on the left: MMLU-style questions (point at a "
+            "folder of the original MMLU CSVs; the app does not ship them) or a prepared dataset of another task. "
+            "The base model and the fine-tuned one answer the same items, and a paired test says whether the "
+            "difference is real.<br><br>Or open a stored check below the form."
+        )
+        self.headline.setWordWrap(True)
+        self.headline.setTextFormat(Qt.RichText)
+        self.headline.setStyleSheet("font-size: 11pt; color: #667085; padding: 2px 0;")
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.RichText)
+        self.details.setStyleSheet("color: #475467;")
+        self.details.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.chart = SubjectChart()
+        self.chart.setMinimumHeight(170)
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["Subject", "n", "Base", "Tuned", "Δ pts"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSortingEnabled(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        for column, width in zip(range(1, 5), (38, 60, 64, 64)):
+            header.setSectionResizeMode(column, QHeaderView.Fixed)
+            self.table.setColumnWidth(column, width)
+        header.setToolTip("Accuracy (or ROUGE-L) × 100 per subject; Δ = fine-tuned − base, in points")
+        lower = QSplitter(Qt.Horizontal)
+        lower.addWidget(self.chart)
+        lower.addWidget(self.table)
+        lower.setChildrenCollapsible(False)
+        lower.setStretchFactor(0, 3)
+        lower.setStretchFactor(1, 2)
+        lower.setSizes([380, 420])  # the table's own size hint would squeeze the chart away
+        self.chart.setMinimumWidth(260)
+        self.table.setMinimumWidth(360)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(4, 0, 0, 0)
+        right_layout.addWidget(self.headline)
+        right_layout.addWidget(self.details)
+        right_layout.addWidget(lower, 1)
+        self.result_parts = (self.chart, self.table)
+        for part in self.result_parts:
+            part.hide()
+
+        body = QHBoxLayout()
+        body.addWidget(left)
+        body.addWidget(right, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 6, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.message)
+        layout.addWidget(self.progress)
+        layout.addLayout(body, 1)
+
+        self.mmlu_radio.toggled.connect(lambda on: self.stack.setCurrentIndex(0 if on else 1))
+        self.run_combo.currentIndexChanged.connect(self._show_base)
+        self.run_button.clicked.connect(self.start_check)
+        self.open_button.clicked.connect(lambda: self.open_result(self.stored_combo.currentData()))
+        context.runs_changed.connect(self.refresh_runs)
+        context.datasets_changed.connect(self.refresh_datasets)
+        if setup is not None:
+            setup.run_combo.currentIndexChanged.connect(self._follow_setup)
+        self.refresh_runs()
+        self.refresh_datasets()
+        self.refresh_stored()
+        folder = context.settings.value(MMLU_SETTING, "", type=str)
+        if folder:
+            self.set_mmlu_folder(folder, remember=False)
+
+    # panels -----------------------------------------------------------------------------------
+    def _mmlu_panel(self) -> QWidget:
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(18, 0, 0, 0)
+        layout.setSpacing(4)
+        self.mmlu_path = QLineEdit()
+        self.mmlu_path.setPlaceholderText("folder with <subject>_test.csv files")
+        self.mmlu_path.setToolTip("The original MMLU CSVs (<subject>_dev.csv and <subject>_test.csv); "
+                                  "the app does not ship them")
+        self.mmlu_path.editingFinished.connect(lambda: self.set_mmlu_folder(self.mmlu_path.text()))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_mmlu)
+        row = QHBoxLayout()
+        row.addWidget(self.mmlu_path, 1)
+        row.addWidget(browse)
+        layout.addLayout(row)
+        self.subjects = QListWidget()
+        self.subjects.setToolTip("The subjects to ask; fewer subjects finish sooner")
+        self.subjects.setMinimumHeight(70)
+        layout.addWidget(self.subjects, 1)
+        buttons = QHBoxLayout()
+        for text, state in (("All", Qt.Checked), ("None", Qt.Unchecked)):
+            button = QPushButton(text)
+            button.setFlat(True)
+            button.setStyleSheet("color: #0b4f8a; padding: 0 4px;")
+            button.clicked.connect(lambda _=False, s=state: self._check_all(s))
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.shots = QSpinBox()
+        self.shots.setRange(0, 5)
+        self.shots.setValue(5)
+        self.shots.setToolTip("Solved dev questions shown before each question (5 is the standard MMLU setting)")
+        self.mmlu_limit = QSpinBox()
+        self.mmlu_limit.setRange(0, 10000)
+        self.mmlu_limit.setValue(40)
+        self.mmlu_limit.setSpecialValueText("all")
+        self.mmlu_limit.setToolTip("Questions per subject (0 = all); 40 finishes in minutes on a CPU")
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Shots", self.shots)
+        form.addRow("Questions per subject", self.mmlu_limit)
+        layout.addLayout(form)
+        return panel
+
+    def _task_panel(self) -> QWidget:
+        panel = QWidget()
+        self.dataset_combo = QComboBox()
+        self.dataset_combo.setToolTip("A prepared dataset of a task the run was NOT trained on")
+        self.dataset_combo.setPlaceholderText("no prepared dataset: see the Data page")
+        self.dataset_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.dataset_combo.setMinimumContentsLength(12)
+        self.split_combo = QComboBox()
+        self.split_combo.addItems(["test", "validation"])
+        self.task_limit = QSpinBox()
+        self.task_limit.setRange(0, 100000)
+        self.task_limit.setValue(40)
+        self.task_limit.setSpecialValueText("all")
+        self.task_limit.setToolTip("How many examples to answer (0 = all); generation takes time on a CPU")
+        self.max_new_tokens = QSpinBox()
+        self.max_new_tokens.setRange(1, 4096)
+        self.max_new_tokens.setValue(64)
+        self.max_new_tokens.setToolTip("The most tokens each answer may have (greedy decoding)")
+        form = QFormLayout(panel)
+        form.setContentsMargins(18, 0, 0, 0)
+        form.addRow("Dataset", self.dataset_combo)
+        form.addRow("Split", self.split_combo)
+        form.addRow("Examples", self.task_limit)
+        form.addRow("Max new tokens", self.max_new_tokens)
+        panel.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)
+        return panel
+
+    # lists ------------------------------------------------------------------------------------
+    def refresh_runs(self) -> None:
+        current = self.run_combo.currentData() or self._setup_run()
+        self.run_combo.blockSignals(True)
+        self.run_combo.clear()
+        for item in self.context.workspace.list_runs():
+            status = str((item.summary or {}).get("status") or "")
+            self.run_combo.addItem(f"{item.name}  ({status})" if status else item.name, str(item.path))
+        index = self.run_combo.findData(current) if current else -1
+        self.run_combo.setCurrentIndex(index if index >= 0 else (0 if self.run_combo.count() else -1))
+        self.run_combo.blockSignals(False)
+        self._show_base()
+
+    def refresh_datasets(self) -> None:
+        current = self.dataset_combo.currentData()
+        self.dataset_combo.clear()
+        for item in self.context.workspace.list_datasets():
+            manifest = item.summary or {}
+            task = manifest.get("task") or ", ".join(manifest.get("tasks") or [])
+            self.dataset_combo.addItem(f"{item.name}  ({task})" if task else item.name, str(item.path))
+        index = self.dataset_combo.findData(current) if current else -1
+        self.dataset_combo.setCurrentIndex(index if index >= 0 else (0 if self.dataset_combo.count() else -1))
+
+    def refresh_stored(self, select: str | None = None) -> None:
+        self.stored_combo.clear()
+        for item in list_forgetting(forgetting_dir(self.context.workspace.evaluations_dir)):
+            self.stored_combo.addItem(item["name"], item["path"])
+            self.stored_combo.setItemData(self.stored_combo.count() - 1, item["summary"], Qt.ToolTipRole)
+        index = self.stored_combo.findData(select) if select else -1
+        self.stored_combo.setCurrentIndex(index if index >= 0 else (0 if self.stored_combo.count() else -1))
+        self.open_button.setEnabled(self.stored_combo.count() > 0)
+
+    def _setup_run(self) -> str | None:
+        return self.setup.run_combo.currentData() if self.setup is not None else None
+
+    def _follow_setup(self) -> None:
+        index = self.run_combo.findData(self._setup_run() or "")
+        if index >= 0 and not self.is_busy():
+            self.run_combo.setCurrentIndex(index)
+
+    def _show_base(self) -> None:
+        run = self.run_combo.currentData()
+        if not run:
+            self.base_label.setText("No training run yet: fine-tune a model on the Train page first.")
+            return
+        self.base_label.setText(f"Base model: {html.escape(base_model_of_run(run))}")
+
+    # MMLU folder ------------------------------------------------------------------------------
+    def _browse_mmlu(self) -> None:
+        start = self.mmlu_path.text() or str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Folder with the MMLU CSV files", start)
+        if folder:
+            self.set_mmlu_folder(folder)
+
+    def set_mmlu_folder(self, folder: str, *, remember: bool = True) -> bool:
+        """Fill the subjects from ``folder``; remember it in the settings when it holds MMLU files."""
+        folder = str(folder).strip()
+        self.mmlu_path.setText(folder)
+        self.subjects.clear()
+        if not folder:
+            return False
+        try:
+            names = list_subjects(folder)
+        except UserError as exc:
+            self.message.show_warning(exc.one_line())
+            return False
+        self.message.clear()
+        for name in names:
+            item = QListWidgetItem(subject_title(name))
+            item.setData(Qt.UserRole, name)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Checked)
+            self.subjects.addItem(item)
+        if remember:
+            self.context.settings.setValue(MMLU_SETTING, folder)
+        return True
+
+    def _check_all(self, state) -> None:
+        for row in range(self.subjects.count()):
+            self.subjects.item(row).setCheckState(state)
+
+    def chosen_subjects(self) -> list[str]:
+        return [self.subjects.item(r).data(Qt.UserRole) for r in range(self.subjects.count())
+                if self.subjects.item(r).checkState() == Qt.Checked]
+
+    # running ----------------------------------------------------------------------------------
+    def build_check(self) -> MMLUCheck | TaskCheck | None:
+        """The check the form describes, or None after saying inline what is missing."""
+        try:
+            if self.mmlu_radio.isChecked():
+                folder = self.mmlu_path.text().strip()
+                if not folder:
+                    self.message.show_warning("Choose the folder with the MMLU CSV files (<subject>_test.csv); "
+                                              "the app does not ship MMLU.")
+                    return None
+                subjects = self.chosen_subjects()
+                if not subjects:
+                    self.message.show_warning("No subject ticked: tick at least one MMLU subject.")
+                    return None
+                return MMLUCheck(folder, subjects=subjects, shots=self.shots.value(),
+                                 limit=self.mmlu_limit.value() or None)
+            data = self.dataset_combo.currentData()
+            if not data:
+                self.message.show_warning("No prepared dataset: prepare one on the Data page, then pick it here.")
+                return None
+            return TaskCheck(data, split=self.split_combo.currentText(), limit=self.task_limit.value() or None,
+                             max_new_tokens=self.max_new_tokens.value())
+        except UserError as exc:
+            self.message.show_error(exc.one_line())
+            return None
+
+    def start_check(self) -> TaskHandle | None:
+        if self.is_busy():
+            return None
+        self.message.clear()
+        run = self.run_combo.currentData()
+        if not run:
+            self.message.show_warning("No training run to check: fine-tune a model on the Train page first.")
+            return None
+        check = self.build_check()
+        if check is None:
+            return None
+        self.progress.start(f"Forgetting check: {Path(run).name} on {check.label}")
+        self._set_busy(True)
+        task = run_in_thread(self, check_forgetting, run, check,
+                             out_dir=forgetting_dir(self.context.workspace.evaluations_dir))
+        task.worker.progress.connect(self.progress.update_progress)
+        task.worker.finished.connect(self._on_finished)
+        task.worker.failed.connect(self._on_failed)
+        task.worker.cancelled.connect(self._on_cancelled)
+        task.worker.done.connect(self._on_done)
+        self._task = task
+        return task
+
+    def _on_finished(self, result: dict) -> None:
+        self.show_result(result)
+        self.refresh_stored(select=result.get("path"))
+        self.context.status_message.emit(f"Forgetting check saved: {Path(result['path']).name}")
+
+    def _on_failed(self, text: str, details: str, is_user_error: bool) -> None:
+        if is_user_error:
+            self.message.show_error(text)
+            return
+        self.message.show_error(f"Something went wrong: {text}")
+        from ift_desktop.ui.error_dialog import ErrorDialog
+
+        dialog = ErrorDialog(text, details, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.show()
+
+    def _on_cancelled(self) -> None:
+        self.message.show_info("Forgetting check cancelled; nothing was saved.")
+
+    def _on_done(self) -> None:
+        self.progress.finish()
+        self._set_busy(False)
+        self._task = None
+
+    def _set_busy(self, busy: bool) -> None:
+        for widget in (self.run_button, self.open_button, self.run_combo, self.mmlu_radio, self.task_radio):
+            widget.setEnabled(not busy)
+
+    def is_busy(self) -> bool:
+        return self._task is not None
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def confirm_close(self) -> bool:
+        if self._task is not None and self._task.is_running():
+            self._task.cancel()
+            self._task.wait(3000)
+        return True
+
+    # showing ----------------------------------------------------------------------------------
+    def open_result(self, path: str | None) -> bool:
+        if not path:
+            self.message.show_info("No stored forgetting check yet: run one first.")
+            return False
+        try:
+            result = read_forgetting(path)
+        except UserError as exc:
+            self.message.show_error(exc.one_line())
+            return False
+        self.message.clear()
+        self.show_result(result)
+        return True
+
+    def show_result(self, result: dict) -> None:
+        self.result = result
+        esc = html.escape
+        colour = VERDICT_COLOURS.get(result.get("verdict"), "#344054")
+        self.headline.setStyleSheet(f"font-size: 13pt; font-weight: 600; color: {colour}; padding: 2px 0;")
+        self.headline.setText(esc(result.get("summary") or ""))
+        overall, test = result["overall"], result["test"]
+        label = result.get("metric_label", "score")
+        check = result.get("check") or {}
+        lines = [
+            f"<b>{esc(label)}</b>: base <b>{_points(overall['base'])}</b> → fine-tuned <b>{_points(overall['tuned'])}</b> "
+            f"(<b style='color:{colour}'>{_signed(overall['delta'])}</b> points) on {overall.get('n', '?')} items "
+            f"of <b>{esc(str(check.get('label', '')))}</b>",
+            f"Run <b>{esc(str(result.get('run_name', '')))}</b> vs its base "
+            f"{esc(str(result.get('base_label', '')))}; {self._settings_text(check)}",
+            f"{esc(test['name'][:1].upper() + test['name'][1:])} test: {self._items(test.get('only_base', 0))} only "
+            f"the base got {'right' if result.get('metric') == 'accuracy' else 'better'}, {test.get('only_tuned', 0)} "
+            "only the fine-tuned model; below p = 0.05 the change is unlikely to be chance.",
+        ]
+        notes = caveats(result)
+        if notes:
+            lines.append("<span style='color:#8a5300'>⚠ " + "<br>⚠ ".join(esc(n) for n in notes) + "</span>")
+        self.details.setText("<br>".join(lines))
+        self.chart.show_result(result)
+        self._fill_table(result)
+        for part in self.result_parts:
+            part.show()
+
+    @staticmethod
+    def _items(n: int) -> str:
+        return f"{n} item" if n == 1 else f"{n} items"
+
+    @staticmethod
+    def _settings_text(check: dict) -> str:
+        if check.get("kind") == "mmlu":
+            limit = check.get("limit")
+            per = f"{limit} questions per subject" if limit else "all questions"
+            return f"{check.get('shots')}-shot, {per}, log-likelihood of the answer letter"
+        return (f"{check.get('split', 'test')} split, greedy answers of up to {check.get('max_new_tokens')} tokens, "
+                "scored with ROUGE-L")
+
+    def _fill_table(self, result: dict) -> None:
+        groups = result.get("groups") or []
+        first = "Subject" if result.get("metric") == "accuracy" else "Task"
+        self.table.setHorizontalHeaderLabels([first, "n", "Base", "Tuned", "Δ pts"])
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(groups))
+        for row, group in enumerate(groups):
+            values = [subject_title(group["name"]), group["n"], group["base"], group["tuned"], group["delta"]]
+            for column, value in enumerate(values):
+                item = NumberItem()
+                if column == 0:
+                    item.setText(str(value))
+                elif column == 1:
+                    item.setText(str(value))
+                    item.setData(Qt.UserRole, int(value))
+                else:
+                    item.setText(_signed(value) if column == 4 else _points(value))
+                    item.setData(Qt.UserRole, None if value is None else float(value))
+                if column > 0:
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                if column == 4 and value is not None and abs(value) >= 0.0005:
+                    item.setForeground(QColor("#b3261e" if value < 0 else "#1e6b32"))
+                self.table.setItem(row, column, item)
+        self.table.setSortingEnabled(True)
+        self.table.sortItems(4, Qt.AscendingOrder)  # the biggest losses first

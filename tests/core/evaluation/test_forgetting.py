@@ -1,0 +1,192 @@
+"""The forgetting check: base vs fine-tuned on held-out MMLU questions or another instruction task."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from ift_desktop.core.errors import Cancelled, EvaluationError, ModelError
+from ift_desktop.core.evaluation.forgetting import (
+    MMLUCheck,
+    TaskCheck,
+    caveats,
+    check_forgetting,
+    list_forgetting,
+    read_forgetting,
+    summary_line,
+)
+from ift_desktop.core.evaluation.mmlu import run_mmlu
+from ift_desktop.core.models import ModelSpec, load_model
+from ift_desktop.core.progress import TaskState
+from tiny_models import make_tiny_dataset, make_tiny_llama
+
+
+def make_lora_run(folder, base_folder, *, with_adapter: bool = True):
+    """A run folder as training writes it: run.json naming the base model, and a (random) LoRA adapter."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    folder.mkdir(parents=True)
+    record = {"model": ModelSpec.parse(str(base_folder)).to_dict(),
+              "config": {"method": "lora", "use_chat_template": False},
+              "status": "finished" if with_adapter else "failed"}
+    (folder / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    if with_adapter:
+        model = AutoModelForCausalLM.from_pretrained(base_folder)
+        peft = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+        peft.save_pretrained(folder / "adapter")
+    return folder
+
+
+def write_mmlu(folder, subjects=("astronomy", "virology"), dev=3, test=4):
+    """A tiny MMLU-format folder: no header, ``question,A,B,C,D,answer``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for s, subject in enumerate(subjects):
+        for split, n in (("dev", dev), ("test", test)):
+            lines = []
+            for i in range(n):
+                answer = "ABCD"[(i + s) % 4]
+                lines.append(f'"Question {i} about {subject}, with a comma?",one,two,three,four,{answer}')
+            (folder / f"{subject}_{split}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("forget")
+    base = make_tiny_llama(root / "llama")
+    return {
+        "base": base,
+        "run": make_lora_run(root / "run", base),
+        "mmlu": write_mmlu(root / "mmlu"),
+        "data": make_tiny_dataset(root / "data", n=4, val=2, test=5),
+    }
+
+
+def test_mmlu_check_matches_each_side_and_saves(tiny, tmp_path):
+    messages = []
+    state = TaskState(on_progress=lambda f, m: messages.append((f, m)))
+    out = tmp_path / "evaluations" / "forgetting"
+    result = check_forgetting(tiny["run"], MMLUCheck(str(tiny["mmlu"]), shots=2, limit=None), out_dir=out, state=state)
+
+    # the two sides are exactly run_mmlu of the base model and of the fine-tuned one
+    base = run_mmlu(load_model(ModelSpec.parse(str(tiny["base"]))), tiny["mmlu"], shots=2)
+    tuned = run_mmlu(load_model(ModelSpec.parse(str(tiny["run"]))), tiny["mmlu"], shots=2)
+    assert [e["predicted"] for e in result["base_result"]["examples"]] == [e["predicted"] for e in base["examples"]]
+    assert [e["predicted"] for e in result["tuned_result"]["examples"]] == [e["predicted"] for e in tuned["examples"]]
+    assert result["overall"]["base"] == pytest.approx(base["accuracy"])
+    assert result["overall"]["tuned"] == pytest.approx(tuned["accuracy"])
+    assert result["overall"]["delta"] == pytest.approx(tuned["accuracy"] - base["accuracy"])
+    assert [g["name"] for g in result["groups"]] == ["astronomy", "virology"]
+    assert all(g["n"] == 4 for g in result["groups"]) and result["overall"]["n"] == 8
+    test = result["test"]
+    discordant = sum(b["correct"] != t["correct"] for b, t in zip(base["examples"], tuned["examples"]))
+    assert test["name"] == "McNemar" and test["only_base"] + test["only_tuned"] == discordant
+    assert result["verdict"] in ("forgetting", "improved", "no significant change")
+    assert result["summary"] == summary_line(result) and "MMLU" in result["summary"] and "(McNemar p " in result["summary"]
+    assert result["run_name"] == "run" and result["method"] == "lora"
+    assert result["base_model"]["name_or_path"] == str(tiny["base"].resolve())
+
+    # saved atomically under the forgetting folder, readable and listed
+    path = out / "forgetting-run-mmlu.json"
+    assert result["path"] == str(path) and path.is_file()
+    stored = read_forgetting(path)
+    assert stored["overall"] == json.loads(json.dumps(result["overall"]))
+    listed = list_forgetting(out)
+    assert [item["name"] for item in listed] == ["forgetting-run-mmlu"] and listed[0]["summary"] == result["summary"]
+    # progress: base first, then fine-tuned, ending at 1.0
+    texts = [m for _f, m in messages]
+    first_tuned = next(i for i, m in enumerate(texts) if m.startswith("Fine-tuned"))
+    assert any(m.startswith("Base: MMLU") for m in texts[:first_tuned]) and messages[-1][0] == 1.0
+
+
+def test_task_check_scores_rouge_with_a_paired_test(tiny, tmp_path):
+    check = TaskCheck(str(tiny["data"]), limit=3, max_new_tokens=4, batch_size=3)
+    result = check_forgetting(tiny["run"], check, out_dir=tmp_path)
+    assert result["metric"] == "rougeL" and result["test"]["name"] == "paired randomization"
+    base_scores = [e["rougeL"]["fmeasure"] for e in result["base_result"]["examples"]]
+    assert len(base_scores) == 3 and result["overall"]["base"] == pytest.approx(sum(base_scores) / 3)
+    assert [g["name"] for g in result["groups"]] == ["summarization"] and result["groups"][0]["n"] == 3
+    assert result["groups"][0]["delta"] == pytest.approx(result["overall"]["delta"])
+    assert 0 < result["test"]["p_value"] <= 1
+    # both sides were prompted the way the run was trained (no chat template)
+    assert result["base_result"]["generation"]["use_chat_template"] is False
+    assert result["tuned_result"]["generation"]["use_chat_template"] is False
+    assert "overlap" not in result["base_result"]["examples"][0]
+    assert (tmp_path / "forgetting-run-data.json").is_file() and ("ROUGE-L points on data (" in result["summary"] or "(ROUGE-L) unchanged" in result["summary"])
+    again = check_forgetting(tiny["run"], check, out_dir=tmp_path)  # a second check keeps the first
+    assert again["path"].endswith("forgetting-run-data-2.json") and len(list_forgetting(tmp_path)) == 2
+
+
+def test_cancel_writes_nothing(tiny, tmp_path):
+    cancel = threading.Event()
+
+    def progress(_fraction, message):
+        if message.startswith("Fine-tuned"):
+            cancel.set()
+
+    state = TaskState(on_progress=progress, cancel_event=cancel)
+    with pytest.raises(Cancelled):
+        check_forgetting(tiny["run"], MMLUCheck(str(tiny["mmlu"]), shots=0, limit=2), out_dir=tmp_path, state=state)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_expected_failures_before_loading(tiny, tmp_path):
+    with pytest.raises(EvaluationError, match="Unknown MMLU subject"):
+        check_forgetting(tiny["run"], MMLUCheck(str(tiny["mmlu"]), subjects=["law"]), out_dir=tmp_path)
+    with pytest.raises(EvaluationError, match="does not exist"):
+        check_forgetting(tiny["run"], MMLUCheck(str(tmp_path / "nowhere")), out_dir=tmp_path)
+    with pytest.raises(EvaluationError, match="Shots is 7"):
+        MMLUCheck(str(tiny["mmlu"]), shots=7)
+    with pytest.raises(EvaluationError, match="has no 'nope' split"):
+        check_forgetting(tiny["run"], TaskCheck(str(tiny["data"]), split="nope"), out_dir=tmp_path)
+    unfinished = make_lora_run(tmp_path / "unfinished", tiny["base"], with_adapter=False)
+    with pytest.raises(ModelError, match="no saved adapter"):
+        check_forgetting(unfinished, MMLUCheck(str(tiny["mmlu"])), out_dir=tmp_path)
+    with pytest.raises(EvaluationError, match="not a training run"):
+        check_forgetting(tiny["base"], MMLUCheck(str(tiny["mmlu"])), out_dir=tmp_path)
+    (tmp_path / "bad.json").write_text('{"kind": "evaluation"}')
+    with pytest.raises(EvaluationError, match="not a forgetting-check result"):
+        read_forgetting(tmp_path / "bad.json")
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".json"] == ["bad.json"]
+
+
+def _result(delta, p, verdict, metric="accuracy", base=0.5, n=40):
+    return {"overall": {"base": base, "tuned": base + delta, "delta": delta, "n": n, "base_ci95": [0.2, 0.6]},
+            "check": {"label": "MMLU" if metric == "accuracy" else "reviews"}, "metric": metric,
+            "metric_label": "accuracy" if metric == "accuracy" else "ROUGE-L", "chance": 0.25 if metric == "accuracy" else None,
+            "test": {"name": "McNemar", "p_value": p}, "verdict": verdict}
+
+
+@pytest.mark.parametrize("delta, p, verdict, expected", [
+    (-0.06, 0.031, "forgetting", "Fine-tuning cost 6.0 points on MMLU (McNemar p = 0.03): likely forgetting"),
+    (0.021, 0.41, "no significant change", "Fine-tuning gained 2.1 points on MMLU (McNemar p = 0.41): no significant change"),
+    (0.0, 1.0, "no significant change", "Fine-tuning left MMLU unchanged (McNemar p = 1.00): no significant change"),
+    (0.12, 0.0004, "improved", "Fine-tuning gained 12.0 points on MMLU (McNemar p < 0.001): a real improvement"),
+])
+def test_summary_in_words(delta, p, verdict, expected):
+    assert summary_line(_result(delta, p, verdict)) == expected
+
+
+def test_summary_names_the_metric_of_a_task_check():
+    result = {**_result(-0.031, 0.2, "no significant change", metric="rougeL"),
+              "test": {"name": "paired randomization", "p_value": 0.2}}
+    assert summary_line(result) == ("Fine-tuning cost 3.1 ROUGE-L points on reviews "
+                                    "(paired randomization p = 0.20): no significant change")
+
+
+def test_caveats_name_chance_and_small_samples():
+    notes = caveats(_result(-0.02, 0.5, "no significant change"))
+    assert any("chance (25 %)" in n for n in notes) and any("Only 40 paired items" in n for n in notes)
+    assert caveats({**_result(-0.02, 0.5, "x", metric="rougeL", n=500)}) == []
+
+
+def test_shared_mmlu_with_the_tiny_model(tiny, shared_data, tmp_path):
+    subjects = ["machine_learning", "nutrition"]
+    result = check_forgetting(tiny["run"], MMLUCheck(str(shared_data / "mmlu"), subjects=subjects, shots=1, limit=2),
+                              out_dir=tmp_path)
+    assert [g["name"] for g in result["groups"]] == subjects
+    assert result["overall"]["n"] == 4 and all(g["n"] == 2 for g in result["groups"])
+    assert {e["subject"] for e in result["tuned_result"]["examples"]} == set(subjects)
