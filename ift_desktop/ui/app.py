@@ -29,9 +29,42 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def _has_display() -> bool:
+    if not sys.platform.startswith("linux"):
+        return True
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith(("xcb", "wayland")):
+        return True  # offscreen, vnc, eglfs ...: the user chose it
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _splash():
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QPixmap
+    from PySide6.QtWidgets import QSplashScreen
+
+    icon = resources_dir() / "icons" / "ift-desktop.png"
+    pixmap = QPixmap(str(icon)) if icon.exists() else QPixmap(256, 256)
+    if not icon.exists():
+        pixmap.fill(QColor("#1f2a37"))
+    splash = QSplashScreen(pixmap)
+    splash.showMessage("Loading IFT Desktop…", Qt.AlignBottom | Qt.AlignHCenter, QColor("white"))
+    splash.show()
+    QApplication.processEvents()
+    return splash
+
+
 def main() -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if not _has_display():
+        print(
+            "error: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open. "
+            "Run IFT Desktop from a desktop session, or use the command line: ift-desktop --help.",
+            file=sys.stderr,
+        )
+        return 2
     app = create_app()
+    splash = _splash()
     from ift_desktop.ui.error_dialog import ErrorReporter
     from ift_desktop.ui.main_window import MainWindow
     from ift_desktop.ui.first_run import ensure_sample_dataset
@@ -45,6 +78,8 @@ def main() -> int:
     window._error_reporter = reporter  # kept alive with the window
     ensure_sample_dataset(window.context)
     window.show()
+    if splash is not None:
+        splash.finish(window)
     # the big imports (torch, transformers) are done: keep their objects out of the collector's
     # full passes, which otherwise pause the UI for most of a second in the middle of a run
     import gc

@@ -38,6 +38,9 @@ PAGES = [
 class MainWindow(QMainWindow):
     def __init__(self, context: AppContext | None = None):
         super().__init__()
+        from ift_desktop.core.libraries import warm_up
+
+        warm_up()  # before any page starts a worker (see core/libraries.py)
         self.context = context or AppContext()
         self.setWindowTitle("IFT Desktop")
         self.resize(1280, 800)
