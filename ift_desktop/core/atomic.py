@@ -80,3 +80,21 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
         raise
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
+
+
+def read_jsonl_tolerant(path: str | os.PathLike) -> list[dict]:
+    """Read a JSON-lines log written with :func:`append_jsonl`, skipping a last line cut short by a
+    crash mid-write (the rest of the log is kept)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return rows

@@ -22,7 +22,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..atomic import append_jsonl, atomic_write_json, atomic_write_jsonl
+from ..atomic import append_jsonl, atomic_write_json, atomic_write_jsonl, read_jsonl_tolerant
 from ..errors import TrainingError
 
 RUN_SCHEMA_VERSION = 1
@@ -110,13 +110,13 @@ class RunFolder:
         append_jsonl(self.metrics_path, row)
 
     def read_metrics(self) -> list[dict]:
-        return _read_jsonl(self.metrics_path)
+        return read_jsonl_tolerant(self.metrics_path)
 
     def append_probe(self, row: dict) -> None:
         append_jsonl(self.probes_path, row)
 
     def read_probes(self) -> list[dict]:
-        return _read_jsonl(self.probes_path)
+        return read_jsonl_tolerant(self.probes_path)
 
     def cut_logs_after(self, step: int) -> list[dict]:
         """Drop log rows after ``step`` (they will be trained again); returns the kept metrics."""
@@ -151,18 +151,3 @@ class RunFolder:
             )
         if self.path.is_dir() and any(self.path.iterdir()):
             raise TrainingError(f"{self.path} is not empty; choose a new or empty folder for the run.")
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            continue  # a line cut short by a crash: skip it, keep the rest
-    return rows

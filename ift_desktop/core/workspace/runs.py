@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic import atomic_directory
+from ..atomic import atomic_directory, read_jsonl_tolerant
 from ..errors import ModelError
 from ..progress import TaskState
 
@@ -34,18 +34,7 @@ class RunSummary:
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
-    path = Path(run_dir) / "metrics.jsonl"
-    rows = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                continue  # a line cut by a crash mid-write: skip it, keep the rest
-    return rows
+    return read_jsonl_tolerant(Path(run_dir) / "metrics.jsonl")
 
 
 def _model_name(record: dict) -> str:
