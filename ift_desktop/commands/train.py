@@ -28,7 +28,9 @@ from ift_desktop.core.progress import TaskState
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ift_desktop.core.training.config import METHODS, SCHEDULES, TrainConfig
 
-    h = TrainConfig.help
+    def h(name: str) -> str:  # the fields' help text, escaped for argparse's %-formatting
+        return TrainConfig.help(name).replace("%", "%%")
+
     parser.add_argument("--data", required=True, metavar="DIR", help="a prepared dataset folder (ift-desktop prepare)")
     parser.add_argument("--model", required=True, metavar="MODEL", help="'builtin', a Hub id (org/name) or a folder")
     parser.add_argument("--method", choices=METHODS, default="lora", help=h("method"))

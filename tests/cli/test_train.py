@@ -194,3 +194,12 @@ def test_progress_bar_on_a_terminal_plain_lines_otherwise(tty):
             "step 2/4 loss 1.5000  lr 3.00e-04  grad 0.900  120 tok/s  ETA 1:15",
         ]
         assert stream.text.splitlines()[2] == "step 2: validation loss 1.2500"
+
+
+def test_help_text_is_readable():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "ift_desktop", "train", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    assert "option_strings" not in out.stdout and "~30 % slower" in " ".join(out.stdout.split())
