@@ -68,7 +68,7 @@ def test_runs_page_lists_compares_and_exports(qtbot, context, tmp_path):
     assert page.table.item(names["run-a"], 7).text() == "0.420"
     page.table.selectAll()
     assert "learning_rate" in page.details.text() and "Settings that differ" in page.details.text()
-    assert len(page.plot.plotItem.listDataItems()) == 4  # two train curves, two validation curves
+    assert len(page.plot.plotItem.listDataItems()) == 6  # two raw + two smoothed train curves, two validation curves
     page.table.clearSelection()
     page.table.selectRow(names["run-a"])
     handle = page.start_export(page.selected()[0], tmp_path / "exports", False, "run-a-adapter")

@@ -38,6 +38,19 @@ def _fmt(value, digits=4) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
+def _smoothed(values, beta: float = 0.9) -> list[float]:
+    """Bias-corrected exponential moving average, as the Train page draws it."""
+    out, average = [], 0.0
+    for index, value in enumerate(values, start=1):
+        average = beta * average + (1 - beta) * value
+        out.append(average / (1 - beta**index))
+    return out
+
+
+def _show(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 class _NumberItem(QTableWidgetItem):
     """Sorts by the number it shows, not by its text."""
 
@@ -77,7 +90,9 @@ class RunsPage(QWidget):
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSortingEnabled(True)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
         self.table.itemSelectionChanged.connect(self._on_selection)
 
         buttons = QHBoxLayout()
@@ -156,7 +171,7 @@ class RunsPage(QWidget):
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(self.summaries))
         for row, summary in enumerate(self.summaries):
-            rouge_l = rouge.get(str(summary.path)) or rouge.get(summary.name)
+            rouge_l = rouge.get(str(summary.path))
             cells = [
                 QTableWidgetItem(summary.name),
                 QTableWidgetItem(summary.status),
@@ -196,7 +211,10 @@ class RunsPage(QWidget):
             color = PALETTE[index % len(PALETTE)]
             if summary.curve:
                 steps, losses = zip(*summary.curve)
-                self.plot.plot(steps, losses, pen=pg.mkPen(color, width=2), name=f"{summary.name} (train)")
+                faint = pg.mkColor(color)
+                faint.setAlpha(70)
+                self.plot.plot(steps, losses, pen=pg.mkPen(faint, width=1))
+                self.plot.plot(steps, _smoothed(losses), pen=pg.mkPen(color, width=2.5), name=f"{summary.name} (train, smoothed)")
             if summary.eval_curve:
                 steps, losses = zip(*summary.eval_curve)
                 self.plot.plot(steps, losses, pen=pg.mkPen(color, width=2, style=Qt.DashLine), symbol="o",
@@ -214,7 +232,7 @@ class RunsPage(QWidget):
         keys = ["method", "learning_rate", "max_steps", "epochs", "batch_size", "grad_accum", "max_length",
                 "lora_r", "lora_alpha", "seed"]
         rows = "".join(
-            f"<tr><td>{k}</td><td style='padding-left:10px'>{json.dumps(summary.config[k])}</td></tr>"
+            f"<tr><td>{k}</td><td style='padding-left:10px'>{_show(summary.config[k])}</td></tr>"
             for k in keys if k in summary.config
         )
         self.details.setText(
@@ -226,7 +244,7 @@ class RunsPage(QWidget):
         diffs = config_differences(chosen)
         header = "".join(f"<th style='padding-left:10px'>{s.name}</th>" for s in chosen)
         body = "".join(
-            "<tr><td>" + key + "</td>" + "".join(f"<td style='padding-left:10px'>{json.dumps(v)}</td>" for v in values) + "</tr>"
+            "<tr><td>" + key + "</td>" + "".join(f"<td style='padding-left:10px'>{_show(v)}</td>" for v in values) + "</tr>"
             for key, values in diffs.items()
         )
         if not body:
