@@ -275,3 +275,16 @@ def test_hugging_face_dataset_folder_and_split(qtbot, page, tmp_path):
     qtbot.waitUntil(lambda: page.current == 4, timeout=20000)
     assert page.state.plan.counts == {"train": 16, "validation": 2, "test": 2}
     assert page.state.plan.manifest["source_split"] == "validation"
+
+
+def test_first_showing_loads_the_built_in_sample(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from ift_desktop.ui.context import AppContext
+    from ift_desktop.ui.pages.data import DataPage
+
+    page = DataPage(AppContext(settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)))
+    qtbot.addWidget(page)
+    page.on_shown()
+    qtbot.waitUntil(lambda: page.source_step._loaded_key is not None, timeout=20000)
+    assert page.source_step._loaded_key[0].startswith("sample:")

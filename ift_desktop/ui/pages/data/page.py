@@ -158,6 +158,16 @@ class DataPage(QWidget):
                 return False
         return True
 
+    def on_shown(self) -> None:
+        """The first time the page is shown with the built-in sample chosen and nothing loaded yet,
+        load it, so a newcomer sees real rows at once instead of an empty preview."""
+        if getattr(self, "_auto_loaded", False):
+            return
+        self._auto_loaded = True
+        source = self.source_step
+        if self.current == 0 and source._loaded_key is None and source.sample_radio.isChecked():
+            source.load()
+
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """The window closes: cancel any running work and wait for its thread (bounded)."""
         handles = [step.task for step in self.steps if step.task is not None]
