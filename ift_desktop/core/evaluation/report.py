@@ -1,52 +1,59 @@
-"""A comparison of evaluations (base vs fine-tuned), its highlight spans, and its CSV / HTML export.
+"""A comparison of evaluations (base vs fine-tuned): loading, pairing and the statistics.
 
 An *evaluation* is the JSON of ``ift-desktop evaluate`` (or ``score``): ``corpus`` plus one
 ``examples`` entry per test example with its ROUGE/BLEU numbers and the ``overlap`` alignment
 (the metric's own tokens with character spans, and the matched positions per overlap kind).
 A :class:`Comparison` pairs a base and a tuned evaluation of the same examples (either side may
 be missing) and answers the questions the Evaluate page and the report ask: the score of a side,
-the gain, the best reference, and which characters to highlight for an overlap kind and why
-(:func:`overlap_spans`). The exports are Qt-free so scripts and the CLI can write them too:
-:func:`comparison_csv` and :func:`comparison_html` (one self-contained file, inline CSS, no
-scripts, the overlap kind switched by CSS radio buttons, a tooltip on every highlighted token).
+the gain, the best reference, and the bootstrap intervals and paired test (:func:`summarize`).
+Which characters to highlight for an overlap kind and why lives in :mod:`.report_highlights`
+(:func:`overlap_spans`); the Qt-free exports in :mod:`.report_export` (:func:`comparison_csv`,
+:func:`comparison_html`, :func:`export_csv`, :func:`export_html`). Every one of those names is
+importable from this module too (the exports lazily, as they import this module).
 """
 
 from __future__ import annotations
 
-import csv
-import html
-import io
+import importlib
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic import atomic_write_text
 from ..errors import EvaluationError
+from .report_highlights import (  # noqa: F401  (re-exported: the page and the tests import them from here)
+    KIND_COLOURS,
+    KIND_LABELS,
+    OVERLAP_KINDS,
+    HighlightSpan,
+    KindNumbers,
+    highlighted_html,
+    kind_family,
+    kind_numbers,
+    kind_order,
+    kind_tokens,
+    legend_entries,
+    overlap_spans,
+)
 
 METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum", "bleu")
 METRIC_LABELS = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", "rougeLsum": "ROUGE-Lsum", "bleu": "BLEU"}
-OVERLAP_KINDS = ("rouge1", "rouge2", "rougeL", "bleu1", "bleu2", "bleu3", "bleu4")
-KIND_LABELS = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L",
-               "bleu1": "BLEU-1", "bleu2": "BLEU-2", "bleu3": "BLEU-3", "bleu4": "BLEU-4"}
 SIDES = ("base", "tuned")
 SIDE_LABELS = {"base": "Base", "tuned": "Fine-tuned"}
-# Highlight colours per kind family: (matched, present-but-not-counted)
-KIND_COLOURS = {"rougeN": ("#9fe0b0", "#ffd59e"), "lcs": ("#a9cdf7", "#ffd59e"), "bleu": ("#d7c2f5", "#ffd59e")}
+
+# The exports live in report_export.py, which imports this module: loaded on first use (PEP 562).
+_EXPORTS = {"comparison_csv", "comparison_html", "export_csv", "export_html"}
 
 
-def kind_order(kind: str) -> int | None:
-    """n of an n-gram kind (``rouge2`` → 2, ``bleu4`` → 4); None for the LCS of ROUGE-L."""
-    return None if kind == "rougeL" else int(kind[-1])
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(".report_export", __package__), name)
+    globals()[name] = value
+    return value
 
 
-def kind_family(kind: str) -> str:
-    return "lcs" if kind == "rougeL" else ("bleu" if kind.startswith("bleu") else "rougeN")
-
-
-def kind_tokens(kind: str) -> str:
-    """Which tokenization the kind's positions refer to: ``rouge`` or ``bleu``."""
-    return "bleu" if kind.startswith("bleu") else "rouge"
+def __dir__():
+    return sorted(set(globals()) | _EXPORTS)
 
 
 def example_score(example: dict | None, metric: str) -> float | None:
@@ -266,275 +273,3 @@ def paired_test_words(metric: str, result: dict) -> str:
         verdict = "no clear difference"
     counts = f"wins {result.get('wins', 0)} / losses {result.get('losses', 0)} / ties {result.get('ties', 0)}"
     return f"{format_score(metric, delta, signed=True)} (95% CI {interval}), p = {p:.3f}: {verdict}; {counts}."
-
-
-# ------------------------------------------------------------------------------------ highlights
-@dataclass(frozen=True)
-class HighlightSpan:
-    """One highlighted token: characters ``[start, end)`` of the original text."""
-
-    start: int
-    end: int
-    category: str  # "match" (counted by the metric) or "other" (also in the other text, not counted)
-    token: int
-    tooltip: str
-
-
-@dataclass(frozen=True)
-class KindNumbers:
-    """The counts behind one overlap kind of one example: matched units over the totals."""
-
-    kind: str
-    matched: int
-    prediction_total: int  # n-grams (or tokens) in the prediction
-    reference_total: int  # n-grams (or tokens) in the shown reference
-
-    @property
-    def precision(self) -> float:
-        return self.matched / self.prediction_total if self.prediction_total else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.matched / self.reference_total if self.reference_total else 0.0
-
-    @property
-    def fmeasure(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-
-def kind_numbers(example: dict | None, kind: str) -> KindNumbers:
-    """Matched / total counts of ``kind`` from the example's overlap (what the highlights show)."""
-    overlap = (example or {}).get("overlap") or {}
-    tokens = (overlap.get("tokens") or {}).get(kind_tokens(kind)) or {}
-    pred, ref = len(tokens.get("prediction") or []), len(tokens.get("reference") or [])
-    matched = len((((overlap.get("matches") or {}).get(kind)) or {}).get("prediction") or [])
-    n = kind_order(kind) or 1
-    return KindNumbers(kind, matched, max(0, pred - n + 1), max(0, ref - n + 1))
-
-
-def legend_entries(kind: str) -> list[tuple[str, str, str]]:
-    """(category, colour, text) for the legend of an overlap kind."""
-    matched, other = KIND_COLOURS[kind_family(kind)]
-    if kind == "rougeL":
-        return [("match", matched, "in the longest common subsequence (LCS)"),
-                ("other", other, "also in the other text, but outside the LCS")]
-    n = kind_order(kind)
-    what = "word" if n == 1 else f"{n}-gram"
-    return [("match", matched, f"matched {what} (counted)"),
-            ("other", other, f"{what} also in the other text, not counted (clipped to its count there)")]
-
-
-def overlap_spans(example: dict | None, kind: str, side: str) -> list[HighlightSpan]:
-    """The tokens to highlight on ``side`` ("prediction" or "reference") for an overlap kind.
-
-    The positions are exactly the example's ``overlap.matches[kind]``: a matched n-gram starting
-    at token i colours tokens i..i+n-1. Tokens whose n-gram also occurs in the other text but was
-    not counted (clipping, or outside the LCS) get the second colour.
-    """
-    overlap = (example or {}).get("overlap") or {}
-    tokens_all = (overlap.get("tokens") or {}).get(kind_tokens(kind)) or {}
-    mine = tokens_all.get(side) or []
-    theirs = tokens_all.get("reference" if side == "prediction" else "prediction") or []
-    starts = ((overlap.get("matches") or {}).get(kind) or {}).get(side) or []
-    here, there = ("prediction", "reference") if side == "prediction" else ("reference", "prediction")
-    words = [str(t[0]) for t in mine]
-    other_words = [str(t[0]) for t in theirs]
-    spans: dict[int, tuple[str, str]] = {}
-    if kind == "rougeL":
-        lcs = sorted(set(int(i) for i in starts))
-        rank = {t: k for k, t in enumerate(lcs, 1)}
-        present = set(other_words)
-        for t, word in enumerate(words):
-            if t in rank:
-                spans[t] = ("match", f"“{word}”: LCS token {rank[t]} of {len(lcs)}; LCS length {len(lcs)}, "
-                                     f"{len(words)} tokens in the {here}")
-            elif word in present:
-                spans[t] = ("other", f"“{word}” also occurs in the {there}, but not in the order of the longest "
-                                     "common subsequence, so ROUGE-L does not count it")
-    else:
-        n = kind_order(kind)
-        grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
-        own_counts = Counter(grams)
-        other_counts = Counter(tuple(other_words[i:i + n]) for i in range(len(other_words) - n + 1))
-        counted = {int(s) for s in starts if 0 <= int(s) < len(grams)}
-        counted_per_gram = Counter(grams[s] for s in counted)
-        for t in range(len(words)):
-            lines, category = [], None
-            for s in range(max(0, t - n + 1), min(t, len(grams) - 1) + 1):
-                gram = grams[s]
-                if s not in counted and other_counts[gram] == 0:
-                    continue
-                status = "counted" if s in counted else "not counted (clipped)"
-                lines.append(f"“{' '.join(gram)}”: {own_counts[gram]}× in the {here}, {other_counts[gram]}× in the "
-                             f"{there}; {counted_per_gram[gram]} counted — this one {status}")
-                category = "match" if s in counted else (category or "other")
-            if category:
-                spans[t] = (category, "\n".join(lines))
-    result = []
-    for t in sorted(spans):
-        category, tip = spans[t]
-        start, end = int(mine[t][1]), int(mine[t][2])
-        result.append(HighlightSpan(start, end, category, t, tip))
-    return result
-
-
-def highlighted_html(text: str, spans: list[HighlightSpan], kind: str) -> str:
-    """``text`` escaped, with each span wrapped in a coloured, titled ``<span>`` (for the report)."""
-    out, pos = [], 0
-    for span in sorted(spans, key=lambda s: s.start):
-        if span.start < pos or span.end > len(text):
-            continue
-        out.append(html.escape(text[pos:span.start]))
-        out.append(f'<span class="hl {kind_family(kind)}-{span.category}" title="{html.escape(span.tooltip)}">'
-                   f"{html.escape(text[span.start:span.end])}</span>")
-        pos = span.end
-    out.append(html.escape(text[pos:]))
-    return "".join(out)
-
-
-# ------------------------------------------------------------------------------------ exports
-def comparison_csv(comparison: Comparison) -> str:
-    """One row per example: texts, every metric per side, and the gains."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    header = ["example", "prompt", "references", "base_prediction", "tuned_prediction"]
-    header += [f"{side}_{m}" for side in SIDES for m in METRICS] + [f"gain_{m}" for m in METRICS]
-    writer.writerow(header)
-    for row in comparison.rows:
-        cells = [row.index + 1, row.prompt, json.dumps(row.references, ensure_ascii=False),
-                 row.prediction("base") or "", row.prediction("tuned") or ""]
-        for side in SIDES:
-            cells += [_csv_number(row.score(side, m)) for m in METRICS]
-        cells += [_csv_number(row.gain(m)) for m in METRICS]
-        writer.writerow(cells)
-    return buffer.getvalue()
-
-
-def _csv_number(value: float | None) -> str:
-    return "" if value is None else f"{value:.6f}"
-
-
-def export_csv(comparison: Comparison, path: str | Path) -> Path:
-    return atomic_write_text(path, comparison_csv(comparison))
-
-
-_CSS = """
-body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1d2430;margin:24px auto;max-width:1200px;padding:0 16px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}.muted{color:#667085}
-table.summary{border-collapse:collapse;margin:8px 0}table.summary td,table.summary th{border-bottom:1px solid #e4e7ec;
-padding:4px 12px;text-align:right}table.summary th:first-child,table.summary td:first-child{text-align:left}
-.pos{color:#1e7b34}.neg{color:#b3261e}code{background:#f2f4f7;padding:1px 4px;border-radius:3px}
-.kinds{position:sticky;top:0;background:#fff;padding:8px 0;border-bottom:1px solid #e4e7ec;z-index:1}
-.kinds label{margin-right:6px;cursor:pointer;padding:2px 8px;border:1px solid #d0d5dd;border-radius:4px}
-.legend{margin-top:6px}.legend span{margin-right:14px}
-.example{border:1px solid #e4e7ec;border-radius:8px;padding:10px 14px;margin:12px 0}
-.example h3{font-size:15px;margin:0 0 6px}.panes{display:grid;gap:12px}
-.pane h4{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#667085;margin:4px 0}
-.text{white-space:pre-wrap;background:#fafbfc;border:1px solid #eef0f3;border-radius:6px;padding:6px 8px}
-.hl{border-radius:3px;padding:0 1px}.k{display:none}.empty{color:#98a2b3;font-style:italic}
-details{margin:4px 0}summary{cursor:pointer;color:#475467}
-"""
-
-
-def _kind_css(kinds) -> str:
-    rules = []
-    for kind in kinds:
-        rules.append(f"#kind-{kind}:checked~.examples .k-{kind}{{display:block}}")
-        rules.append(f"#kind-{kind}:checked~.kinds .lg-{kind}{{display:inline}}")
-        rules.append(f"#kind-{kind}:checked~.kinds label[for=kind-{kind}]{{background:#2563eb;color:#fff}}")
-    for family, (matched, other) in KIND_COLOURS.items():
-        rules.append(f".{family}-match{{background:{matched}}}.{family}-other{{background:{other}}}")
-    return "".join(rules)
-
-
-def comparison_html(comparison: Comparison, *, summary: dict | None = None, title: str = "",
-                    kinds: tuple[str, ...] = OVERLAP_KINDS) -> str:
-    """One self-contained HTML page: corpus numbers, then every example with its highlights."""
-    sides = comparison.sides
-    esc = html.escape
-    title = title or " vs ".join(comparison.evaluation(s).name for s in sides)
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
-             f"<style>{_CSS}{_kind_css(kinds)}</style></head><body>",
-             f"<h1>{esc(title)}</h1><p class='muted'>"
-             + " · ".join(f"{SIDE_LABELS[s]}: {esc(comparison.evaluation(s).model_label)}" for s in sides)
-             + f" · {len(comparison.rows)} examples</p>"]
-    parts.append("<h2>Corpus scores</h2><table class='summary'><tr><th>Metric</th>"
-                 + "".join(f"<th>{SIDE_LABELS[s]}</th><th>95% CI</th>" for s in sides)
-                 + ("<th>Gain</th><th>Paired test</th>" if len(sides) == 2 else "") + "</tr>")
-    for metric in METRICS:
-        stats = (summary or {}).get(metric) or {}
-        cells = [f"<td>{METRIC_LABELS[metric]}</td>"]
-        for side in sides:
-            ci = stats.get(side) or {}
-            ci = ci if isinstance(ci, dict) else {}
-            interval = (f"{format_score(metric, ci['low'])} – {format_score(metric, ci['high'])}"
-                        if "low" in ci else "—")
-            cells.append(f"<td>{format_score(metric, comparison.corpus(side, metric))}</td><td>{interval}</td>")
-        if len(sides) == 2:
-            base, tuned = comparison.corpus("base", metric), comparison.corpus("tuned", metric)
-            gain = None if base is None or tuned is None else tuned - base
-            css = "pos" if (gain or 0) > 0 else "neg" if (gain or 0) < 0 else ""
-            cells.append(f"<td class='{css}'>{format_score(metric, gain, signed=True)}</td>"
-                         f"<td>{esc(str(stats.get('test') or '—'))}</td>")
-        parts.append("<tr>" + "".join(cells) + "</tr>")
-    parts.append("</table>")
-    if len(sides) == 2 and summary:
-        parts.append("<p class='muted'>Paired test: the 95% bootstrap interval of the difference on the same examples "
-                     "and a randomization p-value (below 0.05: unlikely to be chance).</p>")
-    signature = comparison.bleu_signature()
-    if signature:
-        parts.append(f"<p class='muted'>BLEU signature: <code>{esc(signature)}</code></p>")
-    parts.append("<h2>Examples</h2>")
-    for i, kind in enumerate(kinds):
-        parts.append(f"<input type='radio' name='kind' id='kind-{kind}'{' checked' if i == 0 else ''} hidden>")
-    parts.append("<div class='kinds'>Highlight: " + "".join(
-        f"<label for='kind-{k}'>{KIND_LABELS[k]}</label>" for k in kinds) + "<div class='legend'>")
-    for kind in kinds:
-        legend = "".join(f"<span><span class='hl {kind_family(kind)}-{cat}'>&nbsp;&nbsp;&nbsp;</span> {esc(text)}</span>"
-                         for cat, _colour, text in legend_entries(kind))
-        parts.append(f"<span class='k lg-{kind}'>{legend}</span>")
-    parts.append("</div></div><div class='examples'>")
-    columns = 1 + len(sides)
-    for row in comparison.rows:
-        head = [f"Example {row.index + 1}"]
-        for metric in ("rougeL", "bleu"):
-            gain = row.gain(metric)
-            if gain is not None:
-                head.append(f"{METRIC_LABELS[metric]} gain {format_score(metric, gain, signed=True)}")
-            else:
-                side = sides[0]
-                head.append(f"{METRIC_LABELS[metric]} {format_score(metric, row.score(side, metric))}")
-        parts.append(f"<div class='example'><h3>{esc(' · '.join(head))}</h3>"
-                     f"<details><summary>Prompt</summary><div class='text'>{esc(row.prompt)}</div></details>"
-                     f"<div class='panes' style='grid-template-columns:repeat({columns},1fr)'>")
-        parts.append("<div class='pane'><h4>Reference</h4>")
-        for ref_side in sides:
-            ref_index, reference = row.reference_for(ref_side)
-            label = []
-            if len(sides) == 2:
-                label.append(f"matches of {SIDE_LABELS[ref_side].lower()}")
-            if len(row.references) > 1:
-                label.append(f"reference {ref_index + 1} of {len(row.references)}")
-            if label:
-                parts.append(f"<div class='muted'>{esc(', '.join(label))}</div>")
-            for kind in kinds:
-                spans = overlap_spans(row.example(ref_side), kind, "reference")
-                parts.append(f"<div class='text k k-{kind}'>{highlighted_html(reference, spans, kind)}</div>")
-        parts.append("</div>")
-        for side in sides:
-            example, prediction = row.example(side), row.prediction(side) or ""
-            scores = ", ".join(f"{METRIC_LABELS[m]} {format_score(m, row.score(side, m))}" for m in ("rouge1", "rougeL", "bleu"))
-            parts.append(f"<div class='pane'><h4>{SIDE_LABELS[side]} prediction</h4><div class='muted'>{scores}</div>")
-            for kind in kinds:
-                body = (highlighted_html(prediction, overlap_spans(example, kind, "prediction"), kind)
-                        if prediction else "<span class='empty'>(empty prediction — scores 0)</span>")
-                parts.append(f"<div class='text k k-{kind}'>{body}</div>")
-            parts.append("</div>")
-        parts.append("</div></div>")
-    parts.append("</div></body></html>")
-    return "".join(parts)
-
-
-def export_html(comparison: Comparison, path: str | Path, *, summary: dict | None = None, title: str = "") -> Path:
-    return atomic_write_text(path, comparison_html(comparison, summary=summary, title=title))

@@ -4,8 +4,8 @@ Left: the run (following the run picked at the top of the page), the held-out ch
 multiple choice from a folder of MMLU CSVs the user points at (remembered in the settings), with
 subjects, shots and questions per subject; or another prepared instruction dataset scored with
 ROUGE-L — the Run button, and the stored results to reopen. Right: the verdict in words, the
-overall numbers base vs fine-tuned, a bar chart per subject and a table per subject.
-The work runs in :func:`ift_desktop.core.evaluation.forgetting.check_forgetting` in a worker.
+overall numbers base vs fine-tuned, a bar chart per subject and a table per subject (the
+widgets in :mod:`.forgetting_views`). The work runs in :func:`ift_desktop.core.evaluation.forgetting.check_forgetting` in a worker.
 """
 
 from __future__ import annotations
@@ -13,109 +13,33 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QButtonGroup, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-    QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QRadioButton, QSizePolicy,
-    QSpinBox, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QButtonGroup, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+    QListWidget, QListWidgetItem, QPushButton, QRadioButton, QSizePolicy, QSpinBox,
+    QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from ift_desktop.core.errors import UserError
 from ift_desktop.core.evaluation.forgetting import (
-    MMLUCheck, TaskCheck, caveats, check_forgetting, forgetting_dir, list_forgetting, read_forgetting,
+    MMLUCheck, TaskCheck, check_forgetting, forgetting_dir, list_forgetting, read_forgetting,
 )
 from ift_desktop.core.evaluation.mmlu import list_subjects, subject_title
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
 from ift_desktop.ui.workers import TaskHandle, run_in_thread
 
+from .forgetting_views import (  # noqa: F401  (the views, importable from here as before)
+    COLOURS,
+    VERDICT_COLOURS,
+    ForgettingResultView,
+    NumberItem,
+    SubjectChart,
+    SubjectTable,
+)
 from .jobs import base_model_of_run
 
 MMLU_SETTING = "evaluate/forgetting/mmlu_dir"
-COLOURS = {"base": "#8aa4c8", "tuned": "#2f9e62"}
-VERDICT_COLOURS = {"forgetting": "#b3261e", "improved": "#1e6b32", "no significant change": "#344054"}
-
-
-def _points(value) -> str:
-    return "—" if value is None else f"{100 * float(value):.1f}"
-
-
-def _signed(value) -> str:
-    return "—" if value is None else f"{100 * float(value):+.1f}"
-
-
-class NumberItem(QTableWidgetItem):
-    """A table cell that sorts by the number in its UserRole (the text is formatted for reading)."""
-
-    def __lt__(self, other):
-        mine, theirs = self.data(Qt.UserRole), other.data(Qt.UserRole)
-        if mine is None or theirs is None:
-            return (mine is None, self.text()) < (theirs is None, other.text())
-        return mine < theirs
-
-
-class SubjectChart(pg.PlotWidget):
-    """Bars per subject (or task), base beside fine-tuned, on a 0–100 axis; chance as a dashed line."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent, background="w")
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(False, False)
-        self.hideButtons()
-        self.showGrid(x=False, y=True, alpha=0.25)
-        self.legend = self.addLegend(offset=(-10, 6))
-        self.items: list = []
-        self.names: list[str] = []
-        self._chance_sample = None
-
-    def show_result(self, result: dict) -> None:
-        for item in self.items:
-            self.removeItem(item)
-        self.items.clear()
-        self.legend.clear()
-        groups = result.get("groups") or []
-        self.names = [g["name"] for g in groups]
-        self.setLabel("left", f"{result.get('metric_label', 'score')} × 100")
-        self._set_ticks()
-        top = 10.0
-        for k, side in enumerate(("base", "tuned")):
-            x = np.arange(len(groups)) + (k - 0.5) * 0.38
-            heights = np.array([100 * float(g[side] or 0) for g in groups])
-            bars = pg.BarGraphItem(x=x, height=heights, width=0.36, brush=COLOURS[side], pen=pg.mkPen("#ffffff"),
-                                   name="Base" if side == "base" else "Fine-tuned")
-            self.addItem(bars)
-            self.items.append(bars)
-            top = max(top, float(heights.max(initial=0)))
-        chance = result.get("chance")
-        if chance is not None:
-            pen = pg.mkPen("#667085", width=1, style=Qt.DashLine)
-            line = pg.InfiniteLine(pos=100 * chance, angle=0, pen=pen)
-            self.addItem(line)
-            self.items.append(line)
-            self._chance_sample = pg.PlotDataItem(pen=pen)  # only its pen is drawn, in the legend
-            self.legend.addItem(self._chance_sample, f"chance ({100 * chance:.0f})")
-        self.setXRange(-0.6, max(len(groups), 1) - 0.4, padding=0)
-        self.setYRange(0, min(110.0, top * 1.3 + 4), padding=0)  # room for the legend above the bars
-
-    def _set_ticks(self) -> None:
-        """Subject names shortened to the room each bar pair has (full names are in the table)."""
-        if not self.names:
-            self.getAxis("bottom").setTicks([[]])
-            return
-        room = max(3, int(self.getViewBox().width() / len(self.names) / 8))
-        ticks = []
-        for i, name in enumerate(self.names):
-            text = subject_title(name)
-            ticks.append((i, text if len(text) <= room else text[: room - 1].rstrip() + "…"))
-        self.getAxis("bottom").setTicks([ticks])
-
-    def resizeEvent(self, event):
-        super().resizeEvent(event)
-        if "names" in self.__dict__:  # resized once inside PlotWidget.__init__, before the names exist
-            self._set_ticks()
 
 
 class ForgettingTab(QWidget):
@@ -189,57 +113,14 @@ class ForgettingTab(QWidget):
         left.setMaximumWidth(350)
 
         # the result ------------------------------------------------------------------------
-        self.headline = QLabel(
-            "<b>What did the fine-tuning cost elsewhere?</b><br>Training on one task can make a model worse at "
-            "others (catastrophic forgetting). Pick a held-out check on the left: MMLU-style questions (point at a "
-            "folder of the original MMLU CSVs; the app does not ship them) or a prepared dataset of another task. "
-            "The base model and the fine-tuned one answer the same items, and a paired test says whether the "
-            "difference is real.<br><br>Or open a stored check below the form."
-        )
-        self.headline.setWordWrap(True)
-        self.headline.setTextFormat(Qt.RichText)
-        self.headline.setStyleSheet("font-size: 11pt; color: #667085; padding: 2px 0;")
-        self.details = QLabel()
-        self.details.setWordWrap(True)
-        self.details.setTextFormat(Qt.RichText)
-        self.details.setStyleSheet("color: #475467;")
-        self.details.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.chart = SubjectChart()
-        self.chart.setMinimumHeight(170)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Subject", "n", "Base", "Tuned", "Δ pts"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSortingEnabled(True)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.Stretch)
-        for column, width in zip(range(1, 5), (38, 60, 64, 64)):
-            header.setSectionResizeMode(column, QHeaderView.Fixed)
-            self.table.setColumnWidth(column, width)
-        header.setToolTip("Accuracy (or ROUGE-L) × 100 per subject; Δ = fine-tuned − base, in points")
-        lower = QSplitter(Qt.Horizontal)
-        lower.addWidget(self.chart)
-        lower.addWidget(self.table)
-        lower.setChildrenCollapsible(False)
-        lower.setStretchFactor(0, 3)
-        lower.setStretchFactor(1, 2)
-        lower.setSizes([380, 420])  # the table's own size hint would squeeze the chart away
-        self.chart.setMinimumWidth(260)
-        self.table.setMinimumWidth(360)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(4, 0, 0, 0)
-        right_layout.addWidget(self.headline)
-        right_layout.addWidget(self.details)
-        right_layout.addWidget(lower, 1)
-        self.result_parts = (self.chart, self.table)
-        for part in self.result_parts:
-            part.hide()
+        self.result_view = ForgettingResultView()
+        self.headline, self.details = self.result_view.headline, self.result_view.details
+        self.chart, self.table = self.result_view.chart, self.result_view.table
+        self.result_parts = self.result_view.result_parts
 
         body = QHBoxLayout()
         body.addWidget(left)
-        body.addWidget(right, 1)
+        body.addWidget(self.result_view, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
         layout.setSpacing(6)
@@ -526,67 +407,4 @@ class ForgettingTab(QWidget):
 
     def show_result(self, result: dict) -> None:
         self.result = result
-        esc = html.escape
-        colour = VERDICT_COLOURS.get(result.get("verdict"), "#344054")
-        self.headline.setStyleSheet(f"font-size: 13pt; font-weight: 600; color: {colour}; padding: 2px 0;")
-        self.headline.setText(esc(result.get("summary") or ""))
-        overall, test = result["overall"], result["test"]
-        label = result.get("metric_label", "score")
-        check = result.get("check") or {}
-        lines = [
-            f"<b>{esc(label)}</b>: base <b>{_points(overall['base'])}</b> → fine-tuned <b>{_points(overall['tuned'])}</b> "
-            f"(<b style='color:{colour}'>{_signed(overall['delta'])}</b> points) on {overall.get('n', '?')} items "
-            f"of <b>{esc(str(check.get('label', '')))}</b>",
-            f"Run <b>{esc(str(result.get('run_name', '')))}</b> vs its base "
-            f"{esc(str(result.get('base_label', '')))}; {self._settings_text(check)}",
-            f"{esc(test['name'][:1].upper() + test['name'][1:])} test: {self._items(test.get('only_base', 0))} only "
-            f"the base got {'right' if result.get('metric') == 'accuracy' else 'better'}, {test.get('only_tuned', 0)} "
-            "only the fine-tuned model; below p = 0.05 the change is unlikely to be chance.",
-        ]
-        notes = caveats(result)
-        if notes:
-            lines.append("<span style='color:#8a5300'>⚠ " + "<br>⚠ ".join(esc(n) for n in notes) + "</span>")
-        self.details.setText("<br>".join(lines))
-        self.chart.show_result(result)
-        self._fill_table(result)
-        for part in self.result_parts:
-            part.show()
-
-    @staticmethod
-    def _items(n: int) -> str:
-        return f"{n} item" if n == 1 else f"{n} items"
-
-    @staticmethod
-    def _settings_text(check: dict) -> str:
-        if check.get("kind") == "mmlu":
-            limit = check.get("limit")
-            per = f"{limit} questions per subject" if limit else "all questions"
-            return f"{check.get('shots')}-shot, {per}, log-likelihood of the answer letter"
-        return (f"{check.get('split', 'test')} split, greedy answers of up to {check.get('max_new_tokens')} tokens, "
-                "scored with ROUGE-L")
-
-    def _fill_table(self, result: dict) -> None:
-        groups = result.get("groups") or []
-        first = "Subject" if result.get("metric") == "accuracy" else "Task"
-        self.table.setHorizontalHeaderLabels([first, "n", "Base", "Tuned", "Δ pts"])
-        self.table.setSortingEnabled(False)
-        self.table.setRowCount(len(groups))
-        for row, group in enumerate(groups):
-            values = [subject_title(group["name"]), group["n"], group["base"], group["tuned"], group["delta"]]
-            for column, value in enumerate(values):
-                item = NumberItem()
-                if column == 0:
-                    item.setText(str(value))
-                elif column == 1:
-                    item.setText(str(value))
-                    item.setData(Qt.UserRole, int(value))
-                else:
-                    item.setText(_signed(value) if column == 4 else _points(value))
-                    item.setData(Qt.UserRole, None if value is None else float(value))
-                if column > 0:
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                if column == 4 and value is not None and abs(value) >= 0.0005:
-                    item.setForeground(QColor("#b3261e" if value < 0 else "#1e6b32"))
-                self.table.setItem(row, column, item)
-        self.table.setSortingEnabled(True)
-        self.table.sortItems(4, Qt.AscendingOrder)  # the biggest losses first
+        self.result_view.show_result(result)

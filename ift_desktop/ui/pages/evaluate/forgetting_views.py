@@ -1,0 +1,232 @@
+"""The result views of the Evaluate page's *Forgetting* tab: the verdict, the bar chart and the table.
+
+:class:`SubjectChart` draws base beside fine-tuned per subject (or task) on a 0–100 axis with
+chance as a dashed line; :class:`SubjectTable` lists n, base, tuned and the change in points per
+subject, sortable by the numbers (:class:`NumberItem`), biggest losses first;
+:class:`ForgettingResultView` puts the verdict in words and the overall numbers above both. Each
+takes the result dict of :func:`ift_desktop.core.evaluation.forgetting.check_forgetting`.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from ift_desktop.core.evaluation.forgetting import caveats
+from ift_desktop.core.evaluation.mmlu import subject_title
+
+COLOURS = {"base": "#8aa4c8", "tuned": "#2f9e62"}
+VERDICT_COLOURS = {"forgetting": "#b3261e", "improved": "#1e6b32", "no significant change": "#344054"}
+
+
+def _points(value) -> str:
+    return "—" if value is None else f"{100 * float(value):.1f}"
+
+
+def _signed(value) -> str:
+    return "—" if value is None else f"{100 * float(value):+.1f}"
+
+
+class NumberItem(QTableWidgetItem):
+    """A table cell that sorts by the number in its UserRole (the text is formatted for reading)."""
+
+    def __lt__(self, other):
+        mine, theirs = self.data(Qt.UserRole), other.data(Qt.UserRole)
+        if mine is None or theirs is None:
+            return (mine is None, self.text()) < (theirs is None, other.text())
+        return mine < theirs
+
+
+class SubjectChart(pg.PlotWidget):
+    """Bars per subject (or task), base beside fine-tuned, on a 0–100 axis; chance as a dashed line."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent, background="w")
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.showGrid(x=False, y=True, alpha=0.25)
+        self.legend = self.addLegend(offset=(-10, 6))
+        self.items: list = []
+        self.names: list[str] = []
+        self._chance_sample = None
+
+    def show_result(self, result: dict) -> None:
+        for item in self.items:
+            self.removeItem(item)
+        self.items.clear()
+        self.legend.clear()
+        groups = result.get("groups") or []
+        self.names = [g["name"] for g in groups]
+        self.setLabel("left", f"{result.get('metric_label', 'score')} × 100")
+        self._set_ticks()
+        top = 10.0
+        for k, side in enumerate(("base", "tuned")):
+            x = np.arange(len(groups)) + (k - 0.5) * 0.38
+            heights = np.array([100 * float(g[side] or 0) for g in groups])
+            bars = pg.BarGraphItem(x=x, height=heights, width=0.36, brush=COLOURS[side], pen=pg.mkPen("#ffffff"),
+                                   name="Base" if side == "base" else "Fine-tuned")
+            self.addItem(bars)
+            self.items.append(bars)
+            top = max(top, float(heights.max(initial=0)))
+        chance = result.get("chance")
+        if chance is not None:
+            pen = pg.mkPen("#667085", width=1, style=Qt.DashLine)
+            line = pg.InfiniteLine(pos=100 * chance, angle=0, pen=pen)
+            self.addItem(line)
+            self.items.append(line)
+            self._chance_sample = pg.PlotDataItem(pen=pen)  # only its pen is drawn, in the legend
+            self.legend.addItem(self._chance_sample, f"chance ({100 * chance:.0f})")
+        self.setXRange(-0.6, max(len(groups), 1) - 0.4, padding=0)
+        self.setYRange(0, min(110.0, top * 1.3 + 4), padding=0)  # room for the legend above the bars
+
+    def _set_ticks(self) -> None:
+        """Subject names shortened to the room each bar pair has (full names are in the table)."""
+        if not self.names:
+            self.getAxis("bottom").setTicks([[]])
+            return
+        room = max(3, int(self.getViewBox().width() / len(self.names) / 8))
+        ticks = []
+        for i, name in enumerate(self.names):
+            text = subject_title(name)
+            ticks.append((i, text if len(text) <= room else text[: room - 1].rstrip() + "…"))
+        self.getAxis("bottom").setTicks([ticks])
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if "names" in self.__dict__:  # resized once inside PlotWidget.__init__, before the names exist
+            self._set_ticks()
+
+
+
+class SubjectTable(QTableWidget):
+    """Subject (or task), n, base, tuned and Δ points per row; sortable, the biggest losses first."""
+
+    def __init__(self, parent=None):
+        super().__init__(0, 5, parent)
+        self.setHorizontalHeaderLabels(["Subject", "n", "Base", "Tuned", "Δ pts"])
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setSortingEnabled(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        for column, width in zip(range(1, 5), (38, 60, 64, 64)):
+            header.setSectionResizeMode(column, QHeaderView.Fixed)
+            self.setColumnWidth(column, width)
+        header.setToolTip("Accuracy (or ROUGE-L) × 100 per subject; Δ = fine-tuned − base, in points")
+
+    def show_result(self, result: dict) -> None:
+        groups = result.get("groups") or []
+        first = "Subject" if result.get("metric") == "accuracy" else "Task"
+        self.setHorizontalHeaderLabels([first, "n", "Base", "Tuned", "Δ pts"])
+        self.setSortingEnabled(False)
+        self.setRowCount(len(groups))
+        for row, group in enumerate(groups):
+            values = [subject_title(group["name"]), group["n"], group["base"], group["tuned"], group["delta"]]
+            for column, value in enumerate(values):
+                item = NumberItem()
+                if column == 0:
+                    item.setText(str(value))
+                elif column == 1:
+                    item.setText(str(value))
+                    item.setData(Qt.UserRole, int(value))
+                else:
+                    item.setText(_signed(value) if column == 4 else _points(value))
+                    item.setData(Qt.UserRole, None if value is None else float(value))
+                if column > 0:
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                if column == 4 and value is not None and abs(value) >= 0.0005:
+                    item.setForeground(QColor("#b3261e" if value < 0 else "#1e6b32"))
+                self.setItem(row, column, item)
+        self.setSortingEnabled(True)
+        self.sortItems(4, Qt.AscendingOrder)  # the biggest losses first
+
+
+class ForgettingResultView(QWidget):
+    """The right side of the tab: the verdict in words, the overall numbers, the chart and the table."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.headline = QLabel(
+            "<b>What did the fine-tuning cost elsewhere?</b><br>Training on one task can make a model worse at "
+            "others (catastrophic forgetting). Pick a held-out check on the left: MMLU-style questions (point at a "
+            "folder of the original MMLU CSVs; the app does not ship them) or a prepared dataset of another task. "
+            "The base model and the fine-tuned one answer the same items, and a paired test says whether the "
+            "difference is real.<br><br>Or open a stored check below the form."
+        )
+        self.headline.setWordWrap(True)
+        self.headline.setTextFormat(Qt.RichText)
+        self.headline.setStyleSheet("font-size: 11pt; color: #667085; padding: 2px 0;")
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.RichText)
+        self.details.setStyleSheet("color: #475467;")
+        self.details.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.chart = SubjectChart()
+        self.chart.setMinimumHeight(170)
+        self.table = SubjectTable()
+        lower = QSplitter(Qt.Horizontal)
+        lower.addWidget(self.chart)
+        lower.addWidget(self.table)
+        lower.setChildrenCollapsible(False)
+        lower.setStretchFactor(0, 3)
+        lower.setStretchFactor(1, 2)
+        lower.setSizes([380, 420])  # the table's own size hint would squeeze the chart away
+        self.chart.setMinimumWidth(260)
+        self.table.setMinimumWidth(360)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 0, 0, 0)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.details)
+        layout.addWidget(lower, 1)
+        self.result_parts = (self.chart, self.table)
+        for part in self.result_parts:
+            part.hide()
+
+    def show_result(self, result: dict) -> None:
+        esc = html.escape
+        colour = VERDICT_COLOURS.get(result.get("verdict"), "#344054")
+        self.headline.setStyleSheet(f"font-size: 13pt; font-weight: 600; color: {colour}; padding: 2px 0;")
+        self.headline.setText(esc(result.get("summary") or ""))
+        overall, test = result["overall"], result["test"]
+        label = result.get("metric_label", "score")
+        check = result.get("check") or {}
+        lines = [
+            f"<b>{esc(label)}</b>: base <b>{_points(overall['base'])}</b> → fine-tuned <b>{_points(overall['tuned'])}</b> "
+            f"(<b style='color:{colour}'>{_signed(overall['delta'])}</b> points) on {overall.get('n', '?')} items "
+            f"of <b>{esc(str(check.get('label', '')))}</b>",
+            f"Run <b>{esc(str(result.get('run_name', '')))}</b> vs its base "
+            f"{esc(str(result.get('base_label', '')))}; {self._settings_text(check)}",
+            f"{esc(test['name'][:1].upper() + test['name'][1:])} test: {self._items(test.get('only_base', 0))} only "
+            f"the base got {'right' if result.get('metric') == 'accuracy' else 'better'}, {test.get('only_tuned', 0)} "
+            "only the fine-tuned model; below p = 0.05 the change is unlikely to be chance.",
+        ]
+        notes = caveats(result)
+        if notes:
+            lines.append("<span style='color:#8a5300'>⚠ " + "<br>⚠ ".join(esc(n) for n in notes) + "</span>")
+        self.details.setText("<br>".join(lines))
+        self.chart.show_result(result)
+        self.table.show_result(result)
+        for part in self.result_parts:
+            part.show()
+
+    @staticmethod
+    def _items(n: int) -> str:
+        return f"{n} item" if n == 1 else f"{n} items"
+
+    @staticmethod
+    def _settings_text(check: dict) -> str:
+        if check.get("kind") == "mmlu":
+            limit = check.get("limit")
+            per = f"{limit} questions per subject" if limit else "all questions"
+            return f"{check.get('shots')}-shot, {per}, log-likelihood of the answer letter"
+        return (f"{check.get('split', 'test')} split, greedy answers of up to {check.get('max_new_tokens')} tokens, "
+                "scored with ROUGE-L")
