@@ -117,6 +117,7 @@ class PlaygroundPage(QWidget):
         self.reference_view = QPlainTextEdit()
         self.reference_view.setReadOnly(True)
         self.answer_score = QLabel()
+        self.answer_score.setWordWrap(True)
         answer_box = QGroupBox("Answer vs reference")
         answer_layout = QVBoxLayout(answer_box)
         answer_layout.addWidget(QLabel("Model's answer"))
