@@ -223,6 +223,11 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
         state=state,
     )
     targets = None
+    # seed before the adapter is created: its starting weights are random draws, and the Trainer
+    # only seeds later, so without this the same seed gave different runs within one session
+    from transformers import set_seed
+
+    set_seed(config.seed)
     if config.method == "lora":
         base, targets = _wrap_lora(base, config, loaded.is_seq2seq)
     else:

@@ -250,3 +250,15 @@ def test_stop_before_training_leaves_no_run_behind(tmp_path, llama, data):
             control=control, on_event=lambda e: statuses.append(e.get("status")),
         )  # fmt: skip
     assert statuses == ["loading", "stopped"] and not (tmp_path / "run").exists()
+
+
+def test_the_same_seed_gives_the_same_run_twice_in_one_process(tmp_path, llama, data):
+    """The LoRA adapter's starting weights are random: they must follow the seed too (a second run in
+    the same app session used to start from different weights and log different losses)."""
+    config = TrainConfig(max_steps=3, **FAST)
+    losses = []
+    for name in ("first", "second"):
+        torch.manual_seed(1234 if name == "first" else 98765)  # whatever the global RNG holds before
+        run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / name)
+        losses.append([row["loss"] for row in RunFolder(tmp_path / name).read_metrics()])
+    assert losses[0] == losses[1]
