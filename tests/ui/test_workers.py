@@ -69,3 +69,27 @@ def test_the_thread_ends_even_while_the_ui_thread_waits(qtbot):
     handle = run_in_thread(None, _count, 3)
     qtbot.waitUntil(handle.is_running, timeout=2000)
     assert handle.wait(5000)  # blocking the UI thread must not stop the worker thread from quitting
+
+
+def test_an_unexpected_worker_failure_reaches_the_one_error_window(qtbot):
+    import sys
+
+    from ift_desktop.ui import workers
+    from ift_desktop.ui.error_dialog import ErrorReporter
+
+    reporter = ErrorReporter(None)
+    old = threading.excepthook, sys.excepthook
+    reporter.install()
+    try:
+        handle = run_in_thread(None, _fail_bug)
+        with qtbot.waitSignal(handle.worker.done, timeout=5000):
+            pass
+        qtbot.waitUntil(lambda: bool(reporter.shown), timeout=3000)
+        handle = run_in_thread(None, _fail_user)  # an expected failure stays inline: no dialog
+        with qtbot.waitSignal(handle.worker.done, timeout=5000):
+            pass
+        qtbot.wait(100)
+    finally:
+        threading.excepthook, sys.excepthook = old
+        workers.unexpected_error_handler = None
+    assert reporter.shown == ["KeyError: 'missing'"]

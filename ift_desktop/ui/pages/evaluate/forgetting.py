@@ -359,12 +359,9 @@ class ForgettingTab(QWidget):
         if is_user_error:
             self.message.show_error(text)
             return
-        self.message.show_error(f"Something went wrong: {text}")
-        from ift_desktop.ui.error_dialog import ErrorDialog
-
-        dialog = ErrorDialog(text, details, self)
-        dialog.setAttribute(Qt.WA_DeleteOnClose)
-        dialog.show()
+        # the details (traceback, versions) go to the app's one error window, opened by the
+        # ErrorReporter for every unexpected worker failure (ui/workers.unexpected_error_handler)
+        self.message.show_error(f"Something went wrong: {text}. The details are in the error window.")
 
     def _on_cancelled(self) -> None:
         self.message.show_info("Forgetting check cancelled; nothing was saved.")
