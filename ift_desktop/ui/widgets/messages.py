@@ -62,6 +62,16 @@ class InlineMessage(QFrame):
     def show_success(self, text: str) -> None:
         self.show_message("success", text)
 
+    def show_failure(self, text: str, is_user_error: bool, *, doing: str = "") -> str:
+        """Show a worker's failure: an expected one (UserError) as it is, which already says what to do;
+        an unexpected one as a short line, its traceback being in the app's one error window (the
+        ErrorReporter opens it for every unexpected worker failure). Returns the text shown."""
+        if not is_user_error:
+            where = f" while {doing}" if doing else ""
+            text = f"Something unexpected went wrong{where}: {text}. Nothing was overwritten; the details are in the error window."
+        self.show_error(text)
+        return text
+
     def clear(self) -> None:
         self.kind = ""
         self._text.setText("")

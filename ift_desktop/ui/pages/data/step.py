@@ -131,8 +131,7 @@ class WizardStep(QWidget):
                 return
             if not is_user_error:
                 log.error("Unexpected error in %s: %s\n%s", type(self).__name__, text, details)
-                text = f"Something unexpected went wrong ({text}); nothing was saved. The error report has the details."
-            self.message.show_error(text)
+            text = self.message.show_failure(text, is_user_error)
             if on_failed is not None:
                 on_failed(text)
 

@@ -235,13 +235,8 @@ class EvaluatePage(QWidget):
         self._task = task
         return task
 
-    def _on_failed(self, text: str, details: str, is_user_error: bool) -> None:
-        if is_user_error:
-            self.message.show_error(text)
-            return
-        # the details (traceback, versions) go to the app's one error window, opened by the
-        # ErrorReporter for every unexpected worker failure (ui/workers.unexpected_error_handler)
-        self.message.show_error(f"Something went wrong: {text}. The details are in the error window.")
+    def _on_failed(self, text: str, _details: str, is_user_error: bool) -> None:
+        self.message.show_failure(text, is_user_error)
 
     def _on_cancelled(self) -> None:
         self.message.show_info("Cancelled; nothing half-written was kept.")

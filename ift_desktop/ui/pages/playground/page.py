@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ift_desktop.core.errors import UserError
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
 from ift_desktop.ui.workers import run_in_thread
@@ -200,8 +201,8 @@ class PlaygroundPage(QWidget):
             return
         try:
             self.pool, self.queries = tasks.read_pool_and_queries(folder)
-        except Exception as exc:  # a UserError from the core, shown inline
-            self.message.show_error(getattr(exc, "one_line", lambda: str(exc))())
+        except UserError as exc:  # e.g. a dataset without a test split: shown inline
+            self.message.show_error(exc.one_line())
             return
         self.example_spin.setRange(1, max(1, len(self.queries)))
         self.shots_spin.setMaximum(min(8, len(self.pool)))
@@ -318,7 +319,7 @@ class PlaygroundPage(QWidget):
         return self._task
 
     def _on_failed(self, message: str, _details: str, is_user_error: bool) -> None:
-        self.message.show_error(message if is_user_error else f"Unexpected problem: {message}")
+        self.message.show_failure(message, is_user_error)
 
     def _on_done(self) -> None:
         self.progress.finish()

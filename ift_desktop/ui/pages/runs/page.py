@@ -278,7 +278,7 @@ class RunsPage(QWidget):
         worker = self._task.worker
         worker.progress.connect(self.progress.update_progress)
         worker.finished.connect(lambda path: self.message.show_success(f"Exported to {path}"))
-        worker.failed.connect(lambda text, _details, _user: self.message.show_error(text))
+        worker.failed.connect(lambda text, _details, user: self.message.show_failure(text, user, doing="exporting"))
         worker.cancelled.connect(lambda: self.message.show_info("Export cancelled; nothing was written."))
         worker.done.connect(self._export_done)
         self._on_selection()

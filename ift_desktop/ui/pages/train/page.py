@@ -439,10 +439,7 @@ class TrainPage(QWidget):
 
     def _on_failed(self, message: str, details: str, is_user_error: bool) -> None:
         self._refresh_view()
-        if is_user_error:
-            self.message.show_error(message)
-        else:
-            self.message.show_error(f"Training failed unexpectedly: {message} (details in the error window)")
+        self.message.show_failure(message, is_user_error, doing="training")
         self.status.setText("Failed.")
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
