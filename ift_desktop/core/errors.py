@@ -46,3 +46,7 @@ class EvaluationError(UserError):
 
 class Cancelled(Exception):
     """Raised inside long work when the user asked to cancel it. Not an error to show."""
+
+
+class ExportError(UserError):
+    """A run cannot be exported in the asked format, or the written file failed its check."""

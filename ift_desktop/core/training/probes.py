@@ -21,8 +21,10 @@ def generate_answers(
     is_seq2seq: bool,
     use_chat_template: bool | None = None,
     max_new_tokens: int = 48,
+    with_tokens: bool = False,
 ) -> list[dict]:
-    """``[{"prompt", "answer"}]`` for each prompt, greedy, at most ``max_new_tokens`` tokens."""
+    """``[{"prompt", "answer"}]`` for each prompt, greedy, at most ``max_new_tokens`` tokens
+    (``with_tokens``: also ``"tokens"``, the generated ids, for exact comparisons)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -43,6 +45,8 @@ def generate_answers(
             new_tokens = output[0] if is_seq2seq else output[0, input_ids.shape[1] :]
             answer = tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
             answers.append({"prompt": prompt, "answer": answer})
+            if with_tokens:
+                answers[-1]["tokens"] = [int(t) for t in new_tokens.tolist()]
     finally:
         model.train(was_training)
     return answers

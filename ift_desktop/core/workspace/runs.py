@@ -84,6 +84,23 @@ def config_differences(summaries: list[RunSummary]) -> dict[str, list]:
     return diffs
 
 
+def load_merged_model(run_dir: str | Path, *, dtype=None, device=None, state: TaskState | None = None):
+    """``(model, tokenizer)`` of a run: the base model with its LoRA adapter merged into the weights
+    (a full fine-tuning run: its own model), ready to save or convert."""
+    from ..models import ModelSpec, load_model
+
+    state = state or TaskState()
+    state.report(0.05, "Loading the base model and the adapter…")
+    loaded = load_model(ModelSpec.parse(run_dir), dtype=dtype, device=device, state=state)
+    state.check_cancelled()
+    model = loaded.model
+    if hasattr(model, "merge_and_unload"):
+        state.report(0.6, "Merging the adapter into the weights…")
+        model = model.merge_and_unload()
+    state.check_cancelled()
+    return model, loaded.tokenizer
+
+
 def export_run(run_dir: str | Path, out_dir: str | Path, *, merged: bool, state: TaskState | None = None) -> Path:
     """Export a run's result to ``out_dir``: the LoRA adapter as it is, or a merged standalone model.
 
@@ -112,19 +129,10 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, merged: bool, state:
                     shutil.copy2(item, target)
             state.check_cancelled()
         else:
-            from ..models import ModelSpec, load_model
-
-            state.report(0.05, "Loading the base model and the adapter…")
-            loaded = load_model(ModelSpec.parse(run_dir), state=state)
-            state.check_cancelled()
-            state.report(0.6, "Merging the adapter into the weights…")
-            model = loaded.model
-            if hasattr(model, "merge_and_unload"):
-                model = model.merge_and_unload()
-            state.check_cancelled()
+            model, tokenizer = load_merged_model(run_dir, state=state)
             state.report(0.8, "Saving the merged model (safetensors)…")
             model.save_pretrained(tmp, safe_serialization=True)
-            loaded.tokenizer.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
         (tmp / "EXPORTED_FROM.txt").write_text(f"Exported by IFT Desktop from run {run_dir}\n", encoding="utf-8")
     state.report(1.0, "Exported")
     return out_dir

@@ -1,0 +1,222 @@
+"""Export a run as one GGUF file for llama.cpp / LM Studio, with an Ollama Modelfile and a report.
+
+``export_gguf(run_dir, out_path, quant=...)``:
+
+1. refuse a model GGUF cannot describe (``check_gguf_support``) before loading anything;
+2. load the run and merge its adapter (``load_merged_model``, as the merged export does);
+3. answer the probe prompts with the merged model (the reference);
+4. write the GGUF under a temporary name beside the target, tokenizer and chat template included;
+5. read it back and compare (``round_trip``); a float16 file that answers differently, or metadata
+   that lost the chat template or the end-of-turn token, is an error and the file is removed;
+6. only then rename it to the target, and write ``Modelfile`` and ``<name>.export.json`` beside it.
+
+Nothing half-written ever carries the target name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..atomic import atomic_write_json, atomic_write_text
+from ..errors import ExportError
+from ..progress import TaskState
+from .gguf_vocab import PLAIN_TEMPLATE, build_vocab
+from .gguf_writer import QUANTS, write_gguf
+from .modelfile import Modelfile, UntranslatableTemplate, build_modelfile, measure_chat_format, ollama_commands, ollama_name
+from .roundtrip import DEFAULT_PROMPTS, Intended, RoundTripResult, answer_probes, first_difference, round_trip
+from .support import check_gguf_support
+
+REPORT_SCHEMA_VERSION = 1
+
+
+@dataclass
+class GgufExport:
+    path: Path
+    quant: str
+    size_bytes: int
+    modelfile: Modelfile
+    modelfile_path: Path
+    report_path: Path
+    round_trip: RoundTripResult
+    ollama_name: str
+
+    @property
+    def ollama_commands(self) -> list[str]:
+        return ollama_commands(self.ollama_name, str(self.modelfile_path))
+
+
+def _span(state: TaskState, start: float, end: float) -> TaskState:
+    """A TaskState for one stage, reporting into ``[start, end]`` of the whole and sharing its cancel."""
+    def report(fraction, message):
+        state.report(None if fraction is None else start + (end - start) * fraction, message)
+
+    return TaskState(on_progress=report, cancel_event=state.cancel_event)
+
+
+def check_target(run_dir: Path, out_path: str | Path) -> Path:
+    out = Path(out_path).expanduser()
+    if out.suffix.lower() != ".gguf":
+        raise ExportError(f"{out} does not end in .gguf; give the GGUF file's name, e.g. {out.with_suffix('.gguf').name}.")
+    if out.is_dir():
+        raise ExportError(f"{out} is a folder; give a file name ending in .gguf.")
+    if run_dir.resolve() == out.parent.resolve() or run_dir.resolve() in out.resolve().parents:
+        raise ExportError("Choose an export folder outside the run folder.")
+    return out
+
+
+def _probe_prompts(record: dict) -> list[str]:
+    """The run's probe prompts; else the first prompts of its validation data; else general ones."""
+    config = record.get("config") or {}
+    prompts = [str(p) for p in config.get("probe_prompts") or [] if str(p).strip()]
+    if prompts:
+        return prompts
+    data_dir = (record.get("data") or {}).get("dir")
+    if data_dir:
+        from ..data.dataset_files import read_split
+
+        for split in ("validation", "test"):
+            try:
+                rows = read_split(data_dir, split)
+            except Exception:  # noqa: BLE001 - the data may have moved; fall back to general prompts
+                continue
+            prompts = [str(r["prompt"]) for r in rows[:3] if r.get("prompt")]
+            if prompts:
+                return prompts
+    return list(DEFAULT_PROMPTS)
+
+
+def _end_of_turn(render, tokenizer) -> str:
+    """The special token that closes an assistant turn in the template (else the eos token)."""
+    eos = tokenizer.eos_token or ""
+    try:
+        closing = measure_chat_format(render).assistant_suffix
+    except UntranslatableTemplate:
+        return eos
+    specials = sorted((t for t in tokenizer.get_added_vocab() if t), key=len, reverse=True)
+    return next((t for t in specials if closing.startswith(t)), eos)
+
+
+def _builtin_pre(record: dict) -> str | None:
+    """The built-in model keeps the pre-tokenizer name of the GGUF file it came from."""
+    if (record.get("model") or {}).get("source") != "builtin":
+        return None
+    import gguf
+
+    from ..models.builtin import builtin_gguf_path
+
+    field = gguf.GGUFReader(str(builtin_gguf_path())).fields.get("tokenizer.ggml.pre")
+    return field.contents() if field is not None else None
+
+
+def _versions() -> dict:
+    from importlib.metadata import version
+
+    from ..training.run_folder import library_versions
+
+    return library_versions() | {"gguf": version("gguf")}
+
+
+def export_gguf(run_dir: str | Path, out_path: str | Path, *, quant: str = "f16", state: TaskState | None = None) -> GgufExport:
+    """Write the run as ``out_path`` (.gguf) plus ``Modelfile`` and ``<name>.export.json`` beside it."""
+    import torch
+
+    from ..models.spec import read_run_record
+    from ..workspace.runs import load_merged_model
+
+    started = time.monotonic()
+    run_dir = Path(run_dir)
+    state = state or TaskState()
+    if quant not in QUANTS:
+        raise ExportError(f"Unknown GGUF quantization '{quant}'; choose one of: {', '.join(QUANTS)}.")
+    out = check_target(run_dir, out_path)
+    support = check_gguf_support(run_dir)
+    record = read_run_record(run_dir)
+    uses_chat = bool(record.get("chat_template"))
+    max_new_tokens = int((record.get("config") or {}).get("probe_max_new_tokens") or 48)
+
+    model, tokenizer = load_merged_model(run_dir, dtype=torch.float32, device="cpu", state=_span(state, 0.0, 0.15))
+    model.eval()
+    if uses_chat and not tokenizer.chat_template:
+        raise ExportError(f"Run {run_dir.name} trained with a chat template, but its tokenizer has none saved; the run folder is incomplete.")
+    template = tokenizer.chat_template if uses_chat else PLAIN_TEMPLATE
+
+    def render(messages, add_generation_prompt):
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt,
+                                             chat_template=template)
+
+    eot = _end_of_turn(render, tokenizer) if uses_chat else (tokenizer.eos_token or "")
+    vocab = build_vocab(tokenizer, vocab_size=int(model.get_input_embeddings().weight.shape[0]), chat_template=template,
+                        uses_chat=uses_chat, eot_text=eot, pre=_builtin_pre(record))
+    intended = Intended(chat_template=template, eot_text=vocab.special_texts["eot"], eos_text=tokenizer.eos_token or "",
+                        uses_chat=uses_chat)
+
+    prompts = _probe_prompts(record)
+    state.report(0.15, "Answering the probe prompts with the merged model…")
+    reference = answer_probes(model, tokenizer, prompts, uses_chat=uses_chat, max_new_tokens=max_new_tokens)
+    merged_s = time.monotonic() - started
+    state.check_cancelled()
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.stem}.partial-{os.getpid()}.gguf")
+    try:
+        write_started = time.monotonic()
+        write_gguf(model, vocab, support, partial, quant=quant, name=run_dir.name, state=state, progress_span=(0.3, 0.6))
+        write_s = time.monotonic() - write_started
+        del model
+        state.report(0.6, "Reading the file back and asking it the probe prompts…")
+        result = round_trip(partial, reference=reference, source_tokenizer=tokenizer, intended=intended,
+                            max_new_tokens=max_new_tokens, state=_span(state, 0.6, 0.97))
+        _judge(result, quant)
+        size = partial.stat().st_size
+        os.replace(partial, out)
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+
+    name = ollama_name(out.stem)
+    modelfile = build_modelfile(gguf_name=out.name, render=render, stops=_stops(intended), system_prompt=None,
+                                model_label=f"run {run_dir.name}")
+    modelfile_path = atomic_write_text(out.parent / "Modelfile", modelfile.text)
+    export = GgufExport(out, quant, size, modelfile, modelfile_path, out.with_name(f"{out.stem}.export.json"), result, name)
+    report = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "run": str(run_dir.resolve()),
+        "file": out.name,
+        "quant": quant,
+        "size_bytes": size,
+        "architecture": support.gguf_arch,
+        "model_type": support.model_type,
+        "tokenizer": {"pre": vocab.pre, "eos": intended.eos_text, "end_of_turn": intended.eot_text,
+                      "add_bos": vocab.add_bos, "chat_template": template, "run_used_chat_template": uses_chat},
+        "modelfile": {"path": modelfile_path.name, "template_translated": modelfile.template is not None,
+                      "note": modelfile.note, "stops": modelfile.stops, "system": modelfile.system},
+        "ollama": {"name": name, "commands": export.ollama_commands},
+        "round_trip": result.to_dict(),
+        "timings": {"merge_and_reference_s": round(merged_s, 2), "write_s": round(write_s, 2),
+                    "round_trip_s": round(result.seconds, 2), "total_s": round(time.monotonic() - started, 2)},
+        "versions": _versions(),
+    }
+    atomic_write_json(export.report_path, report)
+    state.report(1.0, "Exported and checked")
+    return export
+
+
+def _stops(intended: Intended) -> list[str]:
+    return list(dict.fromkeys(t for t in (intended.eot_text, intended.eos_text) if t))
+
+
+def _judge(result: RoundTripResult, quant: str) -> None:
+    """Metadata problems always fail; different answers fail for float16 (the file must be exact)."""
+    if result.problems:
+        raise ExportError(f"The GGUF check failed: {'; '.join(result.problems)}. The file was not kept.")
+    if quant == "f16" and not result.all_identical:
+        raise ExportError(
+            f"The float16 GGUF file answered {result.total - result.identical} of {result.total} probe prompts "
+            f"differently from the merged model ({first_difference(result)}). The file was not kept."
+        )
