@@ -19,6 +19,7 @@ COMMANDS = {
     "evaluate": "Generate on a split with a model or run and score it (ROUGE, BLEU).",
     "score": "Score predictions against references (ROUGE-1/2/L/Lsum, BLEU, overlaps).",
     "benchmark": "Held-out benchmarks, e.g. MMLU-style multiple choice (forgetting check).",
+    "export": "Export a run: its LoRA adapter, a merged model, or GGUF for llama.cpp / Ollama.",
 }
 
 

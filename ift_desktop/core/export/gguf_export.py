@@ -25,7 +25,7 @@ from pathlib import Path
 from ..atomic import atomic_write_json, atomic_write_text
 from ..errors import ExportError
 from ..progress import TaskState
-from .gguf_vocab import PLAIN_TEMPLATE, build_vocab
+from .gguf_vocab import PLAIN_TEMPLATE, build_vocab, check_tokenizer
 from .gguf_writer import QUANTS, write_gguf
 from .modelfile import Modelfile, UntranslatableTemplate, build_modelfile, measure_chat_format, ollama_commands, ollama_name
 from .roundtrip import DEFAULT_PROMPTS, Intended, RoundTripResult, answer_probes, first_difference, round_trip
@@ -67,6 +67,14 @@ def check_target(run_dir: Path, out_path: str | Path) -> Path:
     if run_dir.resolve() == out.parent.resolve() or run_dir.resolve() in out.resolve().parents:
         raise ExportError("Choose an export folder outside the run folder.")
     return out
+
+
+def check_gguf_export(run_dir: str | Path) -> None:
+    """Everything that can refuse a run before the long work: its architecture and its tokenizer."""
+    from ..models import ModelSpec, load_tokenizer
+
+    check_gguf_support(run_dir)
+    check_tokenizer(load_tokenizer(ModelSpec.parse(str(run_dir))))
 
 
 def _probe_prompts(record: dict) -> list[str]:
@@ -134,6 +142,7 @@ def export_gguf(run_dir: str | Path, out_path: str | Path, *, quant: str = "f16"
     if quant not in QUANTS:
         raise ExportError(f"Unknown GGUF quantization '{quant}'; choose one of: {', '.join(QUANTS)}.")
     out = check_target(run_dir, out_path)
+    check_gguf_export(run_dir)
     support = check_gguf_support(run_dir)
     record = read_run_record(run_dir)
     uses_chat = bool(record.get("chat_template"))

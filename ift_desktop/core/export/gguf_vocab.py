@@ -69,14 +69,30 @@ class GgufVocab:
         writer.add_chat_template(self.chat_template)
 
 
+def _not_supported(kind: str) -> ExportError:
+    return ExportError(
+        f"The run's tokenizer ({kind}) is not byte-level BPE; this GGUF writer describes byte-level BPE "
+        "tokenizers (SmolLM2, Qwen2, Llama 3 style) only.",
+        hint="Export the merged model (safetensors) instead.",
+    )
+
+
 def _tokenizer_json(tokenizer) -> dict:
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
-        raise ExportError(
-            f"The run's tokenizer ({type(tokenizer).__name__}) has no fast (tokenizers) form, which GGUF export reads.",
-            hint="Export the merged model (safetensors) instead.",
-        )
+        raise _not_supported(type(tokenizer).__name__)
     return json.loads(backend.to_str())
+
+
+def check_tokenizer(tokenizer) -> dict:
+    """The tokenizer's ``tokenizer.json`` content if GGUF can describe it, else an ExportError."""
+    spec = _tokenizer_json(tokenizer)
+    model = spec.get("model") or {}
+    level = _is_byte_level(spec.get("decoder")) or _is_byte_level(spec.get("pre_tokenizer"))
+    if model.get("type") != "BPE" or model.get("byte_fallback") or not level:
+        raise _not_supported(f"{type(tokenizer).__name__}, {model.get('type') or 'unknown'} model")
+    pre_tokenizer_name(spec)
+    return spec
 
 
 def _is_byte_level(part: dict | None) -> bool:
@@ -132,16 +148,8 @@ def build_vocab(
     file it came from). ``uses_chat``: the run wrapped prompts in the chat template, which then
     writes any start token itself, so llama.cpp must not add one.
     """
-    spec = _tokenizer_json(tokenizer)
+    spec = check_tokenizer(tokenizer)
     model = spec.get("model") or {}
-    decoder = spec.get("decoder")
-    if model.get("type") != "BPE" or model.get("byte_fallback") or not (_is_byte_level(decoder) or _is_byte_level(spec.get("pre_tokenizer"))):
-        kind = model.get("type") or type(tokenizer).__name__
-        raise ExportError(
-            f"The run's tokenizer is a {kind} tokenizer that is not byte-level BPE; this GGUF writer describes "
-            "byte-level BPE tokenizers (SmolLM2, Qwen2, Llama 3 style) only.",
-            hint="Export the merged model (safetensors) instead.",
-        )
     pre = pre or pre_tokenizer_name(spec)
 
     vocab = tokenizer.get_vocab()

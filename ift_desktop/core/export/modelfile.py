@@ -144,7 +144,7 @@ def go_template(fmt: ChatFormat) -> str:
     )
 
 
-_ACTION = re.compile(r"(\{\{.*?\}\})", re.S)
+_ACTION = re.compile(r'(\{\{(?:"(?:[^"\\]|\\.)*"|[^"}]|\}(?!\}))*\}\})', re.S)  # "}}" may sit in a quoted string
 
 
 def render_go_template(template: str, messages: list[dict]) -> str:
@@ -259,8 +259,10 @@ def build_modelfile(
     else:
         lines.append(f"# {note} Ollama then uses the template stored in the GGUF file if it recognises it.")
     lines += [f"PARAMETER stop {json.dumps(stop)}" for stop in stops]
-    if system and template is not None:
-        if '"""' in system:
-            system = system.replace('"""', '" " "')
+    if system and template is not None and '"""' in system:
+        note = 'The system prompt holds """, which a Modelfile cannot quote; add it in Ollama yourself.'
+        lines.append(f"# {note}")
+        system = None
+    elif system and template is not None:
         lines.append(f'SYSTEM """{system}"""')
     return Modelfile("\n".join(lines) + "\n", template, list(stops), system if template is not None else None, note)
