@@ -41,7 +41,7 @@ def _print_gguf(export) -> None:
             print(f"  prompt: {row['prompt'][:70]!r}\n    merged: {row['merged'][:70]!r}\n    gguf:   {row['gguf'][:70]!r}")
     if export.modelfile.note:
         print(f"note: {export.modelfile.note}")
-    print(f"Ollama: {export.modelfile_path} written; run it with:")
+    print(f"Ollama: {export.modelfile_path} written; in {export.path.parent} run:")
     for command in export.ollama_commands:
         print(f"  {command}")
     print(f"report: {export.report_path}")

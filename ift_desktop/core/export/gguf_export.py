@@ -47,7 +47,8 @@ class GgufExport:
 
     @property
     def ollama_commands(self) -> list[str]:
-        return ollama_commands(self.ollama_name, str(self.modelfile_path))
+        """The two commands, run in the export folder (the Modelfile names the GGUF file relatively)."""
+        return ollama_commands(self.ollama_name, self.modelfile_path.name)
 
 
 def _span(state: TaskState, start: float, end: float) -> TaskState:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import dataclass
 from typing import Callable
 
@@ -228,7 +229,7 @@ def ollama_name(stem: str) -> str:
 
 
 def ollama_commands(name: str, modelfile_path: str) -> list[str]:
-    return [f"ollama create {name} -f {modelfile_path}", f"ollama run {name}"]
+    return [f"ollama create {name} -f {shlex.quote(modelfile_path)}", f"ollama run {name}"]
 
 
 def build_modelfile(

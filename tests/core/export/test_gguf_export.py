@@ -180,7 +180,7 @@ def test_cli_covers_adapter_merged_and_gguf(tmp_path, lora_run, capsys):
     capsys.readouterr()
     assert main(["export", "--run", str(lora_run), "--format", "gguf", "--out", str(tmp_path / "g" / "t.gguf")]) == 0
     out = capsys.readouterr().out
-    assert "2 of 2 probe answers identical" in out and "ollama create t -f" in out and "ollama run t" in out
+    assert "2 of 2 probe answers identical" in out and "ollama create t -f Modelfile" in out and "ollama run t" in out
     assert main(["export", "--run", str(lora_run), "--format", "gguf", "--out", str(tmp_path / "g.bin")]) == 2
     err = capsys.readouterr().err
     assert "does not end in .gguf" in err and len(err.strip().splitlines()) == 1

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ift_desktop.core.workspace.runs import config_differences, export_run, summarize_run
+from ift_desktop.ui.pages.runs.gguf_export import GgufExportPanel
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
 from ift_desktop.ui.workers import run_in_thread
@@ -128,8 +130,13 @@ class RunsPage(QWidget):
         details_layout = QVBoxLayout(details_box)
         details_layout.addWidget(self.details)
         details_layout.addStretch(1)
-        bottom.addWidget(details_box)
-        bottom.setSizes([700, 360])
+        self.side_tabs = QTabWidget()
+        self.side_tabs.addTab(details_box, "Details")
+        self.gguf_export = GgufExportPanel(context)
+        self.side_tabs.addTab(self.gguf_export, "llama.cpp / Ollama")
+        self.gguf_export.started.connect(lambda: self.side_tabs.setCurrentWidget(self.gguf_export))
+        bottom.addWidget(self.side_tabs)
+        bottom.setSizes([600, 460])
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -219,6 +226,7 @@ class RunsPage(QWidget):
                 steps, losses = zip(*summary.eval_curve)
                 self.plot.plot(steps, losses, pen=pg.mkPen(color, width=2, style=Qt.DashLine), symbol="o",
                                symbolSize=6, symbolBrush=color, name=f"{summary.name} (validation)")
+        self.gguf_export.set_run(chosen[0] if one else None)
         if one:
             self._show_details(chosen[0])
         elif len(chosen) > 1:
@@ -294,6 +302,7 @@ class RunsPage(QWidget):
             self._task.cancel()
 
     def shutdown(self, timeout_ms: int) -> None:
+        self.gguf_export.shutdown(timeout_ms)
         if self._task is not None:
             self._task.cancel()
             self._task.wait(timeout_ms)
