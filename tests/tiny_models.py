@@ -160,17 +160,19 @@ def make_bpe_tokenizer(*, vocab_size: int = 400):
     return tokenizer
 
 
-def make_tiny_bpe_llama(folder, *, seed: int = 0) -> Path:
-    """A tiny Llama (grouped-query attention: 4 heads, 2 key/value heads) with the BPE tokenizer
-    above. Weights start wider than usual so greedy answers do not hinge on near-ties."""
+def make_tiny_bpe_llama(folder, *, seed: int = 0, family: str = "llama") -> Path:
+    """A tiny Llama-family model (grouped-query attention: 4 heads, 2 key/value heads) with the BPE
+    tokenizer above; ``family`` "qwen2" (q/k/v biases) or "mistral" gives that architecture instead.
+    Weights start wider than usual so greedy answers do not hinge on near-ties."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import AutoConfig, AutoModelForCausalLM
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = make_bpe_tokenizer()
     torch.manual_seed(seed)
-    config = LlamaConfig(
+    config = AutoConfig.for_model(
+        family,
         vocab_size=len(tokenizer),
         hidden_size=64,
         intermediate_size=128,
@@ -184,7 +186,16 @@ def make_tiny_bpe_llama(folder, *, seed: int = 0) -> Path:
         tie_word_embeddings=True,
         initializer_range=0.2,
     )
-    model = LlamaForCausalLM(config)
+    if family == "qwen2":
+        config.use_sliding_window = False
+    if family == "mistral":
+        config.sliding_window = None
+    model = AutoModelForCausalLM.from_config(config)
+    if family == "qwen2":  # biases start at zero; make them matter, as trained ones do
+        with torch.no_grad():
+            for name, parameter in model.named_parameters():
+                if name.endswith("_proj.bias"):
+                    parameter.normal_(0.0, 0.2)
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
     return folder

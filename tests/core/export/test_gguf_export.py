@@ -45,14 +45,20 @@ def data(tmp_path_factory):
     return make_tiny_dataset(tmp_path_factory.mktemp("data"), n=12, val=4, test=2)
 
 
+def _pin_probes(run: Path) -> Path:
+    """Probe prompts as the Train page's pinned prompts would be; short answers, as a random tiny
+    model's next-token choices are often near-ties that any rounding can tip."""
+    record = json.loads((run / "run.json").read_text())
+    record["config"]["probe_prompts"] = PROBES
+    record["config"]["probe_max_new_tokens"] = 16
+    (run / "run.json").write_text(json.dumps(record))
+    return run
+
+
 @pytest.fixture(scope="module")
 def lora_run(tmp_path_factory, data):
     folder = tmp_path_factory.mktemp("bpe-run")
-    run = _train(folder, make_tiny_bpe_llama(folder / "model"), data)
-    record = json.loads((run / "run.json").read_text())
-    record["config"]["probe_prompts"] = PROBES  # as the Train page's pinned prompts would be
-    (run / "run.json").write_text(json.dumps(record))
-    return run
+    return _pin_probes(_train(folder, make_tiny_bpe_llama(folder / "model"), data))
 
 
 def _greedy(model, tokenizer, prompt: str) -> list[int]:
@@ -107,10 +113,23 @@ def test_f16_file_answers_as_the_merged_model_with_template_and_end_of_turn(tmp_
     assert report["versions"]["gguf"] and report["timings"]["total_s"] > 0
 
 
+@pytest.mark.parametrize("family, arch", [("qwen2", "qwen2"), ("mistral", "llama")])
+def test_qwen2_and_mistral_round_trip(tmp_path, data, family, arch):
+    run = _pin_probes(_train(tmp_path, make_tiny_bpe_llama(tmp_path / "model", family=family), data))
+    out = tmp_path / "out" / f"{family}.gguf"
+    export = export_gguf(run, out, quant="f16")
+    assert export.round_trip.all_identical and read_metadata(out)["architecture"] == arch
+    if family == "qwen2":
+        import gguf
+
+        names = {t.name for t in gguf.GGUFReader(str(out)).tensors}
+        assert {"blk.0.attn_q.bias", "blk.0.attn_k.bias", "blk.0.attn_v.bias"} <= names
+
+
 def test_without_llama_cpps_q_k_order_the_round_trip_catches_it(tmp_path, lora_run, monkeypatch):
     monkeypatch.setattr(gguf_writer, "rotate_for_llama_cpp", lambda weight, heads: weight)
     out = tmp_path / "bad" / "tiny.gguf"
-    with pytest.raises(ExportError, match="answered .* differently from the merged model"):
+    with pytest.raises(ExportError, match="answered .* differently from the merged model.*conversion fault"):
         export_gguf(lora_run, out, quant="f16")
     assert list(out.parent.iterdir()) == []  # nothing half-written, not even under a temporary name
 
@@ -184,3 +203,20 @@ def test_cli_covers_adapter_merged_and_gguf(tmp_path, lora_run, capsys):
     assert main(["export", "--run", str(lora_run), "--format", "gguf", "--out", str(tmp_path / "g.bin")]) == 2
     err = capsys.readouterr().err
     assert "does not end in .gguf" in err and len(err.strip().splitlines()) == 1
+
+
+def test_f16_difference_names_its_cause():
+    from ift_desktop.core.export.gguf_export import _judge
+    from ift_desktop.core.export.roundtrip import RoundTripResult
+
+    row = {"prompt": "p", "merged": "a b", "gguf": "a c", "identical": False, "merged_tokens": [1, 2],
+           "gguf_tokens": [1, 3]}  # fmt: skip
+    result = RoundTripResult([row], 0, 1, {"chat_template_in_file": True}, 1.0)
+    with pytest.raises(ExportError, match="token 2: 'a b' vs 'a c'.*16-bit rounding alone"):
+        _judge(result, "f16", lambda: True)
+    with pytest.raises(ExportError, match="conversion fault"):
+        _judge(result, "f16", lambda: False)
+    _judge(result, "q8_0", lambda: pytest.fail("q8_0 differences are reported, not judged"))
+    result.problems.append("the file's end-of-turn token is '</s>', not '<|im_end|>'")
+    with pytest.raises(ExportError, match="end-of-turn token"):
+        _judge(result, "q8_0", lambda: True)
