@@ -170,7 +170,7 @@ def build_vocab(
             tokens[index], types[index] = f"[PAD{index}]", UNUSED
 
     eot_id = tokenizer.convert_tokens_to_ids(eot_text) if eot_text else None
-    if eot_id is None or eot_id == tokenizer.unk_token_id and eot_text != tokenizer.unk_token:
+    if eot_id is None or (eot_id == tokenizer.unk_token_id and eot_text != tokenizer.unk_token):
         eot_id = tokenizer.eos_token_id
     return GgufVocab(
         pre=pre,

@@ -126,6 +126,19 @@ def test_qwen2_and_mistral_round_trip(tmp_path, data, family, arch):
         assert {"blk.0.attn_q.bias", "blk.0.attn_k.bias", "blk.0.attn_v.bias"} <= names
 
 
+def test_run_without_chat_template_exports_a_plain_one(tmp_path, data):
+    from ift_desktop.core.export.gguf_vocab import PLAIN_TEMPLATE
+
+    run = _pin_probes(_train(tmp_path, make_tiny_bpe_llama(tmp_path / "model"), data, "--no-chat-template"))
+    out = tmp_path / "out" / "plain.gguf"
+    export = export_gguf(run, out, quant="f16")
+    assert export.round_trip.all_identical
+    assert read_metadata(out)["chat_template"] == PLAIN_TEMPLATE
+    prompt = [{"role": "user", "content": "Summarize: hi"}]
+    assert render_go_template(export.modelfile.template, prompt) == "Summarize: hi"
+    assert export.modelfile.stops == ["<|im_end|>"] and export.modelfile.system is None
+
+
 def test_without_llama_cpps_q_k_order_the_round_trip_catches_it(tmp_path, lora_run, monkeypatch):
     monkeypatch.setattr(gguf_writer, "rotate_for_llama_cpp", lambda weight, heads: weight)
     out = tmp_path / "bad" / "tiny.gguf"
