@@ -152,7 +152,10 @@ def export_gguf(run_dir: str | Path, out_path: str | Path, *, quant: str = "f16"
     model, tokenizer = load_merged_model(run_dir, dtype=torch.float32, device="cpu", state=_span(state, 0.0, 0.15))
     model.eval()
     if uses_chat and not tokenizer.chat_template:
-        raise ExportError(f"Run {run_dir.name} trained with a chat template, but its tokenizer has none saved; the run folder is incomplete.")
+        raise ExportError(
+            f"Run {run_dir.name} trained with a chat template, but its tokenizer has none saved; "
+            "the run folder is incomplete."
+        )
     template = tokenizer.chat_template if uses_chat else PLAIN_TEMPLATE
 
     def render(messages, add_generation_prompt):

@@ -130,7 +130,8 @@ def _adds_bos(tokenizer) -> bool:
     if bos is None:
         return False
     with_special = list(tokenizer("a", add_special_tokens=True)["input_ids"])
-    return bool(with_special) and with_special[0] == bos and len(with_special) > len(tokenizer("a", add_special_tokens=False)["input_ids"])
+    plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+    return bool(with_special) and with_special[0] == bos and len(with_special) > len(plain)
 
 
 def build_vocab(
@@ -184,5 +185,8 @@ def build_vocab(
         eot_id=eot_id,
         add_bos=False if uses_chat else _adds_bos(tokenizer),
         chat_template=chat_template,
-        special_texts={"eos": tokenizer.eos_token or "", "eot": tokenizer.convert_ids_to_tokens(eot_id) if eot_id is not None else ""},
+        special_texts={
+            "eos": tokenizer.eos_token or "",
+            "eot": tokenizer.convert_ids_to_tokens(eot_id) if eot_id is not None else "",
+        },
     )

@@ -106,7 +106,8 @@ def measure_chat_format(render: Render) -> ChatFormat:
     before_user, _ = _split(without_system, _U)
     start_alone = _strip_end(before_user, user_prefix, "user turn's opening")
     default_system, start = None, ""
-    if start_alone and start_alone.startswith(head) and start_alone.endswith(system_suffix) and len(start_alone) >= len(head) + len(system_suffix):
+    wraps_a_system = start_alone.startswith(head) and start_alone.endswith(system_suffix)
+    if start_alone and wraps_a_system and len(start_alone) >= len(head) + len(system_suffix):
         default_system = start_alone[len(head): len(start_alone) - len(system_suffix)]
         system_prefix = head
     elif head.startswith(start_alone):

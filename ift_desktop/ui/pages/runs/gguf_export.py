@@ -188,7 +188,8 @@ class GgufExportPanel(QWidget):
         if trip.all_identical:
             self.message.show_success(
                 f"Exported {export.path.name} ({_mb(export.size_bytes)}). Checked: read back, it answers all "
-                f"{trip.total} probe prompts exactly as the model in the app; chat template and end-of-turn token are in the file."
+                f"{trip.total} probe prompts exactly as the model in the app; chat template and end-of-turn token "
+                "are in the file."
             )
         else:
             self.message.show_warning(
