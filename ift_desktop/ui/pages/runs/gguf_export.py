@@ -142,6 +142,7 @@ class GgufExportPanel(QWidget):
             return
         quant = self.quant.currentData()
         folder = self.context.workspace.root / "exports"
+        folder.mkdir(parents=True, exist_ok=True)  # so the dialog opens there
         suggestion = str(folder / f"{self.summary.name}-{quant}.gguf")
         path, _ = QFileDialog.getSaveFileName(self, "Save the GGUF file as", suggestion, "GGUF model (*.gguf)")
         if path:
