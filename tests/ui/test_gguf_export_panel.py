@@ -77,7 +77,9 @@ def test_cancelled_gguf_export_leaves_nothing(qtbot, context, tmp_path):
     panel = page.gguf_export
     out = tmp_path / "exports" / "x.gguf"
     panel.start_export(out, "q8_0")
+    page.table.clearSelection()  # a selection made meanwhile applies once the export ends
     panel.cancel()
     qtbot.waitUntil(lambda: panel.task is None, timeout=120000)
     assert "cancelled" in panel.message.text() and not out.exists()
+    assert panel.summary is None and not panel.export_button.isEnabled()
     assert not out.parent.exists() or list(out.parent.iterdir()) == []

@@ -54,6 +54,7 @@ class GgufExportPanel(QWidget):
         self.summary = None
         self.task = None
         self.export = None
+        self._selected = None
 
         title = QLabel("<b>Use it in llama.cpp, LM Studio or Ollama</b>")
         self.quant = QComboBox()
@@ -115,13 +116,15 @@ class GgufExportPanel(QWidget):
         self.set_run(None)
 
     # selection ---------------------------------------------------------------------------------
-    def set_run(self, summary) -> None:
-        """Show whether the selected run can be exported (None: no single run selected)."""
-        if self.task is not None:
+    def set_run(self, summary, *, keep_outcome: bool = False) -> None:
+        """Show whether the selected run can be exported (None: no single run selected);
+        ``keep_outcome`` leaves the last export's message and result in view."""
+        self._selected = summary
+        if self.task is not None:  # applied when the running export ends
             return
         changed = summary is None or self.summary is None or summary.path != self.summary.path
         self.summary = summary
-        if changed:
+        if changed and not keep_outcome:
             self.message.clear()
             self.result.clear()
             self.copy_button.hide()
@@ -171,7 +174,7 @@ class GgufExportPanel(QWidget):
     def _done(self) -> None:
         self.progress.finish()
         self.task = None
-        self.set_run(self.summary)
+        self.set_run(self._selected, keep_outcome=True)
 
     def cancel(self) -> None:
         if self.task is not None:
