@@ -198,16 +198,10 @@ class GgufExportPanel(QWidget):
         else:
             self.message.show_warning(
                 f"Exported {export.path.name} ({_mb(export.size_bytes)}, {export.quant}). Read back, it answers "
-                f"{trip.identical} of {trip.total} probe prompts exactly as the model in the app; the others differ "
-                "slightly, as rounding the weights to 8 bits does. Chat template and end-of-turn token are in the file."
+                f"{trip.identical} of {trip.total} probe prompts exactly as the model in the app; rounding the "
+                "weights to 8 bits changed the others (shown below). Chat template and end-of-turn token are in the file."
             )
-        rows = "".join(
-            "<tr><td style='padding-right:8px'>{}</td><td>{}</td></tr>".format(
-                "✔ same" if row["identical"] else "≠ differs",
-                html.escape(row["prompt"][:48].replace("\n", " ")) + ("…" if len(row["prompt"]) > 48 else ""),
-            )
-            for row in trip.answers
-        )
+        rows = "".join(self._answer_row(row) for row in trip.answers)
         commands = "<br>".join(f"<code>{html.escape(c)}</code>" for c in export.ollama_commands)
         note = f"<p style='color:#8a5300'>{html.escape(export.modelfile.note)}</p>" if export.modelfile.note else ""
         self.result.setText(
@@ -218,6 +212,19 @@ class GgufExportPanel(QWidget):
         self.result.setToolTip(str(export.path))
         self.copy_button.show()
         self.open_button.show()
+
+    @staticmethod
+    def _answer_row(row: dict) -> str:
+        def short(text: str, limit: int) -> str:
+            text = " ".join(text.split())
+            return html.escape(text[:limit] + ("…" if len(text) > limit else ""))
+
+        mark = "✔ same" if row["identical"] else "≠ differs"
+        line = f"<tr><td style='padding-right:8px'>{mark}</td><td>{short(row['prompt'], 48)}</td></tr>"
+        if not row["identical"]:
+            line += (f"<tr><td></td><td style='color:#5b6472'>app: {short(row['merged'], 70)}<br>"
+                     f"file: {short(row['gguf'], 70)}</td></tr>")
+        return line
 
     def _copy_commands(self) -> None:
         if self.export is not None:
