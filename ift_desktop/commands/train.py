@@ -62,7 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="never use the chat template (plain prompt + completion)")
     parser.add_argument("--probe", action="append", metavar="PROMPT", help=h("probe_prompts") + " Repeatable.")
     parser.add_argument("--trust-remote-code", action="store_true",
-                        help="allow a Hub model to run its own Python code (only for authors you trust)")
+                        help="allow the model to run the Python code it ships, for this model (remembered for the run "
+                             "it trains); a run folder's own files never allow it (only for authors you trust)")
     parser.add_argument("--out", required=True, metavar="RUN", help="the run folder to write")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
 

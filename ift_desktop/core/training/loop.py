@@ -22,6 +22,7 @@ from transformers import PrinterCallback
 from ..atomic import atomic_directory
 from ..errors import Cancelled, TrainingError, UserError
 from ..models import ModelSpec, choose_device, choose_dtype, count_parameters, describe_device, load_model
+from ..models.consent import remember_for_run
 from ..models.device import free_accelerator_memory
 from ..models.memory import default_lora_targets
 from ..progress import TaskState
@@ -194,7 +195,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
             raise TrainingError(
                 f"Run {run.path.name} was trained with method '{previous['config']['method']}'; resume it with the same method."
             )
-        if previous.get("model") and ModelSpec.from_dict(previous["model"]) != model:
+        if previous.get("model") and not ModelSpec.from_dict(previous["model"]).same_model(model):
             raise TrainingError(
                 f"Run {run.path.name} was trained from {previous['model']['name_or_path']}; resume it with that model."
             )
@@ -210,6 +211,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
     # so the base can sit in the low precision while peft keeps the adapters in fp32.
     load_dtype = torch.float32 if config.method == "full" else dtype
     loaded = load_model(model, for_training=True, dtype=load_dtype, device=device, state=state)
+    remember_for_run(model, run.path)  # the user allowed this model's code: their run may use it later
     base = loaded.model
     if hasattr(base, "merge_and_unload"):  # training on top of a LoRA run: fold its adapter in first
         base = base.merge_and_unload()
