@@ -52,6 +52,8 @@ def summarize_run(run_dir: str | Path) -> RunSummary:
         record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         record = {}
+    if not isinstance(record, dict):
+        record = {}
     config = record.get("config") if isinstance(record.get("config"), dict) else {}
     metrics = read_metrics(run_dir)
     curve = [(int(m["step"]), float(m["loss"])) for m in metrics if m.get("loss") is not None and "step" in m]
