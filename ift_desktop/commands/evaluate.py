@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from ift_desktop.core.errors import EvaluationError
@@ -75,9 +76,22 @@ def generation_settings(args):
 
 
 def check_output(path: str) -> Path:
+    """Refuse, before any model loads, an output that is a folder, already exists, or cannot be written."""
     out = Path(path).expanduser()
     if out.is_dir():
         raise EvaluationError(f"--out {out} is a folder; give a file name such as {out / 'evaluation.json'}.")
+    if out.exists():
+        raise EvaluationError(
+            f"{out} already exists and is kept; give a new file name with --out, or delete that file first."
+        )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".check"):
+            pass
+    except OSError as exc:
+        raise EvaluationError(
+            f"Cannot write {out} ({exc.strerror or exc}); choose a folder you can write to for --out."
+        ) from None
     return out
 
 

@@ -131,7 +131,9 @@ class _Reporter:
         elif kind == "checkpoint":
             if not self.tty:
                 self._line(f"step {event['step']}: checkpoint {event['path']}")
-        elif kind == "status":
+        elif kind == "warning":
+            self._line(f"warning: {event.get('message', '')}")
+        elif kind == "status" and event.get("status") != "failed":  # the failure is the command's one error line
             self._line(f"[{event['status']}] {event.get('message', '')}")
 
     def _log(self, event: dict) -> None:
@@ -191,6 +193,11 @@ def run(args: argparse.Namespace) -> int:
         folder.check_new()
     elif not folder.exists():
         raise TrainingError(f"{folder.path} holds no run to resume; drop --resume to start a new run there.")
+    elif folder.is_unstarted():
+        raise TrainingError(
+            f"{folder.path} has no checkpoint to resume from (the run ended before its first one); run the same "
+            "command without --resume to start it again from the beginning in that folder."
+        )
 
     reporter = _Reporter()
     control = TrainingControl()

@@ -25,6 +25,7 @@ from ..errors import Cancelled, ModelError
 from ..progress import TaskState
 from .builtin import ensure_builtin_converted, ensure_builtin_tokenizer
 from .consent import check_remote_code, remote_code_allowed, with_consent
+from .pickles import is_refused_pickle, refused_pickle_message
 from .device import choose_device, choose_dtype
 from .spec import ModelSpec, read_run_record
 
@@ -273,6 +274,8 @@ def _model_from(folder: Path, spec: ModelSpec, *, dtype: torch.dtype, state: Tas
             str(folder), config=config, dtype=dtype, trust_remote_code=spec.trust_remote_code
         )
     except Exception as exc:
+        if is_refused_pickle(exc):
+            raise ModelError(refused_pickle_message("The model weights", folder)) from None
         raise ModelError(
             f"Could not load the model weights from {folder} ({type(exc).__name__}: {exc}).".replace("\n", " "),
             hint="The folder may be damaged or hold an architecture that is not a causal or seq2seq language model.",
@@ -315,6 +318,8 @@ def load_model(
         try:
             model = PeftModel.from_pretrained(model, str(adapter), is_trainable=for_training)
         except Exception as exc:
+            if is_refused_pickle(exc):
+                raise ModelError(refused_pickle_message("The LoRA adapter", adapter)) from None
             raise ModelError(
                 f"The LoRA adapter in {adapter} does not fit its base model {base.display_name} ({type(exc).__name__}: {exc})."
                 .replace("\n", " ")

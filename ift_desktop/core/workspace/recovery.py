@@ -5,6 +5,8 @@
   and rebuilt from the folders; nothing the user made lives only in it.
 - Folder swaps a dead process left half-done (``core/atomic.py``) are finished or undone in
   ``datasets/``, ``runs/``, ``evaluations/`` and inside each run folder.
+- A run whose record says "running" but that no process trains (its lock is free: the process
+  died) is marked "interrupted" in its ``run.json``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 
 from ..atomic import recover_folder_swaps
+from ..training.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ def recover_leftovers(root: Path) -> list[str]:
             for run in folder.iterdir():
                 if run.is_dir() and not run.name.startswith("."):
                     done += recover_folder_swaps(run)
+                    if RunFolder(run).mark_if_interrupted():
+                        done.append(f"run {run.name} was interrupted (no process trains it any more)")
     for line in done:
         log.info("Workspace %s: %s", root, line)
     return done

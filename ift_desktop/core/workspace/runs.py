@@ -15,6 +15,7 @@ from pathlib import Path
 from ..atomic import atomic_directory, read_jsonl_tolerant
 from ..errors import ModelError
 from ..progress import TaskState
+from ..training.run_lock import shown_status
 
 
 @dataclass
@@ -62,7 +63,7 @@ def summarize_run(run_dir: str | Path) -> RunSummary:
     return RunSummary(
         name=run_dir.name,
         path=run_dir,
-        status=str(record.get("status", "unknown")),
+        status=shown_status(str(record.get("status", "unknown")), run_dir),
         model=_model_name(record),
         method=str(config.get("method") or record.get("method") or "?"),
         steps=steps,
