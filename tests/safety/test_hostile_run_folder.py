@@ -171,3 +171,26 @@ def test_a_remembered_choice_lives_outside_the_run_folder(hostile, tmp_path, mon
     assert store.is_file() and hostile["root"] not in store.parents
     forget_trusted(run)
     assert not remote_code_allowed(run)
+
+
+def test_the_train_page_box_is_the_remembered_choice(hostile, qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from ift_desktop.core.models import ModelSpec
+    from ift_desktop.core.models.consent import remote_code_allowed
+    from ift_desktop.ui.pages.train.pickers import ModelPicker
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
+    run = str(hostile["base"])  # a model folder whose config.json maps to evil.py
+    picker = ModelPicker(settings)
+    qtbot.addWidget(picker)
+    picker.select(run)
+    assert not picker.trust_remote_code.isChecked()  # nothing in the folder ticks it
+    picker.trust_remote_code.setChecked(True)
+    assert remote_code_allowed(ModelSpec.parse(run))
+    again = ModelPicker(settings)
+    qtbot.addWidget(again)
+    again.select(run)
+    assert again.trust_remote_code.isChecked() and again.spec().trust_remote_code
+    again.trust_remote_code.setChecked(False)
+    assert not remote_code_allowed(ModelSpec.parse(run))
