@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..atomic import append_jsonl, atomic_write_json, atomic_write_jsonl, read_jsonl_tolerant
 from ..errors import TrainingError
-from .run_lock import LOCK_NAME, is_held_by_another, shown_status
+from .run_lock import CAN_TELL_LIVE_RUNS, LOCK_NAME, is_held_by_another, shown_status
 
 RUN_SCHEMA_VERSION = 1
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -172,6 +172,8 @@ class RunFolder:
         try:
             status = self.read_record().get("status")
         except TrainingError:
+            return False
+        if status == "running" and not CAN_TELL_LIVE_RUNS:  # no lock on this system: it may still be training
             return False
         known = {"run.json", "metrics.jsonl", "probes.jsonl", "checkpoints", LOCK_NAME}
         return status in ("running", "interrupted", "failed", "stopped") and all(

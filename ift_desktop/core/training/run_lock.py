@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 
+CAN_TELL_LIVE_RUNS = fcntl is not None
 _HELD: set[Path] = set()  # the run folders this process trains into now
 
 
