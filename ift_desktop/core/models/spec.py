@@ -111,8 +111,11 @@ def read_run_record(run_dir: str | Path) -> dict:
     """The ``run.json`` of a run folder, with a clear error when it is unreadable."""
     path = Path(run_dir) / "run.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelError(f"{run_dir} is not a training run (no run.json); choose a run folder or a model folder.") from None
     except (OSError, ValueError) as exc:
         raise ModelError(f"The run record {path} is unreadable ({exc}); the run folder may be damaged.") from None
+    if not isinstance(record, dict):
+        raise ModelError(f"The run record {path} is not a JSON object; the run folder may be damaged.")
+    return record

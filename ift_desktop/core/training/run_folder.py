@@ -89,11 +89,14 @@ class RunFolder:
     # --------------------------------------------------------------------------------- record
     def read_record(self) -> dict:
         try:
-            return json.loads(self.record_path.read_text(encoding="utf-8"))
+            record = json.loads(self.record_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise TrainingError(f"{self.path} holds no run (run.json is missing); start a new run there instead.") from None
         except (OSError, ValueError) as exc:
             raise TrainingError(f"{self.record_path} is unreadable ({exc}); the run folder is damaged.") from None
+        if not isinstance(record, dict):
+            raise TrainingError(f"{self.record_path} is not a run record (not a JSON object); the run folder is damaged.")
+        return record
 
     def write_record(self, record: dict) -> None:
         record = dict(record)
