@@ -42,8 +42,7 @@ def config_dir() -> Path:
     else:
         base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
         root = Path(base) / "ift-desktop"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    return root  # made by the first write (reading a missing setting creates nothing)
 
 
 def resources_dir() -> Path:
