@@ -36,6 +36,7 @@ def isolated_home(tmp_path, session_cache, monkeypatch) -> Path:
     home = tmp_path / "ift-home"
     monkeypatch.setenv("IFT_DESKTOP_HOME", str(home))
     monkeypatch.setenv("IFT_DESKTOP_CACHE", str(session_cache))
+    monkeypatch.setenv("IFT_DESKTOP_CONFIG", str(tmp_path / "ift-config"))
     return home
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+from dataclasses import replace
 
 from ift_desktop.core.errors import EvaluationError
 
-from .evaluate import TerminalProgress, _positive, check_output, run_spec
+from .evaluate import TerminalProgress, _positive, add_trust_argument, check_output, run_spec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mmlu.add_argument("--limit", type=_positive, metavar="N", help="first N test questions per subject")
     mmlu.add_argument("--batch-size", type=_positive, default=4, metavar="N", help="questions scored together (default 4)")
     mmlu.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    add_trust_argument(mmlu)
     mmlu.add_argument("--out", required=True, metavar="FILE.json", help="where to write the result JSON")
 
 
@@ -70,8 +72,10 @@ def run(args) -> int:
         unknown = [s for s in subjects if s not in available]
         if unknown:
             raise EvaluationError(f"Unknown subject(s) {', '.join(unknown)}; available: {', '.join(available)}.")
-    tuned_spec = run_spec(args.run) if args.run else None
-    base_spec = ModelSpec.parse(args.model) if args.model else run_parts(tuned_spec.name_or_path)[0]
+    trust = bool(args.trust_remote_code)
+    tuned_spec = run_spec(args.run, trust_remote_code=trust) if args.run else None
+    base_spec = (ModelSpec.parse(args.model, trust_remote_code=trust) if args.model
+                 else replace(run_parts(tuned_spec.name_or_path)[0], trust_remote_code=trust))
     if tuned_spec is not None:
         run_parts(tuned_spec.name_or_path)  # a run without a saved model stops here, before the long base pass
 

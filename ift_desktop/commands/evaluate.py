@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from ift_desktop.core.errors import EvaluationError
@@ -54,7 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tokenizer", choices=("default", "unicode"), default="default",
                         help="ROUGE tokenizer; 'unicode' for non-Latin text (not comparable with published ROUGE)")
     parser.add_argument("--device", metavar="DEVICE", help="cuda, mps or cpu (default: the best available)")
+    add_trust_argument(parser)
     parser.add_argument("--out", required=True, metavar="FILE.json", help="where to write the evaluation JSON")
+
+
+def add_trust_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust-remote-code", action="store_true",
+                        help="allow the model (or the run's model) to run the Python code it ships, for this "
+                             "command only; a run folder's own files never allow it (only for authors you trust)")
 
 
 def generation_settings(args):
@@ -68,20 +76,33 @@ def generation_settings(args):
 
 
 def check_output(path: str) -> Path:
+    """Refuse, before any model loads, an output that is a folder, already exists, or cannot be written."""
     out = Path(path).expanduser()
     if out.is_dir():
         raise EvaluationError(f"--out {out} is a folder; give a file name such as {out / 'evaluation.json'}.")
+    if out.exists():
+        raise EvaluationError(
+            f"{out} already exists and is kept; give a new file name with --out, or delete that file first."
+        )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".check"):
+            pass
+    except OSError as exc:
+        raise EvaluationError(
+            f"Cannot write {out} ({exc.strerror or exc}); choose a folder you can write to for --out."
+        ) from None
     return out
 
 
-def run_spec(run: str):
-    """The ModelSpec of a run folder, refusing anything that is not one."""
+def run_spec(run: str, *, trust_remote_code: bool = False):
+    """The ModelSpec of a run folder, refusing anything that is not one (consent from the user's option only)."""
     from ift_desktop.core.models import ModelSpec
 
     folder = Path(run).expanduser()
     if not folder.is_dir():
         raise EvaluationError(f"Run folder {folder} does not exist; pass a folder written by 'ift-desktop train'.")
-    spec = ModelSpec.parse(str(folder))
+    spec = ModelSpec.parse(str(folder), trust_remote_code=trust_remote_code)
     if spec.source != "run":
         raise EvaluationError(
             f"{folder} is not a training run (no run.json); pass it with --model if it is a model folder."
@@ -126,7 +147,10 @@ def run(args) -> int:
 
     out = check_output(args.out)
     settings = generation_settings(args)
-    spec = run_spec(args.run) if args.run else args.model
+    from ift_desktop.core.models import ModelSpec
+
+    trust = bool(getattr(args, "trust_remote_code", False))
+    spec = run_spec(args.run, trust_remote_code=trust) if args.run else ModelSpec.parse(args.model, trust_remote_code=trust)
     progress = TerminalProgress()
     try:
         result = evaluate(

@@ -10,6 +10,7 @@ and multi-task mixtures with ``--mixture FILE`` or ``--source sample`` plus ``--
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -28,6 +29,8 @@ def _size(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number; give a fraction like 0.1 or a count like 50") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number; give a fraction like 0.1 or a count like 50")
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is negative; give a fraction like 0.1 or a count like 50")
     return value

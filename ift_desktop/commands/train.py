@@ -62,7 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="never use the chat template (plain prompt + completion)")
     parser.add_argument("--probe", action="append", metavar="PROMPT", help=h("probe_prompts") + " Repeatable.")
     parser.add_argument("--trust-remote-code", action="store_true",
-                        help="allow a Hub model to run its own Python code (only for authors you trust)")
+                        help="allow the model to run the Python code it ships, for this model (remembered for the run "
+                             "it trains); a run folder's own files never allow it (only for authors you trust)")
     parser.add_argument("--out", required=True, metavar="RUN", help="the run folder to write")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
 
@@ -130,7 +131,9 @@ class _Reporter:
         elif kind == "checkpoint":
             if not self.tty:
                 self._line(f"step {event['step']}: checkpoint {event['path']}")
-        elif kind == "status":
+        elif kind == "warning":
+            self._line(f"warning: {event.get('message', '')}")
+        elif kind == "status" and event.get("status") != "failed":  # the failure is the command's one error line
             self._line(f"[{event['status']}] {event.get('message', '')}")
 
     def _log(self, event: dict) -> None:
@@ -190,6 +193,11 @@ def run(args: argparse.Namespace) -> int:
         folder.check_new()
     elif not folder.exists():
         raise TrainingError(f"{folder.path} holds no run to resume; drop --resume to start a new run there.")
+    elif folder.is_unstarted():
+        raise TrainingError(
+            f"{folder.path} has no checkpoint to resume from (the run ended before its first one); run the same "
+            "command without --resume to start it again from the beginning in that folder."
+        )
 
     reporter = _Reporter()
     control = TrainingControl()

@@ -26,18 +26,49 @@ SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 
 
+OUR_FILES = frozenset({MANIFEST, *(f"{name}.jsonl" for name in SPLITS)})
+
+
+def _is_our_manifest(path: Path) -> bool:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("schema_version"), int):
+        return False
+    counts = manifest.get("counts")
+    return isinstance(counts, dict) and set(SPLITS) <= set(counts) and "source" in manifest
+
+
+def check_replaceable(out_dir: str | os.PathLike) -> Path:
+    """Refuse ``out_dir`` unless it is missing, empty, or provably a dataset we wrote (our manifest's
+    schema and nothing but our files): replacing a folder deletes everything in it."""
+    out_dir = Path(out_dir).expanduser()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError(f"{out_dir} exists and is a file; choose a folder for the prepared dataset.")
+    if not out_dir.is_dir():
+        return out_dir
+    names = sorted(child.name for child in out_dir.iterdir())
+    if not names:
+        return out_dir
+    foreign = [name for name in names if name not in OUR_FILES]
+    if foreign or not _is_our_manifest(out_dir / MANIFEST):
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "") if foreign else f"its {MANIFEST}"
+        raise DataError(
+            f"{out_dir} is not a prepared dataset written by IFT Desktop ({shown} would be deleted); "
+            "nothing was changed; choose a new or empty folder."
+        )
+    return out_dir
+
+
 def write_dataset(out_dir: str | os.PathLike, splits: dict[str, list[dict]], manifest: dict) -> Path:
-    """Write ``splits`` and ``manifest`` to ``out_dir`` atomically; returns the folder."""
+    """Write ``splits`` and ``manifest`` to ``out_dir`` atomically; returns the folder. An existing
+    folder is replaced only when it is one of ours (:func:`check_replaceable`)."""
     out_dir = Path(out_dir).expanduser()
     unknown = sorted(set(splits) - set(SPLITS))
     if unknown:
         raise DataError(f"Unknown split name(s) {', '.join(unknown)}; splits are {', '.join(SPLITS)}.")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DataError(f"{out_dir} exists and is a file; choose a folder for the prepared dataset.")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MANIFEST).exists():
-        raise DataError(
-            f"{out_dir} already holds files that are not a prepared dataset; choose a new or empty folder."
-        )
+    check_replaceable(out_dir)
     manifest = dict(manifest)
     manifest.setdefault("schema_version", SCHEMA_VERSION)
     manifest["counts"] = {name: len(splits.get(name, [])) for name in SPLITS}

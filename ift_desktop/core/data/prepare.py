@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import DataError, TemplateError
 from ..progress import TaskState
-from .dataset_files import SCHEMA_VERSION, SPLITS, write_dataset
+from .dataset_files import SCHEMA_VERSION, SPLITS, check_replaceable, write_dataset
 from .mixtures import mixture_sizes
 from .sources import Table, get_sample_task, load_source, sample_tasks
 from .splits import drop_leakage, find_leakage, split_examples
@@ -223,12 +223,7 @@ def _version() -> str:
 
 def check_out_dir(out_dir: str | Path) -> Path:
     """Fail before any work if ``out_dir`` cannot hold a prepared dataset."""
-    out = Path(out_dir).expanduser()
-    if out.exists() and not out.is_dir():
-        raise DataError(f"{out} exists and is a file; choose a folder for the prepared dataset.")
-    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").exists():
-        raise DataError(f"{out} already holds files that are not a prepared dataset; choose a new or empty folder.")
-    return out
+    return check_replaceable(out_dir)
 
 
 def _complete_sample_config(config: PrepareConfig) -> PrepareConfig:

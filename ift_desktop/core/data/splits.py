@@ -16,7 +16,7 @@ from ..errors import DataError
 
 
 def _check_size(name: str, value: float) -> None:
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise DataError(f"The {name} size must be a number (a fraction below 1 or a count), got {value!r}.")
     if value < 0:
         raise DataError(f"The {name} size cannot be negative (got {value}); use a fraction like 0.1 or a count like 50.")

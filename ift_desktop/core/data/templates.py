@@ -3,8 +3,9 @@
 A :class:`Template` is two pieces of Jinja text over a task's fields (``{{ document }}``,
 ``{{ summary }}``, ...), one for the prompt and one for the completion. Built-ins live in
 ``ift_desktop/resources/templates/<task>.yaml``; a user's templates are saved one per file in
-``<workspace>/templates/<name>.yaml``. Rendering runs in a :class:`SandboxedEnvironment` with
-:class:`StrictUndefined`, so a field the data does not have is an error that names it.
+``<workspace>/templates/<name>.yaml``. Rendering runs in a Jinja sandbox with :class:`StrictUndefined`,
+so a field the data does not have is an error that names it, and with a time and size budget per
+example (``template_limits.py``), so a template cannot hang the app or fill the memory.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from pathlib import Path
 import jinja2
 import yaml
 from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
 
 from ..atomic import atomic_write_text
 from ..errors import TemplateError
 from ..paths import resources_dir, workspace_root
 from .tasks import TASKS, get_task
+from .template_limits import BoundedSandbox, TemplateLimitExceeded, render_within_budget
 
 RANDOM = "random"
 """Template name meaning: draw one of the task's built-in phrasings at random (seeded) per example."""
@@ -43,7 +44,7 @@ class Template:
         return template_variables(self)
 
 
-_ENV = SandboxedEnvironment(
+_ENV = BoundedSandbox(
     undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=False,
     autoescape=False,
 )
@@ -99,7 +100,7 @@ def render(t: Template, fields: dict) -> tuple[str, str]:
     out = []
     for which in ("prompt", "completion"):
         try:
-            out.append(_compile(t, which).render(**fields).strip())
+            out.append(render_within_budget(_compile(t, which), fields).strip())
         except jinja2.UndefinedError as exc:
             missing = re.search(r"'([^']+)' is undefined", str(exc))
             what = f"field '{missing.group(1)}'" if missing else str(exc)
@@ -110,6 +111,16 @@ def render(t: Template, fields: dict) -> tuple[str, str]:
             ) from None
         except jinja2.exceptions.SecurityError as exc:
             raise TemplateError(f"Template '{t.name}' tried something unsafe: {exc}.") from None
+        except TemplateLimitExceeded as exc:
+            raise TemplateError(
+                f"Template '{t.name}' {exc} in its {which}, so it was stopped; simplify the template."
+            ) from None
+        except (OverflowError, RecursionError, MemoryError) as exc:
+            what = {OverflowError: "a number too large", RecursionError: "a recursion too deep",
+                    MemoryError: "more memory than there is"}[type(exc)]
+            raise TemplateError(
+                f"Template '{t.name}' needed {what} to render its {which}, so it was stopped; simplify the template."
+            ) from None
         except (TypeError, ValueError, jinja2.TemplateError) as exc:
             raise TemplateError(f"Template '{t.name}' could not be rendered: {exc}.") from None
     return out[0], out[1]

@@ -24,6 +24,8 @@ import torch
 from ..errors import Cancelled, ModelError
 from ..progress import TaskState
 from .builtin import ensure_builtin_converted, ensure_builtin_tokenizer
+from .consent import check_remote_code, remote_code_allowed, with_consent
+from .pickles import is_refused_pickle, refused_pickle_message
 from .device import choose_device, choose_dtype
 from .spec import ModelSpec, read_run_record
 
@@ -124,8 +126,20 @@ def check_model_source(spec: ModelSpec) -> None:
             check_model_source(base)
 
 
+def consented(spec: ModelSpec) -> ModelSpec:
+    """``spec`` carrying the user's decision on its own code: allowed now, or remembered here."""
+    return with_consent(spec, remote_code_allowed(spec))
+
+
+def _run_base(run: ModelSpec, base: ModelSpec) -> ModelSpec:
+    """A run's base model may run code only if the user allowed the run or that model (never run.json)."""
+    return with_consent(base, remote_code_allowed(run) or remote_code_allowed(base))
+
+
 def run_parts(run_dir: str | Path) -> tuple[ModelSpec, Path | None, Path | None]:
-    """``(base model spec, adapter folder or None, full model folder or None)`` of a run folder."""
+    """``(base model spec, adapter folder or None, full model folder or None)`` of a run folder.
+
+    The base spec never allows remote code (whatever run.json says); loaders add the user's consent."""
     run_dir = Path(run_dir)
     record = read_run_record(run_dir)
     base = ModelSpec.from_dict(record.get("model") or {})
@@ -145,6 +159,7 @@ def run_parts(run_dir: str | Path) -> tuple[ModelSpec, Path | None, Path | None]
 def _tokenizer_from(folder: Path | str, spec: ModelSpec):
     from transformers import AutoTokenizer
 
+    check_remote_code(Path(folder), spec)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=spec.trust_remote_code)
     except Exception as exc:
@@ -165,12 +180,14 @@ def load_tokenizer(spec: ModelSpec, state: TaskState | None = None):
     """The tokenizer of a model (for a run: the one saved with it, else the base model's)."""
     if spec.source == "run":
         base, adapter, full = run_parts(spec.name_or_path)
+        base = _run_base(spec, base)
         for folder in (adapter, full):
             if folder is not None and any(folder.glob("tokenizer*")):
                 return _tokenizer_from(folder, base)
         return load_tokenizer(base, state=state)
     if spec.source == "builtin":  # the tokenizer alone needs no full model conversion
         return _tokenizer_from(ensure_builtin_tokenizer(state), spec)
+    spec = consented(spec)
     folder = resolve_model_folder(spec, state)
     if spec.source == "local":
         _check_model_folder(folder, need_weights=False)
@@ -190,7 +207,9 @@ def load_model_config(spec: ModelSpec, state: TaskState | None = None):
 
     if spec.source == "run":
         base, _, full = run_parts(spec.name_or_path)
-        return load_model_config(ModelSpec("local", str(full)) if full is not None else base, state)
+        base = _run_base(spec, base)
+        return load_model_config(ModelSpec("local", str(full), base.trust_remote_code) if full is not None else base, state)
+    spec = consented(spec)
     if spec.source == "hub":
         try:
             folder = Path(_hf_hub_download(spec.name_or_path, "config.json", revision=spec.revision)).parent
@@ -202,6 +221,7 @@ def load_model_config(spec: ModelSpec, state: TaskState | None = None):
     else:
         folder = resolve_model_folder(spec, state)
         _check_model_folder(folder, need_weights=False)
+    check_remote_code(folder, spec)
     try:
         return AutoConfig.from_pretrained(str(folder), trust_remote_code=spec.trust_remote_code)
     except Exception as exc:
@@ -235,18 +255,15 @@ def _model_from(folder: Path, spec: ModelSpec, *, dtype: torch.dtype, state: Tas
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
     _check_model_folder(folder, need_weights=True)
+    if check_remote_code(folder, spec) and state:
+        state.report(None, f"Running the code shipped with {spec.display_name} (allowed by you)")
     try:
         config = AutoConfig.from_pretrained(str(folder), trust_remote_code=spec.trust_remote_code)
     except Exception as exc:
         raise ModelError(
             f"{folder / 'config.json'} is not a model configuration transformers understands ({type(exc).__name__}: {exc})."
             .replace("\n", " "),
-            hint="Tick 'trust remote code' only if the model needs its own code and you trust its author.",
         ) from None
-    if spec.trust_remote_code:
-        log.warning("Running the code shipped with %s (trust_remote_code was ticked for it).", spec.display_name)
-        if state:
-            state.report(None, f"Running the code shipped with {spec.display_name} (trusted by you)")
     seq2seq = is_seq2seq_config(config)
     auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
     if state:
@@ -257,6 +274,8 @@ def _model_from(folder: Path, spec: ModelSpec, *, dtype: torch.dtype, state: Tas
             str(folder), config=config, dtype=dtype, trust_remote_code=spec.trust_remote_code
         )
     except Exception as exc:
+        if is_refused_pickle(exc):
+            raise ModelError(refused_pickle_message("The model weights", folder)) from None
         raise ModelError(
             f"Could not load the model weights from {folder} ({type(exc).__name__}: {exc}).".replace("\n", " "),
             hint="The folder may be damaged or hold an architecture that is not a causal or seq2seq language model.",
@@ -285,19 +304,22 @@ def load_model(
     adapter = None
     if spec.source == "run":
         base, adapter, full = run_parts(spec.name_or_path)
+        base = _run_base(spec, base)
         folder = full if full is not None else resolve_model_folder(base, state)
         model_spec = base if full is None else ModelSpec("local", str(full), base.trust_remote_code)
     else:
-        model_spec = spec
-        folder = resolve_model_folder(spec, state)
+        model_spec = consented(spec)
+        folder = resolve_model_folder(model_spec, state)
     model, seq2seq = _model_from(folder, model_spec, dtype=dtype, state=state)
-    tokenizer = load_tokenizer(spec, state=state) if spec.source == "run" else _tokenizer_from(folder, spec)
+    tokenizer = load_tokenizer(spec, state=state) if spec.source == "run" else _tokenizer_from(folder, model_spec)
     if adapter is not None:
         from peft import PeftModel
 
         try:
             model = PeftModel.from_pretrained(model, str(adapter), is_trainable=for_training)
         except Exception as exc:
+            if is_refused_pickle(exc):
+                raise ModelError(refused_pickle_message("The LoRA adapter", adapter)) from None
             raise ModelError(
                 f"The LoRA adapter in {adapter} does not fit its base model {base.display_name} ({type(exc).__name__}: {exc})."
                 .replace("\n", " ")

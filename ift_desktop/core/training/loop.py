@@ -22,14 +22,19 @@ from transformers import PrinterCallback
 from ..atomic import atomic_directory
 from ..errors import Cancelled, TrainingError, UserError
 from ..models import ModelSpec, choose_device, choose_dtype, count_parameters, describe_device, load_model
+from ..models.consent import remember_for_run
 from ..models.device import free_accelerator_memory
 from ..models.memory import default_lora_targets
 from ..progress import TaskState
 from .callbacks import EventCallback, TrainingControl
 from .config import TrainConfig, smaller_batch_config
-from .data import CompletionOnlyCollator, ListDataset, check_dataset_folder, count_tokens, load_training_data
+from .data import (
+    CompletionOnlyCollator, ListDataset, check_dataset_folder, count_tokens, dropped_examples_message, load_training_data,
+)
 from .probes import generate_answers
 from .run_folder import RunFolder, library_versions, now_iso
+from .run_lock import RunLock
+from .run_record_guard import check_steps_left, kept_on_failed_resume, known_failure, record_failure
 
 log = logging.getLogger(__name__)
 _NEVER = 10**9  # an interval longer than any run: "only at the end"
@@ -171,8 +176,11 @@ def run_training(
         if on_event is not None:
             on_event(event)
 
+    lock = RunLock(out_dir)  # one process per run folder; the OS drops it when this process ends
     try:
-        return _run(config, data_dir, model, out_dir, emit, control or TrainingControl(), resume, state, callbacks)
+        lock.acquire()
+        with kept_on_failed_resume(RunFolder(out_dir), resume):
+            return _run(config, data_dir, model, out_dir, emit, control or TrainingControl(), resume, state, callbacks)
     except Cancelled:
         raise
     except BaseException as exc:
@@ -180,6 +188,8 @@ def run_training(
             message = exc.one_line() if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             emit({"type": "status", "status": "failed", "message": message})
         raise
+    finally:
+        lock.release()
 
 
 def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbacks) -> TrainingResult:
@@ -189,17 +199,22 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
         previous = run.read_record()
         checkpoint = run.last_checkpoint()
         if checkpoint is None:
-            raise TrainingError(f"{run.path} has no checkpoint to resume from; start a new run instead.")
+            raise TrainingError(
+                f"Run {run.path.name} has no checkpoint to resume from (it ended before its first one); "
+                "start it again from the beginning in the same folder, without resuming."
+            )
+        check_steps_left(config, previous, checkpoint, run)
         if previous.get("config", {}).get("method", config.method) != config.method:
             raise TrainingError(
                 f"Run {run.path.name} was trained with method '{previous['config']['method']}'; resume it with the same method."
             )
-        if previous.get("model") and ModelSpec.from_dict(previous["model"]) != model:
+        if previous.get("model") and not ModelSpec.from_dict(previous["model"]).same_model(model):
             raise TrainingError(
                 f"Run {run.path.name} was trained from {previous['model']['name_or_path']}; resume it with that model."
             )
-    else:
-        run.check_new()
+    elif run.check_new():  # a run that died before its first checkpoint starts again from the beginning
+        run.clear_unstarted()
+        emit({"type": "warning", "message": f"{run.path.name} ended before its first checkpoint; starting it again from the beginning."})
     folder_existed = run.path.is_dir()
     check_dataset_folder(data_dir)
 
@@ -210,6 +225,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
     # so the base can sit in the low precision while peft keeps the adapters in fp32.
     load_dtype = torch.float32 if config.method == "full" else dtype
     loaded = load_model(model, for_training=True, dtype=load_dtype, device=device, state=state)
+    remember_for_run(model, run.path)  # the user allowed this model's code: their run may use it later
     base = loaded.model
     if hasattr(base, "merge_and_unload"):  # training on top of a LoRA run: fold its adapter in first
         base = base.merge_and_unload()
@@ -222,6 +238,8 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
         eval_max_examples=config.eval_max_examples,
         state=state,
     )
+    if data.train.n_skipped:
+        emit({"type": "warning", "message": dropped_examples_message(data.train, config.max_length)})
     targets = None
     # seed before the adapter is created: its starting weights are random draws, and the Trainer
     # only seeds later, so without this the same seed gave different runs within one session
@@ -348,14 +366,15 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     except BaseException as exc:
         oom = _is_out_of_memory(exc)
+        failed_step = int(trainer.state.global_step or 0)
         del trainer
         holder.clear()
         free_accelerator_memory()
-        error = out_of_memory_error(config) if oom else exc
+        error = out_of_memory_error(config) if oom else (known_failure(exc, run, failed_step) or exc)
         message = error.one_line() if isinstance(error, UserError) else f"{type(exc).__name__}: {exc}"
-        run.update_record(status="failed", error=message, finished=now_iso())
+        record_failure(run, message)
         emit({"type": "status", "status": "failed", "message": message})
-        if oom:
+        if error is not exc:
             raise error from None
         raise
 

@@ -19,11 +19,13 @@ from __future__ import annotations
 import json
 import platform
 import re
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..atomic import append_jsonl, atomic_write_json, atomic_write_jsonl, read_jsonl_tolerant
 from ..errors import TrainingError
+from .run_lock import CAN_TELL_LIVE_RUNS, LOCK_NAME, is_held_by_another, shown_status
 
 RUN_SCHEMA_VERSION = 1
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -87,11 +89,14 @@ class RunFolder:
     # --------------------------------------------------------------------------------- record
     def read_record(self) -> dict:
         try:
-            return json.loads(self.record_path.read_text(encoding="utf-8"))
+            record = json.loads(self.record_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise TrainingError(f"{self.path} holds no run (run.json is missing); start a new run there instead.") from None
         except (OSError, ValueError) as exc:
             raise TrainingError(f"{self.record_path} is unreadable ({exc}); the run folder is damaged.") from None
+        if not isinstance(record, dict):
+            raise TrainingError(f"{self.record_path} is not a run record (not a JSON object); the run folder is damaged.")
+        return record
 
     def write_record(self, record: dict) -> None:
         record = dict(record)
@@ -141,13 +146,71 @@ class RunFolder:
         found = self.checkpoints()
         return found[-1][1] if found else None
 
-    def check_new(self) -> None:
-        """Refuse to start a fresh run over an existing one (nothing the user made is lost)."""
+    def shown_status(self, record: dict | None = None) -> str:
+        """The record's status, with a dead "running" run shown as "interrupted"."""
+        record = self.read_record() if record is None else record
+        return shown_status(str(record.get("status", "unknown")), self.path)
+
+    def mark_if_interrupted(self) -> bool:
+        """Write "interrupted" into the record of a run that says "running" but that no process trains."""
+        try:
+            record = self.read_record()
+        except TrainingError:
+            return False
+        if record.get("status") != "running" or shown_status("running", self.path) != "interrupted":
+            return False
+        try:
+            self.update_record(status="interrupted", interrupted_found=now_iso())
+        except OSError:
+            return False
+        return True
+
+    def is_unstarted(self) -> bool:
+        """A run that ended (killed, failed, stopped) before its first checkpoint or saved model, and that no
+        process trains now: nothing in it is worth keeping, so it may start again from the beginning."""
+        if not self.exists() or is_held_by_another(self.path):
+            return False
+        if self.checkpoints() or self.adapter_dir.exists() or self.model_dir.exists():
+            return False
+        try:
+            status = self.read_record().get("status")
+        except TrainingError:
+            return False
+        if status == "running" and not CAN_TELL_LIVE_RUNS:  # no lock on this system: it may still be training
+            return False
+        known = {"run.json", "metrics.jsonl", "probes.jsonl", "checkpoints", LOCK_NAME}
+        return status in ("running", "interrupted", "failed", "stopped") and all(
+            child.name in known or child.name.startswith((".run.json.", ".adapter.", ".model."))
+            for child in self.path.iterdir()
+        )
+
+    def clear_unstarted(self) -> None:
+        """Remove what an unstarted run left (record, logs, unfinished checkpoints) so it starts afresh."""
+        for child in self.path.iterdir():
+            if child.name == LOCK_NAME:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+
+    def check_new(self) -> bool:
+        """Refuse to start a fresh run over an existing one (nothing the user made is lost).
+
+        Returns True when the folder holds a run that died before its first checkpoint: it is started
+        again from the beginning (see :meth:`clear_unstarted`)."""
         if self.path.exists() and not self.path.is_dir():
             raise TrainingError(f"{self.path} is a file; choose a folder for the run.")
+        if self.exists() and is_held_by_another(self.path):
+            raise TrainingError(
+                f"{self.path} is being trained by another process; wait for it to end, or choose another folder."
+            )
+        if self.is_unstarted():
+            return True
         if self.exists():
             raise TrainingError(
                 f"{self.path} already holds a run; choose a new output folder, or add --resume to continue it."
             )
-        if self.path.is_dir() and any(self.path.iterdir()):
+        if self.path.is_dir() and any(child.name != LOCK_NAME for child in self.path.iterdir()):
             raise TrainingError(f"{self.path} is not empty; choose a new or empty folder for the run.")
+        return False

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..atomic import atomic_directory, read_jsonl_tolerant
 from ..errors import ModelError
 from ..progress import TaskState
+from ..training.run_lock import shown_status
 
 
 @dataclass
@@ -52,6 +53,8 @@ def summarize_run(run_dir: str | Path) -> RunSummary:
         record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         record = {}
+    if not isinstance(record, dict):
+        record = {}
     config = record.get("config") if isinstance(record.get("config"), dict) else {}
     metrics = read_metrics(run_dir)
     curve = [(int(m["step"]), float(m["loss"])) for m in metrics if m.get("loss") is not None and "step" in m]
@@ -60,7 +63,7 @@ def summarize_run(run_dir: str | Path) -> RunSummary:
     return RunSummary(
         name=run_dir.name,
         path=run_dir,
-        status=str(record.get("status", "unknown")),
+        status=shown_status(str(record.get("status", "unknown")), run_dir),
         model=_model_name(record),
         method=str(config.get("method") or record.get("method") or "?"),
         steps=steps,

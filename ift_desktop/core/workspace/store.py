@@ -9,7 +9,8 @@ Layout under the workspace root::
     workspace.sqlite        the index (name, kind, path, created, summary)
 
 The folders are the truth: the index is refreshed from them on every listing, so a folder
-copied in by hand or an index lost in a crash costs nothing.
+copied in by hand or an index lost in a crash costs nothing; a damaged index is set aside and
+rebuilt when the workspace opens (``recovery.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import workspace_root
+from .recovery import index_is_usable, recover_leftovers, set_damaged_index_aside
 
 KINDS = ("dataset", "run", "evaluation")
 
@@ -51,11 +53,21 @@ class Workspace:
         for sub in ("datasets", "runs", "evaluations", "templates"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self._db_path = self.root / "workspace.sqlite"
-        with self._connect() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS items (kind TEXT, name TEXT, path TEXT, created REAL,"
-                " summary TEXT, PRIMARY KEY (kind, name))"
-            )
+        self.recovered = recover_leftovers(self.root)
+        self.damaged_index: Path | None = None
+        if not index_is_usable(self._db_path):  # a cache of the folders: keep it aside, rebuild it
+            self.damaged_index = set_damaged_index_aside(self._db_path)
+        try:
+            with self._connect() as db:
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS items (kind TEXT, name TEXT, path TEXT, created REAL,"
+                    " summary TEXT, PRIMARY KEY (kind, name))"
+                )
+        except sqlite3.Error:
+            pass  # still unusable (e.g. a folder that could not be moved): listings work from the folders
+        if self.damaged_index is not None:
+            for kind in KINDS:
+                self._list(kind)
 
     # folders ----------------------------------------------------------------------------------
     @property
@@ -111,6 +123,8 @@ class Workspace:
         try:
             summary = json.loads(record.read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            summary = None
+        if not isinstance(summary, dict):
             summary = {"error": f"{record.name} could not be read"}
         if kind == "evaluation":  # keep the index small: no per-example rows
             summary = {k: v for k, v in summary.items() if k not in ("examples",)}

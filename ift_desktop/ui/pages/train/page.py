@@ -343,6 +343,9 @@ class TrainPage(QWidget):
             self._say(f"step {event.get('step')}: checkpoint saved in {event.get('path')}")
         elif kind == "status":
             self._on_status(event)
+        elif kind == "warning":
+            self.message.show_warning(str(event.get("message", "")))
+            self._say(f"warning: {event.get('message', '')}")
 
     def _on_log(self, event: dict) -> None:
         """Store the point; the labels and the log pane follow on the next view refresh (10 Hz)."""

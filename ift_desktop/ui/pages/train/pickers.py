@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ift_desktop.core.errors import ModelError
+from ift_desktop.core.models.consent import forget_trusted, is_remembered, remember_trusted
 from ift_desktop.core.models.spec import ModelSpec
 
 RECENT_KEY = "train/recent_models"
@@ -67,7 +68,8 @@ class ModelPicker(QWidget):
         self.trust_remote_code = QCheckBox("Trust remote code for this model")
         self.trust_remote_code.setToolTip(
             "Lets the model folder run its own Python code when it loads. Only tick this for a model whose "
-            "authors you trust."
+            "authors you trust. Remembered for this model on this computer (untick to withdraw it); a run "
+            "folder's own files never tick it."
         )
         self.trust_warning = QLabel(
             "⚠ The model's own Python code will run on this computer with your permissions. "
@@ -80,6 +82,8 @@ class ModelPicker(QWidget):
 
         self._fill_sources()
         self.source.currentIndexChanged.connect(self._on_source)
+        self.hub_id.editingFinished.connect(self._show_remembered_trust)
+        self.folder.editingFinished.connect(self._show_remembered_trust)
         self.hub_id.editingFinished.connect(self.changed)
         self.folder.editingFinished.connect(self.changed)
         self.trust_remote_code.toggled.connect(self._on_trust)
@@ -115,19 +119,38 @@ class ModelPicker(QWidget):
         self.hub_id.setVisible(kind == HUB)
         self.folder_row.setVisible(kind == FOLDER)
         self.trust_remote_code.setVisible(kind != BUILTIN)
-        if kind == BUILTIN:
-            self.trust_remote_code.setChecked(False)
-        self._on_trust(self.trust_remote_code.isChecked())
+        self._show_remembered_trust()
         self.changed.emit()
 
     def _on_trust(self, checked: bool) -> None:
+        model = self._chosen_model()
+        if model is not None:  # the user's own choice, kept in their settings folder (never in a run folder)
+            (remember_trusted if checked else forget_trusted)(model)
         self.trust_warning.setVisible(bool(checked) and self.trust_remote_code.isVisible())
         self.changed.emit()
+
+    def _chosen_model(self) -> ModelSpec | None:
+        kind, text = self.kind(), self.text()
+        if kind == BUILTIN or not text:
+            return None
+        try:
+            return ModelSpec.parse(text)
+        except ModelError:
+            return None
+
+    def _show_remembered_trust(self) -> None:
+        """Tick the box exactly when the user allowed this model's code before."""
+        model = self._chosen_model()
+        self.trust_remote_code.blockSignals(True)
+        self.trust_remote_code.setChecked(model is not None and is_remembered(model))
+        self.trust_remote_code.blockSignals(False)
+        self.trust_warning.setVisible(self.trust_remote_code.isChecked() and self.trust_remote_code.isVisible())
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a model folder", self.folder.text() or str(Path.home()))
         if folder:
             self.folder.setText(folder)
+            self._show_remembered_trust()
             self.changed.emit()
 
     # results ------------------------------------------------------------------------------------
@@ -169,6 +192,7 @@ class ModelPicker(QWidget):
         else:
             self.hub_id.setText(text)
             self.source.setCurrentIndex(1)
+        self._show_remembered_trust()
 
     def remember(self, spec: ModelSpec) -> None:
         """Put ``spec`` first in the recent list (kept in QSettings)."""

@@ -13,8 +13,9 @@ from ift_desktop.core.errors import TrainingError
 from ift_desktop.core.models.spec import ModelSpec
 from ift_desktop.core.training.config import TrainConfig
 from ift_desktop.core.training.run_folder import RunFolder
+from ift_desktop.core.training.run_lock import shown_status
 
-RESUMABLE_STATUSES = ("stopped", "failed", "running")  # "running": the app or machine died mid-run
+RESUMABLE_STATUSES = ("stopped", "failed", "interrupted")  # "interrupted": the app or machine died mid-run
 
 
 @dataclass
@@ -63,7 +64,7 @@ def resumable_runs(workspace) -> list[tuple[Path, str]]:
     runs = []
     for item in workspace.list_runs():
         summary = item.summary or {}
-        status = str(summary.get("status", ""))
+        status = shown_status(str(summary.get("status", "")), item.path)  # a live run elsewhere stays "running"
         if status not in RESUMABLE_STATUSES:
             continue
         checkpoint = RunFolder(item.path).last_checkpoint()
