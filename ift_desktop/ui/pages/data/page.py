@@ -52,8 +52,8 @@ class DataPage(QWidget):
         self.reached = 0  # the furthest step the user got to
 
         outer = QHBoxLayout(self)
-        outer.setContentsMargins(16, 16, 16, 12)
-        outer.setSpacing(16)
+        outer.setContentsMargins(12, 16, 12, 12)
+        outer.setSpacing(12)
         left = QVBoxLayout()
         title = QLabel("Data")
         title.setObjectName("PageTitle")
@@ -63,7 +63,7 @@ class DataPage(QWidget):
         intro.setObjectName("Hint")
         left.addWidget(intro)
         self.step_list = QListWidget()
-        self.step_list.setFixedWidth(190)
+        self.step_list.setFixedWidth(176)
         self.step_list.setFrameShape(QFrame.NoFrame)
         self.step_list.setStyleSheet(
             "QListWidget { background: transparent; font-size: 11pt; }"

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -52,14 +53,17 @@ class StatsStep(WizardStep):
         self.model_combo = QComboBox()
         self.model_combo.setEditable(True)
         self.model_combo.addItem("builtin")
-        self.model_combo.setMinimumWidth(260)
+        self.model_combo.setMinimumWidth(220)
+        self.model_combo.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.model_combo.setToolTip("'builtin' (SmolLM2-135M-Instruct), a Hugging Face Hub id, or a model folder.")
         self.model_combo.setCurrentText(state.model_text)
         top.addWidget(self.model_combo)
         self.measure_button = QPushButton("Measure")
         self.measure_button.clicked.connect(self.start)
         top.addWidget(self.measure_button)
-        top.addSpacing(16)
+        top.addStretch(1)
+        self.body.addLayout(top)
+        top = QHBoxLayout()
         top.addWidget(QLabel("Max length"))
         self.max_spin = QSpinBox()
         self.max_spin.setRange(8, 131072)
@@ -88,7 +92,7 @@ class StatsStep(WizardStep):
         self.numbers.setWordWrap(True)
         self.numbers.setTextFormat(Qt.RichText)
         self.numbers.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        self.numbers.setMinimumWidth(240)
+        self.numbers.setMinimumWidth(200)
         self.numbers.setMaximumWidth(320)
         upper_box.addWidget(self.numbers, 1)
         lower = QWidget()

@@ -73,6 +73,7 @@ class EvaluatePage(QWidget):
         self.tabs.addTab(overview, "Overview")
         self.tabs.addTab(examples_split, "Examples")
         self.tabs.addTab(self.forgetting, "Forgetting")
+        self.tabs.setCornerWidget(self.setup.export_bar, Qt.TopRightCorner)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 8)

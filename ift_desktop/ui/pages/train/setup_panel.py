@@ -155,7 +155,7 @@ class SetupPanel(QScrollArea):
             layout.addWidget(widget)
         layout.addStretch(1)
         self.setWidget(body)
-        self.setMinimumWidth(400)
+        self.setMinimumWidth(360)
 
         self._cost_task = None
         self._cost_key = ""
