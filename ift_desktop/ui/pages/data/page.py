@@ -9,7 +9,7 @@ worker (preparing the examples) moves on by itself when that work is done.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -104,6 +104,7 @@ class DataPage(QWidget):
         nav.addWidget(self.next_button)
         right.addLayout(nav)
         outer.addLayout(right, 1)
+        self.source_step.source_changed.connect(self._source_changed)
         self._show(0)
 
     # navigation --------------------------------------------------------------------------------
@@ -181,3 +182,18 @@ class DataPage(QWidget):
             return
         if not self.go_to(row):
             self._show(self.current)
+        # the list's own click handling selects the clicked row after this slot returns: highlight
+        # the step that is really shown once it is done
+        QTimer.singleShot(0, self._sync_list)
+
+    def _sync_list(self) -> None:
+        self.step_list.blockSignals(True)
+        self.step_list.setCurrentRow(self.current)
+        self.step_list.blockSignals(False)
+
+    def _source_changed(self) -> None:
+        """A new source (or none, after a failed load): what later steps decided or said no longer holds."""
+        self.reached = self.current
+        for step in self.steps[1:]:
+            step.message.clear()
+        self._show(self.current)

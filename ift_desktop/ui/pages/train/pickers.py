@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ift_desktop.ui.widgets.folders import last_folder, remember_folder
 from ift_desktop.core.errors import ModelError
 from ift_desktop.core.models.spec import ModelSpec
 
@@ -125,8 +126,10 @@ class ModelPicker(QWidget):
         self.changed.emit()
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder", self.folder.text() or str(Path.home()))
+        start = self.folder.text() or last_folder(self.settings, "model-folder", Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder", start)
         if folder:
+            remember_folder(self.settings, "model-folder", folder)
             self.folder.setText(folder)
             self.changed.emit()
 
