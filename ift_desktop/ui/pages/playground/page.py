@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ift_desktop.core.errors import UserError
+from ift_desktop.ui.widgets.dataset_choice import DatasetChoice
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
 from ift_desktop.ui.workers import run_in_thread
@@ -37,6 +38,7 @@ class PlaygroundPage(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.context = context
+        self._dataset_choice = DatasetChoice()
         self.models = tasks.ModelCache()  # the loaded model, kept between generations
         self.tokenizer = None
         self.tokenizer_key = None
@@ -180,10 +182,11 @@ class PlaygroundPage(QWidget):
         current = self.dataset_combo.currentData()
         self.dataset_combo.blockSignals(True)
         self.dataset_combo.clear()
-        for item in self.context.workspace.list_datasets():
+        datasets = self.context.workspace.list_datasets()  # newest first
+        for item in datasets:
             self.dataset_combo.addItem(item.name, str(item.path))
-        index = self.dataset_combo.findData(current)
-        self.dataset_combo.setCurrentIndex(max(0, index))
+        chosen = self._dataset_choice.choose([str(item.path) for item in datasets], current)
+        self.dataset_combo.setCurrentIndex(max(0, self.dataset_combo.findData(chosen)))
         self.dataset_combo.blockSignals(False)
         if self.dataset_combo.count() == 0:
             self.message.show_info("No prepared dataset yet: make one on the Data page (the built-in sample is prepared on first start).")

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ift_desktop.ui.widgets.dataset_choice import DatasetChoice
 from ift_desktop.ui.widgets.folders import last_folder, remember_folder
 from ift_desktop.core.errors import ModelError
 from ift_desktop.core.models.spec import ModelSpec
@@ -193,6 +194,7 @@ class DatasetPicker(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.context = context
+        self._choice = DatasetChoice()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.combo = QComboBox()
@@ -218,7 +220,8 @@ class DatasetPicker(QWidget):
         current = self.current_path()
         self.combo.blockSignals(True)
         self.combo.clear()
-        for item in self.context.workspace.list_datasets():
+        datasets = self.context.workspace.list_datasets()  # newest first
+        for item in datasets:
             summary = item.summary or {}
             counts = summary.get("counts") or {}
             parts = [str(summary.get("task") or "").strip()]
@@ -226,10 +229,9 @@ class DatasetPicker(QWidget):
                 parts.append(f"{counts.get('train', 0)} train / {counts.get('validation', 0)} val")
             detail = " · ".join(p for p in parts if p)
             self.combo.addItem(f"{item.name}  ({detail})" if detail else item.name, str(item.path))
-        if current:
-            index = self.combo.findData(current)
-            if index >= 0:
-                self.combo.setCurrentIndex(index)
+        chosen = self._choice.choose([str(item.path) for item in datasets], current)
+        if chosen:
+            self.combo.setCurrentIndex(max(0, self.combo.findData(chosen)))
         self.combo.blockSignals(False)
         has_any = self.combo.count() > 0
         self.combo.setVisible(has_any)
