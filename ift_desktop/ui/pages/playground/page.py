@@ -265,7 +265,7 @@ class PlaygroundPage(QWidget):
                 f"{budget:,}-token context.")
         if per_shot:
             room = max(0, budget - used - answer)
-            text += f" Each shot costs about {per_shot:,.0f} tokens; about {int(room // per_shot)} more would fit."
+            text += f" Each shot (one worked example) costs about {per_shot:,.0f} tokens; about {int(room // per_shot)} more shots would fit in the context."
         if share > 1:
             text += " Too long: the prompt's middle will be cut. Use fewer shots."
         self.meter_label.setText(text)
