@@ -14,6 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
+from ift_desktop.ui.widgets.plot_parts import StepAxis, title_with_key
+
 
 REDRAW_INTERVAL_MS = 100
 EMA_BETA = 0.9  # smoothing of the training loss; bias-corrected so the first points are not dragged to 0
@@ -90,10 +92,13 @@ class TrainingCurves(QWidget):
         self.view.setMinimumHeight(260)
         layout.addWidget(self.view)
 
-        self.loss_plot = self.view.addPlot(row=0, col=0, colspan=3, title="Loss")
+        # the key is part of the title, above the plot area: it never covers a line
+        key = [("#%02x%02x%02x" % _RAW, "training loss"), ("#%02x%02x%02x" % _SMOOTH, "smoothed"),
+               ("#%02x%02x%02x" % _EVAL, "validation loss")]
+        self.loss_plot = self.view.addPlot(row=0, col=0, colspan=3, title=title_with_key("Loss", key),
+                                           axisItems={"bottom": StepAxis("bottom")})
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
-        self.loss_plot.addLegend(offset=(-10, 4), colCount=3)  # one row along the top, above late (low) losses
         self.lr_plot = self._small_plot(1, 0, "Learning rate")
         self.grad_plot = self._small_plot(1, 1, "Gradient norm")
         self.speed_plot = self._small_plot(1, 2, "Tokens / s")
@@ -148,7 +153,7 @@ class TrainingCurves(QWidget):
         self._timer.start()
 
     def _small_plot(self, row: int, col: int, title: str):
-        plot = self.view.addPlot(row=row, col=col, title=title)
+        plot = self.view.addPlot(row=row, col=col, title=title, axisItems={"bottom": StepAxis("bottom")})
         plot.showGrid(x=True, y=True, alpha=0.25)
         plot.setLabel("bottom", "step")
         plot.getAxis("left").setWidth(48)

@@ -167,6 +167,7 @@ class HighlightLegend(QWidget):
             swatch.setStyleSheet(f"background: {colour}; border: 1px solid #98a2b3; border-radius: 3px;")
             label = QLabel(meaning)
             label.setStyleSheet("color: #344054;")
+            label.setWordWrap(True)  # a long meaning wraps in a narrow window
             entry = QWidget()
             row = QHBoxLayout(entry)
             row.setContentsMargins(0, 0, 0, 0)

@@ -75,6 +75,7 @@ class DetailView(QWidget):
 
         self.heading = QLabel("Select an example in the table")
         self.heading.setStyleSheet("font-weight: 600; font-size: 11pt;")
+        self.heading.setWordWrap(True)
         self.kind_group = QButtonGroup(self)
         self.kind_group.setExclusive(True)
         kinds_box = QWidget()

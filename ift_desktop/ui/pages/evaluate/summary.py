@@ -23,6 +23,7 @@ from ift_desktop.core.evaluation.report import (
     paired_verdict,
     too_few_examples_words,
 )
+from ift_desktop.ui.widgets.plot_parts import legend_above
 
 SIDE_COLOURS = {"base": "#8aa4c8", "tuned": "#2f9e62"}
 GREY = "#667085"
@@ -53,7 +54,6 @@ class MetricCard(QFrame):
         layout.setSpacing(2)
         self.title = QLabel(METRIC_LABELS[metric])
         self.title.setStyleSheet("color: #667085; font-weight: 600;")
-        self.title.setWordWrap(True)
         self.verdict = ""  # the paired test's word on this metric (see report.paired_verdict)
         self.value = QLabel("—")
         self.value.setStyleSheet("font-size: 17pt; font-weight: 600; color: #1d2430;")
@@ -76,10 +76,11 @@ class MetricCard(QFrame):
             verdict = paired_verdict(stats.get("paired"), len(comparison.rows))
             colour, words = VERDICT_LOOK[verdict]
             self.value.setText(format_score(metric, tuned))
-            self.title.setText(f"{METRIC_LABELS[metric]} · fine-tuned")
-            lines.append(f"<span style='color:{colour}; font-weight:600'>{format_score(metric, gain, signed=True)}"
-                         f"</span> vs base {format_score(metric, base)}")
-            lines.append(f"<span style='color:{colour}'>{words}</span>")
+            self.title.setText(METRIC_LABELS[metric])
+            lines.append(f"fine-tuned; <span style='color:{colour}; font-weight:600'>"
+                         f"{format_score(metric, gain, signed=True)}</span> vs base {format_score(metric, base)}")
+            if verdict != "too few":  # that one is said once, above the cards
+                lines.append(f"<span style='color:{colour}'>{words}</span>")
             self.verdict = verdict
         else:
             self.value.setText(format_score(metric, comparison.corpus(sides[0], metric)))
@@ -106,7 +107,7 @@ class ScoreChart(pg.PlotWidget):
         self.showGrid(x=False, y=True, alpha=0.25)
         self.setLabel("left", "score (ROUGE × 100, BLEU)")
         self.getAxis("bottom").setTicks([[(i, METRIC_LABELS[m]) for i, m in enumerate(METRICS)]])
-        self.legend = self.addLegend(offset=(-10, 10))
+        self.legend = legend_above(self.getPlotItem(), columns=2)
         self.bars: dict[str, pg.BarGraphItem] = {}
         self.errors: dict[str, pg.ErrorBarItem] = {}
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from ift_desktop.core.workspace.runs import config_differences, export_run, summarize_run
 from ift_desktop.ui.widgets.messages import InlineMessage
+from ift_desktop.ui.widgets.plot_parts import StepAxis, legend_above
 from ift_desktop.ui.widgets.task_progress import TaskProgress
 from ift_desktop.ui.workers import run_in_thread
 
@@ -108,11 +109,11 @@ class RunsPage(QWidget):
         self.export_adapter_button.clicked.connect(lambda: self._export(merged=False))
         self.export_merged_button.clicked.connect(lambda: self._export(merged=True))
 
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget(background="w", axisItems={"bottom": StepAxis("bottom")})
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.addLegend(offset=(-10, 10))
+        legend_above(self.plot.plotItem, columns=2)
         self.details = QLabel()
         self.details.setWordWrap(True)
         self.details.setTextFormat(Qt.RichText)
