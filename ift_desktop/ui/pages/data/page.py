@@ -63,7 +63,9 @@ class DataPage(QWidget):
         intro.setObjectName("Hint")
         left.addWidget(intro)
         self.step_list = QListWidget()
-        self.step_list.setFixedWidth(176)
+        self.step_list.setFixedWidth(186)
+        self.step_list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.step_list.setTextElideMode(Qt.ElideRight)
         self.step_list.setFrameShape(QFrame.NoFrame)
         self.step_list.setStyleSheet(
             "QListWidget { background: transparent; font-size: 11pt; }"

@@ -185,7 +185,7 @@ class TrainPage(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
-        split.setSizes([430, 800])
+        split.setSizes([360, 900])  # the form keeps its width; the curves get the rest
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 12)
         layout.addWidget(title)
