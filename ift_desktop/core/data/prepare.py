@@ -285,7 +285,8 @@ def prepare(config: PrepareConfig, out_dir: str | Path, state: TaskState | None 
     out_dir = check_out_dir(out_dir)
     if config.source == "sample":
         return prepare_mixture(sample_components(config, library), out_dir, val=config.val, test=config.test, seed=config.seed,
-                               state=state, library=library, source="sample", drop_leaks=config.drop_leakage)
+                               state=state, library=library, source="sample", drop_leaks=config.drop_leakage,
+                               max_length=config.max_length)
     if config.source.startswith("sample:"):
         config = _complete_sample_config(config)
     if not config.task:
