@@ -121,8 +121,9 @@ class DataPage(QWidget):
             item = self.step_list.item(i)
             enabled = i <= self.reached
             item.setFlags((Qt.ItemIsEnabled | Qt.ItemIsSelectable) if enabled else Qt.NoItemFlags)
-            done = "✓ " if i < self.reached and i != index else ""
-            item.setText(f"{done}{i + 1}  {STEP_NAMES[i]}")
+            done = i < self.reached and i != index
+            item.setText(f"✓ {STEP_NAMES[i]}" if done else f"{i + 1}  {STEP_NAMES[i]}")  # a tick instead of the number
+            item.setToolTip(f"Step {i + 1}: {STEP_NAMES[i]}" + (" (done)" if done else ""))
         self.steps[index].enter()
         self._update_buttons()
 
