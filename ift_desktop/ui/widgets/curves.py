@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
-from ift_desktop.ui.widgets.plot_parts import StepAxis, title_with_key
+from ift_desktop.ui.widgets.plot_parts import StepAxis, let_title_shrink, title_with_key
 
 
 REDRAW_INTERVAL_MS = 100
@@ -111,6 +111,7 @@ class TrainingCurves(QWidget):
             for side in ("left", "bottom"):
                 plot.getAxis(side).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
             plot.titleLabel.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+            let_title_shrink(plot)  # a title never makes the plots wider than the window
         self._step_range = 0
         # y axes start at 0 and grow in "nice" steps (all four quantities are non-negative), so an
         # axis, and its cached text, changes a few times per run instead of at every redraw

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 
 
 class StepAxis(pg.AxisItem):
@@ -39,3 +40,20 @@ def title_with_key(title: str, entries: list[tuple[str, str]]) -> str:
     """A plot title that carries its own key: ``Loss  ━ training  ━ validation`` in the lines' colours."""
     keys = "&nbsp;&nbsp;".join(f"<span style='color:{colour}'>━ {label}</span>" for colour, label in entries)
     return f"{title}&nbsp;&nbsp;&nbsp;<span style='font-size:9pt'>{keys}</span>"
+
+
+def let_title_shrink(plot_item: pg.PlotItem) -> None:
+    """Let a plot's title be narrower than its text, so that titles never make a row of plots wider than the
+    window (pyqtgraph's LabelItem resets its minimum to the text's width on every resize: undo that there)."""
+    label = plot_item.titleLabel
+    update_min = label.updateMin
+
+    def update_min_but_shrinkable():
+        update_min()
+        label.setMinimumWidth(0)
+        height = label._sizeHint[Qt.SizeHint.MinimumSize][1]  # pyqtgraph keeps its size hints in this dict
+        label._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
+        label.updateGeometry()
+
+    label.updateMin = update_min_but_shrinkable
+    update_min_but_shrinkable()
