@@ -80,6 +80,7 @@ def test_a_long_status_text_does_not_widen_the_window(qtbot, window, page_key):
         page.hint.show_message("warning", LONG)
         page.after_label.setText(LONG)
         page.after_run.show()
+        page.probe_history.add_answers(8, [{"prompt": "Summarize: a long dialogue", "answer": LONG}])
     elif page_key == "data":
         step = page.steps[page.current]
         step.message.show_error(LONG)

@@ -89,7 +89,7 @@ class TrainingCurves(QWidget):
         # no antialiasing: a repaint of these four plots must stay well under the 100 ms budget
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
-        self.view.setMinimumHeight(260)
+        self.view.setMinimumHeight(180)  # with the run's messages above, a 700-px window still fits
         layout.addWidget(self.view)
 
         # the key is part of the title, above the plot area: it never covers a line
