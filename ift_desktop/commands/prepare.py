@@ -56,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cap", action="extend", nargs="+", default=[], metavar="PART=N", help="at most N examples from a mixture part")
     parser.add_argument("--weight", action="extend", nargs="+", default=[], metavar="PART=W", help="a mixture part's share (all parts or none)")
     parser.add_argument("--total", type=int, help="total examples of a mixture")
+    parser.add_argument("--max-length", type=int, metavar="N",
+                        help="the token length to train with, kept in manifest.json (train uses it unless told otherwise)")
     parser.add_argument("--list-templates", action="store_true", help="list the prompt templates and exit")
     parser.add_argument("--out", help="the folder to write (train/validation/test.jsonl + manifest.json)")
 
@@ -132,12 +134,13 @@ def run(args: argparse.Namespace) -> int:
             component.weight = weights.get(component.name, component.weight)
         result = prepare_mixture(components, args.out, val=args.val, test=args.test, seed=args.seed,
                                  total=args.total, state=state, source=args.mixture or "sample",
-                                 drop_leaks=args.drop_leakage)
+                                 drop_leaks=args.drop_leakage, max_length=args.max_length)
     else:
         config = PrepareConfig(
             source=args.source, task=args.task, template=args.template, mapping=parse_mapping(args.map),
             params=_pairs(args.param, "--param", str), val=args.val, test=args.test, seed=args.seed,
             limit=args.limit, stratify=args.stratify, source_split=args.split, drop_leakage=args.drop_leakage,
+            max_length=args.max_length,
         )
         result = prepare(config, args.out, state=state)
     _clear_progress()

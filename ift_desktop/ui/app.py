@@ -63,6 +63,14 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
+    from ift_desktop.ui.qt_libraries import missing_libraries_message, missing_xcb_packages, qt_will_use_xcb
+
+    if qt_will_use_xcb():
+        # Qt aborts when its platform plugin cannot load and names one library at most: name them all
+        libraries, packages = missing_xcb_packages()
+        if libraries:
+            print(missing_libraries_message(libraries, packages), file=sys.stderr)
+            return 2
     app = create_app()
     splash = _splash()
     from ift_desktop.ui.error_dialog import ErrorReporter

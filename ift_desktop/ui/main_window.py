@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from ift_desktop.ui.about import show_about
 from ift_desktop.ui.context import AppContext
+from ift_desktop.ui.getting_started import show_getting_started
 from ift_desktop.ui.status import DeviceStatus
 
 # (key, sidebar label, module, class, tooltip)
@@ -116,6 +117,10 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, k=key: self.show_page(k))
             view_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
+        getting_started = QAction("&Getting started", self)
+        getting_started.setShortcut(QKeySequence.HelpContents)
+        getting_started.triggered.connect(lambda: show_getting_started(self))
+        help_menu.addAction(getting_started)
         about = QAction("&About IFT Desktop", self)
         about.triggered.connect(lambda: show_about(self))
         help_menu.addAction(about)

@@ -201,3 +201,20 @@ def test_hf_saved_dataset_with_split(run_cli, tmp_path):
     assert "template qa-closed-answer" in out and "train 8, validation 0, test 2" in out
     assert err == ""
     assert read_manifest(tmp_path / "X")["source_split"] == "validation"
+
+
+def test_max_length_is_kept_in_the_manifest(run_cli, tmp_path):
+    code, _out, err = run_cli("--source", "sample", "--max-length", "384", "--out", tmp_path / "mix")
+    assert code == 0, err
+    assert read_manifest(tmp_path / "mix")["max_length"] == 384
+    code, _out, err = run_cli("--source", "sample:dialogue_summaries", "--task", "summarization",
+                              "--max-length", "256", "--out", tmp_path / "one")
+    assert code == 0, err
+    assert read_manifest(tmp_path / "one")["max_length"] == 256
+
+
+def test_a_misspelled_column_gets_the_closest_name(run_cli, shared_data, tmp_path):
+    code, _out, err = run_cli("--source", shared_data / "dialogsum" / "dialogsum.dev.jsonl", "--task", "summarization",
+                              "--map", "document=dialouge", "--map", "summary=summary", "--out", tmp_path / "d")
+    assert code == 2
+    assert "Did you mean 'dialogue'?" in _one_line_error(err)

@@ -67,7 +67,8 @@ def test_runs_page_lists_compares_and_exports(qtbot, context, tmp_path):
     names = {page.table.item(r, 0).text(): r for r in range(2)}
     assert page.table.item(names["run-a"], 7).text() == "0.420"
     page.table.selectAll()
-    assert "learning_rate" in page.details.text() and "Settings that differ" in page.details.text()
+    assert "Learning rate" in page.details.text() and "Settings that differ" in page.details.text()
+    assert "learning_rate" not in page.details.text()  # the settings' labels, not their keys
     assert len(page.plot.plotItem.listDataItems()) == 6  # two raw + two smoothed train curves, two validation curves
     page.table.clearSelection()
     page.table.selectRow(names["run-a"])
@@ -75,3 +76,24 @@ def test_runs_page_lists_compares_and_exports(qtbot, context, tmp_path):
     qtbot.waitUntil(lambda: page._task is None, timeout=10000)
     assert (tmp_path / "exports" / "run-a-adapter" / "adapter_config.json").exists()
     assert page.message.kind == "success"
+
+
+def test_run_comparison_speaks_in_labels_and_units(qtbot, context):
+    prompts_a = ["Summarize:\n\n#Person1#: Hi.\n#Person2#: Hello.", "Translate: good morning"]
+    for name, steps, prompts in (("run-a", 8, prompts_a), ("run-b", 60, prompts_a[:1])):
+        folder = context.workspace.runs_dir / name
+        folder.mkdir(parents=True)
+        atomic_write_json(folder / "run.json", {"status": "finished", "model": {"display_name": "tiny"}, "config": {
+            "method": "lora", "max_steps": steps, "eval_steps": 4, "probe_prompts": prompts, "max_length": 512}})
+        append_jsonl(folder / "metrics.jsonl", {"step": 1, "loss": 2.0})
+    page = RunsPage(context)
+    qtbot.addWidget(page)
+    assert "Select a run" in page.details.text() and "No runs yet" not in page.details.text()
+    page.table.selectAll()
+    text = page.details.text()
+    assert "Steps" in text and "60 steps" in text and "Probe prompts" in text and "2 prompts" in text
+    for raw in ("max_steps", "probe_prompts", "\\n", "[\"", "schema_version"):
+        assert raw not in text
+    page.table.clearSelection()
+    page.table.selectRow(0)
+    assert "Max length (tokens)" in page.details.text() and "LoRA (adapters)" in page.details.text()

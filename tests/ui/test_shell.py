@@ -74,3 +74,14 @@ def test_an_exception_in_a_thread_reaches_one_dialog(qtbot, window):
     copied = QApplication.clipboard().text()
     assert "ZeroDivisionError" in copied and "torch" in copied
     dialog.close()
+
+
+def test_help_has_getting_started_with_the_five_pages_in_order(qtbot, window):
+    from ift_desktop.ui.getting_started import getting_started_html
+
+    actions = [a.text() for top in window.menuBar().actions() if top.menu() for a in top.menu().actions()]
+    assert "&Getting started" in actions
+    html = getting_started_html()
+    positions = [html.index(f"<b>{name}</b>") for name in ("Data", "Playground", "Train", "Evaluate", "Runs")]
+    assert positions == sorted(positions)
+    assert "minutes" in html and "seconds" in html

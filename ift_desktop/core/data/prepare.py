@@ -20,7 +20,7 @@ from .dataset_files import SCHEMA_VERSION, SPLITS, check_replaceable, write_data
 from .mixtures import mixture_sizes
 from .sources import Table, get_sample_task, load_source, sample_tasks
 from .splits import drop_leakage, find_leakage, split_examples
-from .tasks import TASKS, get_task, guess_mapping
+from .tasks import TASKS, closest_columns, get_task, guess_mapping
 from .templates import RANDOM, Template, TemplateLibrary, render, validate_template
 
 MAX_OPTIONS = 50  # a classification target with more distinct values than this is not a label set
@@ -41,6 +41,7 @@ class PrepareConfig:
     stratify: bool = False
     source_split: str = "train"
     drop_leakage: bool = False
+    max_length: int | None = None  # the token length chosen for training; kept in the manifest as "max_length"
 
 
 @dataclass
@@ -95,7 +96,9 @@ def resolve_mapping(table: Table, task: str, mapping: dict[str, list[str]] | Non
             raise DataError(f"Task '{task}' has no field '{name}'; its fields are: {', '.join(spec.fields)}.")
         for col in cols:
             if col not in table.columns:
-                raise DataError(f"Column '{col}' not found in {table.origin}; columns are: {columns}.")
+                close = closest_columns(col, table.columns)
+                meant = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+                raise DataError(f"Column '{col}' not found in {table.origin}; columns are: {columns}.{meant}")
     for name in spec.required_fields:
         if not mapping.get(name):
             raise DataError(
@@ -277,7 +280,8 @@ def prepare(config: PrepareConfig, out_dir: str | Path, state: TaskState | None 
     out_dir = check_out_dir(out_dir)
     if config.source == "sample":
         return prepare_mixture(sample_components(config, library), out_dir, val=config.val, test=config.test, seed=config.seed,
-                               state=state, library=library, source="sample", drop_leaks=config.drop_leakage)
+                               state=state, library=library, source="sample", drop_leaks=config.drop_leakage,
+                               max_length=config.max_length)
     if config.source.startswith("sample:"):
         config = _complete_sample_config(config)
     if not config.task:
@@ -304,6 +308,8 @@ def prepare(config: PrepareConfig, out_dir: str | Path, state: TaskState | None 
     }
     if "labels" in report:
         manifest["labels"] = report["labels"]
+    if config.max_length:
+        manifest["max_length"] = int(config.max_length)
     if state is not None:
         state.report(None, f"Writing {out_dir}")
     write_dataset(out_dir, splits, manifest)
@@ -331,7 +337,7 @@ def report_template(report: dict) -> str:
 def prepare_mixture(
     components: list[MixtureComponent], out_dir: str | Path, *, val: float = 0.1, test: float = 0.1, seed: int = 42,
     total: int | None = None, state: TaskState | None = None, library: TemplateLibrary | None = None,
-    source: str = "mixture", drop_leaks: bool = False,
+    source: str = "mixture", drop_leaks: bool = False, max_length: int | None = None,
 ) -> PrepareResult:
     """Combine several sources/tasks into one dataset with per-part caps or weights, then split and save.
 
@@ -388,6 +394,8 @@ def prepare_mixture(
             for i, (cfg, examples) in enumerate(built)
         ],
     }
+    if max_length:
+        manifest["max_length"] = int(max_length)
     if state is not None:
         state.report(None, f"Writing {out_dir}")
     write_dataset(out_dir, splits, manifest)

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import DataError
+from ..hub_errors import hub_failure
 from ..paths import resources_dir
 from ..progress import TaskState
 
@@ -285,13 +286,13 @@ def _load_hf(name: str, config: str | None, split: str, limit: int | None, state
         raise
     except (FileNotFoundError, ConnectionError) as exc:
         raise DataError(
-            f"Could not load {origin}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; "
+            f"Could not load {origin}: {hub_failure(exc)}; "
             "check the dataset name, or that you are online for Hub datasets."
         ) from None
     except ValueError as exc:
         raise DataError(f"Could not load {origin}: {str(exc).splitlines()[0]}.") from None
     except Exception as exc:  # datasets raises many private types (DatasetNotFoundError, ...)
-        raise DataError(f"Could not load {origin}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}.") from None
+        raise DataError(f"Could not load {origin}: {hub_failure(exc)}.") from None
     labels = _label_names(dataset)
     records = dataset.to_list()
     for column, names in labels.items():  # ClassLabel ids → their names ("positive", not 1)

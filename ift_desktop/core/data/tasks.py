@@ -8,6 +8,7 @@ the source fills each field. A target field mapped to several columns gives seve
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -135,6 +136,26 @@ def guess_mapping(task: str, columns: list[str]) -> dict[str, list[str]]:
                 break
         used.update(mapping.get(name, []))
     return {name: mapping[name] for name in spec.fields if name in mapping}
+
+
+def closest_columns(name: str, columns: list[str], *, n: int = 3) -> list[str]:
+    """Columns whose names are close to ``name`` (a misspelling: ``dialouge`` ↔ ``dialogue``), closest first."""
+    by_norm: dict[str, str] = {}
+    for column in columns:
+        by_norm.setdefault(_norm(column), column)
+    matches = difflib.get_close_matches(_norm(name), list(by_norm), n=n, cutoff=0.75)
+    return [by_norm[m] for m in matches]
+
+
+def columns_like_field(field_name: str, columns: list[str], *, n: int = 3) -> list[str]:
+    """Columns whose names are close to one of the usual names of ``field_name`` (its synonyms), closest first."""
+    scored: dict[str, float] = {}
+    for synonym in (field_name, *_SYNONYMS.get(field_name, ())):
+        for column in columns:
+            ratio = difflib.SequenceMatcher(None, synonym, _norm(column)).ratio()
+            if ratio >= 0.75:
+                scored[column] = max(scored.get(column, 0.0), ratio)
+    return sorted(scored, key=lambda c: -scored[c])[:n]
 
 
 def parse_mapping(items: list[str] | None) -> dict[str, list[str]]:

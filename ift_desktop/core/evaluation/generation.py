@@ -182,15 +182,21 @@ def generate(
     batch_size: int = 8,
     state: TaskState | None = None,
     progress_span: tuple[float, float] = (0.0, 1.0),
+    what: str = "Generating answers",
+    streamer=None,
 ) -> GenerationResult:
     """Answer every prompt with ``loaded`` (a :class:`~ift_desktop.core.models.LoadedModel`).
 
     ``loaded`` needs ``model``, ``tokenizer``, ``is_seq2seq`` and ``context_length``. Progress is
-    reported inside ``progress_span`` of the caller's bar. Raises :class:`Cancelled` when asked.
+    reported inside ``progress_span`` of the caller's bar, as "``what`` done/total". Raises
+    :class:`Cancelled` when asked. ``streamer`` (one prompt only) receives the tokens as they are made,
+    e.g. a ``transformers.TextIteratorStreamer`` read by another thread.
     """
     import torch
 
     settings = settings or GenerationSettings()
+    if streamer is not None and len(prompts) != 1:
+        raise EvaluationError(f"Streaming answers works for one prompt at a time, not {len(prompts)}.")
     if batch_size < 1:
         raise EvaluationError(f"Batch size is {batch_size}; it must be at least 1.")
     model, tokenizer, is_seq2seq = loaded.model, loaded.tokenizer, bool(loaded.is_seq2seq)
@@ -232,7 +238,7 @@ def generate(
         for first in range(0, len(order), batch_size):
             if state is not None:
                 state.check_cancelled()
-                state.report(lo + (hi - lo) * done / max(1, len(order)), f"Generating answers {done}/{len(order)}")
+                state.report(lo + (hi - lo) * done / max(1, len(order)), f"{what} {done}/{len(order)}")
             batch = order[first:first + batch_size]
             width = max(len(encoded[i]) for i in batch)
             input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
@@ -251,6 +257,7 @@ def generate(
                     attention_mask=mask.to(device),
                     generation_config=config,
                     stopping_criteria=cancel,
+                    **({"streamer": streamer} if streamer is not None else {}),
                 )
             if state is not None:
                 state.check_cancelled()
@@ -275,7 +282,7 @@ def generate(
             model.train()
     seconds = time.perf_counter() - start
     if state is not None:
-        state.report(hi, f"Generated {len(order)} answers")
+        state.report(hi, f"{what} {len(order)}/{len(order)}")
     return GenerationResult(
         texts=texts,
         new_tokens=new_tokens,

@@ -262,12 +262,35 @@ def summarize(comparison: Comparison, *, state=None) -> dict:
     return out
 
 
+# Below this many paired examples no verdict is given: with 5 examples even the most one-sided
+# result has a randomization p-value of 2/2**5 = 0.0625, so "no clear difference" would say nothing.
+MIN_EXAMPLES_FOR_VERDICT = 10
+SIGNIFICANCE = 0.05
+
+
+def paired_verdict(result: dict | None, n: int) -> str:
+    """What the paired test says about one metric: "better", "worse", "unclear" (not significant),
+    "too few" (fewer than MIN_EXAMPLES_FOR_VERDICT examples) or "pending" (no test result yet)."""
+    if n < MIN_EXAMPLES_FOR_VERDICT:
+        return "too few"
+    if not result:
+        return "pending"
+    if float(result["p_value"]) < SIGNIFICANCE:
+        return "better" if float(result["delta"]) > 0 else "worse"
+    return "unclear"
+
+
+def too_few_examples_words(n: int) -> str:
+    return (f"Only {n} example{'s' if n != 1 else ''}: too few to tell a real difference from chance. "
+            f"Evaluate at least {MIN_EXAMPLES_FOR_VERDICT} (40 or more for a trustworthy answer).")
+
+
 def paired_test_words(metric: str, result: dict) -> str:
     """The paired test of one metric in one sentence a non-statistician can read."""
     delta, p = float(result["delta"]), float(result["p_value"])
     interval = (f"{format_score(metric, result['low'], signed=True)} to "
                 f"{format_score(metric, result['high'], signed=True)}")
-    if p < 0.05:
+    if p < SIGNIFICANCE:
         verdict = "fine-tuned better" if delta > 0 else "fine-tuned worse"
     else:
         verdict = "no clear difference"

@@ -62,14 +62,15 @@ def compare_shot_counts(
     rows = []
     for index, k in enumerate(shot_counts):
         span = (index / len(shot_counts), (index + 1) / len(shot_counts))
+        step = f"{k}-shot ({index + 1} of {len(shot_counts)})"  # the message and the bar count the same work
         if state is not None:
-            state.report(span[0], f"{k}-shot: building prompts")
+            state.report(span[0], f"{step}: building prompts")
         prompts = [
             build_few_shot_prompt(same_task_pool(pool, query), query, k, tokenizer=loaded.tokenizer, context_length=loaded.context_length)
             for query in queries
         ]
         result = generate(loaded, [p.text for p in prompts], settings, batch_size=batch_size, state=state,
-                          progress_span=span)
+                          progress_span=span, what=f"{step}: answers")
         scores = score(result.texts, [_references(q) for q in queries])
         corpus = scores["corpus"]
         rows.append(
@@ -83,6 +84,8 @@ def compare_shot_counts(
                 predictions=list(result.texts),
             )
         )
+        if state is not None:
+            state.partial({"kind": "shot_row", "row": rows[-1]})
     if state is not None:
         state.report(1.0, "Done")
     return rows

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from ..errors import Cancelled, ModelError
+from ..hub_errors import hub_failure
 from ..progress import TaskState
 from .builtin import ensure_builtin_converted, ensure_builtin_tokenizer
 from .consent import check_remote_code, remote_code_allowed, with_consent
@@ -83,7 +84,7 @@ def _download_hub(spec: ModelSpec, state: TaskState | None) -> Path:
         raise
     except Exception as exc:
         raise ModelError(
-            f"Could not get '{repo}' from the Hugging Face Hub ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}).",
+            f"Could not get '{repo}' from the Hugging Face Hub: {hub_failure(exc)}.",
             hint="Check the model id and your network connection, or pick a local folder.",
         ) from None
     return folder
@@ -215,7 +216,7 @@ def load_model_config(spec: ModelSpec, state: TaskState | None = None):
             folder = Path(_hf_hub_download(spec.name_or_path, "config.json", revision=spec.revision)).parent
         except Exception as exc:
             raise ModelError(
-                f"Could not get the configuration of '{spec.name_or_path}' from the Hugging Face Hub ({type(exc).__name__}).",
+                f"Could not get the configuration of '{spec.name_or_path}' from the Hugging Face Hub: {hub_failure(exc)}.",
                 hint="Check the model id and your network connection, or pick a local folder.",
             ) from None
     else:

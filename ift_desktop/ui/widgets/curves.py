@@ -14,6 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
+from ift_desktop.ui.widgets.plot_parts import StepAxis, let_title_shrink, title_with_key
+
 
 REDRAW_INTERVAL_MS = 100
 EMA_BETA = 0.9  # smoothing of the training loss; bias-corrected so the first points are not dragged to 0
@@ -87,13 +89,16 @@ class TrainingCurves(QWidget):
         # no antialiasing: a repaint of these four plots must stay well under the 100 ms budget
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
-        self.view.setMinimumHeight(260)
+        self.view.setMinimumHeight(180)  # with the run's messages above, a 700-px window still fits
         layout.addWidget(self.view)
 
-        self.loss_plot = self.view.addPlot(row=0, col=0, colspan=3, title="Loss")
+        # the key is part of the title, above the plot area: it never covers a line
+        key = [("#%02x%02x%02x" % _RAW, "training loss"), ("#%02x%02x%02x" % _SMOOTH, "smoothed"),
+               ("#%02x%02x%02x" % _EVAL, "validation loss")]
+        self.loss_plot = self.view.addPlot(row=0, col=0, colspan=3, title=title_with_key("Loss", key),
+                                           axisItems={"bottom": StepAxis("bottom")})
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
-        self.loss_plot.addLegend(offset=(-10, 4), colCount=3)  # one row along the top, above late (low) losses
         self.lr_plot = self._small_plot(1, 0, "Learning rate")
         self.grad_plot = self._small_plot(1, 1, "Gradient norm")
         self.speed_plot = self._small_plot(1, 2, "Tokens / s")
@@ -106,6 +111,7 @@ class TrainingCurves(QWidget):
             for side in ("left", "bottom"):
                 plot.getAxis(side).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
             plot.titleLabel.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+            let_title_shrink(plot)  # a title never makes the plots wider than the window
         self._step_range = 0
         # y axes start at 0 and grow in "nice" steps (all four quantities are non-negative), so an
         # axis, and its cached text, changes a few times per run instead of at every redraw
@@ -148,7 +154,7 @@ class TrainingCurves(QWidget):
         self._timer.start()
 
     def _small_plot(self, row: int, col: int, title: str):
-        plot = self.view.addPlot(row=row, col=col, title=title)
+        plot = self.view.addPlot(row=row, col=col, title=title, axisItems={"bottom": StepAxis("bottom")})
         plot.showGrid(x=True, y=True, alpha=0.25)
         plot.setLabel("bottom", "step")
         plot.getAxis("left").setWidth(48)

@@ -14,6 +14,8 @@ from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QTextEdit, QToolTip, QWidget
 
+from ift_desktop.ui.widgets.flow_layout import FlowLayout, flow_policy
+
 _CATEGORY = QTextFormat.UserProperty + 1
 _SPAN = QTextFormat.UserProperty + 2
 
@@ -146,9 +148,8 @@ class HighlightLegend(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(14)
+        self._layout = FlowLayout(self, spacing=14)
+        self.setSizePolicy(flow_policy())
         self._entries: list[tuple[str, str]] = []
 
     def set_entries(self, entries: list[tuple[str, str]]) -> None:
@@ -166,6 +167,7 @@ class HighlightLegend(QWidget):
             swatch.setStyleSheet(f"background: {colour}; border: 1px solid #98a2b3; border-radius: 3px;")
             label = QLabel(meaning)
             label.setStyleSheet("color: #344054;")
+            label.setWordWrap(True)  # a long meaning wraps in a narrow window
             entry = QWidget()
             row = QHBoxLayout(entry)
             row.setContentsMargins(0, 0, 0, 0)
@@ -173,7 +175,8 @@ class HighlightLegend(QWidget):
             row.addWidget(swatch, 0, Qt.AlignVCenter)
             row.addWidget(label, 0, Qt.AlignVCenter)
             self._layout.addWidget(entry)
-        self._layout.addStretch(1)
+        self._layout.invalidate()
+        self.updateGeometry()
 
     def entries(self) -> list[tuple[str, str]]:
         return list(self._entries)

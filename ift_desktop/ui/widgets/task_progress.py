@@ -16,6 +16,8 @@ class TaskProgress(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel()
+        self.label.setWordWrap(True)  # a long message wraps instead of widening the window
+        self.label.setMinimumWidth(120)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(False)
@@ -32,6 +34,12 @@ class TaskProgress(QWidget):
         self._timer.setInterval(500)
         self._timer.timeout.connect(self._tick)
         self.hide()
+
+    def keep_place(self, keep: bool = True) -> None:
+        """Reserve the line's height while hidden, so the page below does not jump when it appears."""
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(keep)
+        self.setSizePolicy(policy)
 
     def start(self, message: str) -> None:
         self._started = time.monotonic()

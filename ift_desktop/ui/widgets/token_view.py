@@ -16,6 +16,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
+from ift_desktop.ui.widgets.flow_layout import FlowLayout, flow_policy
+
 PROMPT_COLOURS = ("#dde4ee", "#c5d1e2")  # masked prompt tokens: blue-grey, two shades
 COMPLETION_COLOURS = ("#ffd9a8", "#ffc078")  # trained completion tokens: amber, two shades
 CUT_COLOUR = "#eeeeee"
@@ -117,19 +119,19 @@ class TokenView(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        legend = QHBoxLayout()
-        legend.setContentsMargins(0, 0, 0, 0)
+        legend_box = QWidget()
+        legend_box.setSizePolicy(flow_policy())
+        legend = FlowLayout(legend_box)
         legend.addWidget(_swatch(PROMPT_COLOURS[1], "prompt — masked, no loss"))
         legend.addWidget(_swatch(COMPLETION_COLOURS[1], "completion — trained on"))
         legend.addWidget(_swatch(CUT_COLOUR, "past max length — dropped"))
-        legend.addStretch(1)
         self.counts = QLabel()
         self.counts.setAlignment(Qt.AlignLeft | Qt.AlignVCenter)
         self.counts.setStyleSheet("color:#5b6472;")
         self.text = QTextBrowser()
         self.text.setOpenLinks(False)
         self.text.setLineWrapMode(QTextBrowser.WidgetWidth)
-        layout.addLayout(legend)
+        layout.addWidget(legend_box)
         layout.addWidget(self.text, 1)
         layout.addWidget(self.counts)
         self.pieces: list[TokenPiece] = []

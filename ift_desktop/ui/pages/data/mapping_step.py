@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ift_desktop.core.data.tasks import TASKS, get_task, guess_mapping
+from ift_desktop.core.data.tasks import TASKS, columns_like_field, get_task, guess_mapping
 
 from .records_model import RecordsModel
 from .step import WizardStep, section_label
@@ -206,6 +206,7 @@ class MappingStep(WizardStep):
         if table is None:
             return
         mapping = self.current_mapping()
+        self._say_unmapped(mapping)
         headers, rows = [], []
         for name, columns in mapping.items():
             for i, column in enumerate(columns):
@@ -219,6 +220,25 @@ class MappingStep(WizardStep):
                     k += 1
             rows.append(row)
         self.mapped.set_records(rows, headers)
+
+    def _say_unmapped(self, mapping: dict[str, list[str]]) -> None:
+        """At once, not on Next: a required field without a column, with the columns whose names are close."""
+        task = self.task_combo.currentData()
+        columns = list(self.state.table.columns)
+        lines = []
+        for name in get_task(task).required_fields if task else ():
+            if name in mapping:
+                continue
+            close = columns_like_field(name, columns)
+            if close:
+                lines.append(f"No column is named like '{name}'; the closest: "
+                             f"{', '.join(repr(c) for c in close)}. Pick it in the '{name}' box above.")
+            else:
+                lines.append(f"No column is named like '{name}'; pick one of: {', '.join(columns)}.")
+        if lines:
+            self.message.show_warning(" ".join(lines))
+        elif self.message.kind == "warning":
+            self.message.clear()
 
     def commit(self) -> bool:
         table = self.state.table

@@ -9,7 +9,7 @@ worker (preparing the examples) moves on by itself when that work is done.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -52,8 +52,8 @@ class DataPage(QWidget):
         self.reached = 0  # the furthest step the user got to
 
         outer = QHBoxLayout(self)
-        outer.setContentsMargins(16, 16, 16, 12)
-        outer.setSpacing(16)
+        outer.setContentsMargins(12, 16, 12, 12)
+        outer.setSpacing(12)
         left = QVBoxLayout()
         title = QLabel("Data")
         title.setObjectName("PageTitle")
@@ -63,7 +63,9 @@ class DataPage(QWidget):
         intro.setObjectName("Hint")
         left.addWidget(intro)
         self.step_list = QListWidget()
-        self.step_list.setFixedWidth(190)
+        self.step_list.setFixedWidth(186)
+        self.step_list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.step_list.setTextElideMode(Qt.ElideRight)
         self.step_list.setFrameShape(QFrame.NoFrame)
         self.step_list.setStyleSheet(
             "QListWidget { background: transparent; font-size: 11pt; }"
@@ -104,6 +106,7 @@ class DataPage(QWidget):
         nav.addWidget(self.next_button)
         right.addLayout(nav)
         outer.addLayout(right, 1)
+        self.source_step.source_changed.connect(self._source_changed)
         self._show(0)
 
     # navigation --------------------------------------------------------------------------------
@@ -118,8 +121,9 @@ class DataPage(QWidget):
             item = self.step_list.item(i)
             enabled = i <= self.reached
             item.setFlags((Qt.ItemIsEnabled | Qt.ItemIsSelectable) if enabled else Qt.NoItemFlags)
-            done = "✓ " if i < self.reached and i != index else ""
-            item.setText(f"{done}{i + 1}  {STEP_NAMES[i]}")
+            done = i < self.reached and i != index
+            item.setText(f"✓ {STEP_NAMES[i]}" if done else f"{i + 1}  {STEP_NAMES[i]}")  # a tick instead of the number
+            item.setToolTip(f"Step {i + 1}: {STEP_NAMES[i]}" + (" (done)" if done else ""))
         self.steps[index].enter()
         self._update_buttons()
 
@@ -181,3 +185,18 @@ class DataPage(QWidget):
             return
         if not self.go_to(row):
             self._show(self.current)
+        # the list's own click handling selects the clicked row after this slot returns: highlight
+        # the step that is really shown once it is done
+        QTimer.singleShot(0, self._sync_list)
+
+    def _sync_list(self) -> None:
+        self.step_list.blockSignals(True)
+        self.step_list.setCurrentRow(self.current)
+        self.step_list.blockSignals(False)
+
+    def _source_changed(self) -> None:
+        """A new source (or none, after a failed load): what later steps decided or said no longer holds."""
+        self.reached = self.current
+        for step in self.steps[1:]:
+            step.message.clear()
+        self._show(self.current)

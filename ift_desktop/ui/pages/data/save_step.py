@@ -87,6 +87,7 @@ class SaveStep(WizardStep):
             self._named_for = state.plan_key
             self.name_edit.setText(default_name(state))
             self._show_saved(None)
+            self.message.clear()  # a "Saved" banner belongs to the dataset it saved, not to these examples
         self.summary.setText(self._summary_html())
 
     def _summary_html(self) -> str:
@@ -148,7 +149,7 @@ class SaveStep(WizardStep):
             self.context.status_message.emit(f"Dataset '{Path(path).name}' saved")
 
         summary = self.state.token_summary
-        extra = {}
+        extra = {"max_length": int(self.state.max_length)}  # the Train page starts from the length chosen here
         if summary and summary.get("plan") == self.state.plan_key:  # measured on exactly these examples
             extra["token_stats"] = {k: v for k, v in summary.items() if k != "plan"}
         self.run_task(f"Saving {out_dir.name}…", save_dataset, plan, out_dir, name=out_dir.name,

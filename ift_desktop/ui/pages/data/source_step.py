@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
 
 from ift_desktop.core.data.sources import load_source, sample_tasks
 
+from ift_desktop.ui.widgets.folders import last_folder, remember_folder
+
 from .records_model import RecordsModel
 from .step import WizardStep, section_label
 
@@ -44,6 +46,8 @@ class SourceStep(WizardStep):
     title = "1 · Source"
     subtitle = ("Pick the data to turn into instruction examples: a file, a Hugging Face dataset, "
                 "or the built-in sample.")
+
+    source_changed = Signal()  # a new table was loaded, or a failed load left none: later steps start over
 
     def __init__(self, state, context, parent=None):
         super().__init__(state, context, parent)
@@ -153,9 +157,11 @@ class SourceStep(WizardStep):
 
     # inputs ------------------------------------------------------------------------------------
     def _browse(self) -> None:
-        start = str(Path(self.path_edit.text()).expanduser().parent) if self.path_edit.text() else str(Path.home())
+        start = (str(Path(self.path_edit.text()).expanduser().parent) if self.path_edit.text()
+                 else last_folder(self.context.settings, "data-file", self.context.workspace.root))
         path, _ = QFileDialog.getOpenFileName(self, "Choose a data file", start, FILE_FILTER)
         if path:
+            remember_folder(self.context.settings, "data-file", path)
             self.path_edit.setText(path)
             self.file_radio.setChecked(True)
             self.load()
@@ -203,10 +209,23 @@ class SourceStep(WizardStep):
             self._loaded_key = key
             self._show_table(table, spec, split, limit, label)
 
+        def failed(_text):
+            self._enable_load()
+            self._forget_table()
+
         self.run_task(
             f"Reading {label}…", load_table, spec, split=split, limit=limit,
-            on_result=loaded, on_cancelled=self._enable_load, on_failed=lambda _text: self._enable_load(),
+            on_result=loaded, on_cancelled=self._enable_load, on_failed=failed,
         )
+
+    def _forget_table(self) -> None:
+        """A load failed: the error stands alone, with no earlier source's rows under it."""
+        self._loaded_key = None
+        self.state.table = None
+        self.state.table_version += 1
+        self.records.set_records([], [])
+        self.summary.setText("Nothing loaded: see the message above.")
+        self.source_changed.emit()
 
 
     def _enable_load(self) -> None:
@@ -236,6 +255,7 @@ class SourceStep(WizardStep):
             self.table_view.resizeColumnToContents(column)
             header.resizeSection(column, min(max(header.sectionSize(column), 80), 420))
         self.message.clear()
+        self.source_changed.emit()
 
     # wizard ------------------------------------------------------------------------------------
     def commit(self) -> bool:

@@ -36,7 +36,9 @@ from ift_desktop.core.data.sources import load_source, sample_tasks
 from ift_desktop.core.data.tasks import get_task, guess_mapping
 from ift_desktop.core.data.templates import TemplateLibrary
 from ift_desktop.core.errors import DataError
+from ift_desktop.ui.widgets.folders import last_folder, remember_folder
 from ift_desktop.ui.widgets.messages import InlineMessage
+
 
 from .jobs import plan_dataset
 from .mapping_step import best_task
@@ -286,8 +288,10 @@ class SplitStep(WizardStep):
         self.refresh()
 
     def _add_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Add a data file to the mixture", str(Path.home()), FILE_FILTER)
+        start = last_folder(self.context.settings, "data-file", self.context.workspace.root)
+        path, _ = QFileDialog.getOpenFileName(self, "Add a data file to the mixture", start, FILE_FILTER)
         if path:
+            remember_folder(self.context.settings, "data-file", path)
             self.add_file(path)
 
     def add_file(self, path: str) -> None:

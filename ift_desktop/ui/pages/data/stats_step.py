@@ -12,9 +12,12 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -52,14 +55,17 @@ class StatsStep(WizardStep):
         self.model_combo = QComboBox()
         self.model_combo.setEditable(True)
         self.model_combo.addItem("builtin")
-        self.model_combo.setMinimumWidth(260)
+        self.model_combo.setMinimumWidth(220)
+        self.model_combo.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.model_combo.setToolTip("'builtin' (SmolLM2-135M-Instruct), a Hugging Face Hub id, or a model folder.")
         self.model_combo.setCurrentText(state.model_text)
         top.addWidget(self.model_combo)
         self.measure_button = QPushButton("Measure")
         self.measure_button.clicked.connect(self.start)
         top.addWidget(self.measure_button)
-        top.addSpacing(16)
+        top.addStretch(1)
+        self.body.addLayout(top)
+        top = QHBoxLayout()
         top.addWidget(QLabel("Max length"))
         self.max_spin = QSpinBox()
         self.max_spin.setRange(8, 131072)
@@ -88,9 +94,14 @@ class StatsStep(WizardStep):
         self.numbers.setWordWrap(True)
         self.numbers.setTextFormat(Qt.RichText)
         self.numbers.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        self.numbers.setMinimumWidth(240)
-        self.numbers.setMaximumWidth(320)
-        upper_box.addWidget(self.numbers, 1)
+        numbers_scroll = QScrollArea()  # a short window scrolls the numbers instead of cutting them off
+        numbers_scroll.setWidgetResizable(True)
+        numbers_scroll.setFrameShape(QFrame.NoFrame)
+        numbers_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        numbers_scroll.setWidget(self.numbers)
+        numbers_scroll.setMinimumWidth(200)
+        numbers_scroll.setMaximumWidth(320)
+        upper_box.addWidget(numbers_scroll, 1)
         lower = QWidget()
         lower_box = QVBoxLayout(lower)
         lower_box.setContentsMargins(0, 0, 0, 0)
@@ -111,7 +122,9 @@ class StatsStep(WizardStep):
         lower_box.addWidget(self.token_view, 1)
         split.addWidget(upper)
         split.addWidget(lower)
-        split.setSizes([310, 310])
+        split.setSizes([360, 260])
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
         split.setChildrenCollapsible(False)
         self.body.addWidget(split, 1)
 

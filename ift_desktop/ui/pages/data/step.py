@@ -83,6 +83,7 @@ class WizardStep(QWidget):
             outer.addWidget(sub)
         self.message = InlineMessage()
         self.progress = TaskProgress()
+        self.progress.keep_place()  # appearing, it does not push the page down
         self.progress.cancel_requested.connect(self.cancel_task)
         outer.addWidget(self.message)
         outer.addWidget(self.progress)

@@ -103,8 +103,10 @@ class TemplateStep(WizardStep):
         self.random_box.toggled.connect(self._random_toggled)
         left_box.addWidget(self.random_box)
         buttons = QHBoxLayout()
-        self.new_button = QPushButton("New template")
-        self.copy_button = QPushButton("Edit a copy")
+        self.new_button = QPushButton("New")
+        self.new_button.setToolTip("Write a template of your own for this task")
+        self.copy_button = QPushButton("Duplicate to edit")
+        self.copy_button.setToolTip("Built-in phrasings are read-only: edit a copy of the selected one")
         self.delete_button = QPushButton("Delete")
         self.new_button.clicked.connect(lambda: self.start_editing(copy=False))
         self.copy_button.clicked.connect(lambda: self.start_editing(copy=True))
@@ -144,7 +146,7 @@ class TemplateStep(WizardStep):
         edit_buttons.addWidget(self.discard_button)
         edit_buttons.addWidget(self.save_button)
         right_box.addLayout(edit_buttons)
-        right_box.addWidget(section_label("Preview — the first rows of your data, rendered"))
+        right_box.addWidget(section_label("Preview — your first rows, rendered"))
         self.preview = QTextBrowser()
         right_box.addWidget(self.preview, 1)
         split.addWidget(left)
@@ -243,7 +245,8 @@ class TemplateStep(WizardStep):
         for w in (self.prompt_edit, self.completion_edit):
             w.blockSignals(True)
         self.name_edit.setText(t.name)
-        self.description.setText(("Built-in: " if t.builtin else "Yours: ") + (t.description or "no description."))
+        self.description.setText(("Built-in, read-only (Duplicate to edit): " if t.builtin else "Yours: ")
+                                 + (t.description or "no description."))
         self.prompt_edit.setPlainText(t.prompt)
         self.completion_edit.setText(t.completion)
         for w in (self.prompt_edit, self.completion_edit):
@@ -259,6 +262,10 @@ class TemplateStep(WizardStep):
         self.name_edit.setReadOnly(not on)
         self.prompt_edit.setReadOnly(not on)
         self.completion_edit.setReadOnly(not on)
+        # read-only fields look it: greyed, so typing into a built-in phrasing is not expected
+        look = "" if on else "background: #f2f4f7; color: #475467;"
+        for edit in (self.name_edit, self.prompt_edit, self.completion_edit):
+            edit.setStyleSheet(look)
         self.save_button.setVisible(on)
         self.discard_button.setVisible(on)
         for b in (self.new_button, self.copy_button):

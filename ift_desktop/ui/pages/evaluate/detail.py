@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ift_desktop.ui.widgets.flow_layout import FlowLayout, flow_policy
 from ift_desktop.core.evaluation.report import (
     KIND_LABELS,
     METRIC_LABELS,
@@ -74,10 +75,12 @@ class DetailView(QWidget):
 
         self.heading = QLabel("Select an example in the table")
         self.heading.setStyleSheet("font-weight: 600; font-size: 11pt;")
+        self.heading.setWordWrap(True)
         self.kind_group = QButtonGroup(self)
         self.kind_group.setExclusive(True)
-        kinds_row = QHBoxLayout()
-        kinds_row.setSpacing(2)
+        kinds_box = QWidget()
+        kinds_box.setSizePolicy(flow_policy())
+        kinds_row = FlowLayout(kinds_box, spacing=2)
         kinds_row.addWidget(QLabel("Highlight:"))
         self.kind_buttons: dict[str, QPushButton] = {}
         for kind in OVERLAP_KINDS:
@@ -91,14 +94,12 @@ class DetailView(QWidget):
             self.kind_buttons[kind] = button
             kinds_row.addWidget(button)
         self.kind_buttons[self.kind].setChecked(True)
-        kinds_row.addSpacing(16)
-        self.reference_side_label = QLabel("Reference matches of:")
+        self.reference_side_label = QLabel("    Reference matches of:")
         self.reference_side = QComboBox()
         self.reference_side.setToolTip("The reference shows the words matched by this model's prediction; "
                                        "the explanation uses its numbers")
         kinds_row.addWidget(self.reference_side_label)
         kinds_row.addWidget(self.reference_side)
-        kinds_row.addStretch(1)
         self.legend = HighlightLegend()
 
         self.reference = _Pane("Reference")
@@ -126,7 +127,7 @@ class DetailView(QWidget):
         layout.setContentsMargins(0, 4, 0, 0)
         layout.setSpacing(6)
         layout.addWidget(self.heading)
-        layout.addLayout(kinds_row)
+        layout.addWidget(kinds_box)
         layout.addWidget(self.legend)
         layout.addWidget(self.splitter, 1)
 

@@ -16,9 +16,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from ift_desktop.core.evaluation.report import Comparison
+from ift_desktop.ui.widgets.folders import last_folder, remember_folder
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
 from ift_desktop.ui.workers import TaskHandle, run_in_thread
+
 
 from .detail import DetailView
 from .examples import ExamplesPanel
@@ -73,6 +75,7 @@ class EvaluatePage(QWidget):
         self.tabs.addTab(overview, "Overview")
         self.tabs.addTab(examples_split, "Examples")
         self.tabs.addTab(self.forgetting, "Forgetting")
+        self.tabs.setCornerWidget(self.setup.export_bar, Qt.TopRightCorner)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 8)
@@ -200,12 +203,14 @@ class EvaluatePage(QWidget):
         if self.comparison is None:
             return
         suffix = ".csv" if kind == "csv" else ".html"
-        default = str(Path.home() / f"{self._report_name()}{suffix}")
+        folder = last_folder(self.context.settings, "export", self.context.workspace.root)
+        default = str(Path(folder) / f"{self._report_name()}{suffix}")
         name_filter = "CSV (*.csv)" if kind == "csv" else "HTML report (*.html)"
         path, _chosen = QFileDialog.getSaveFileName(self, "Export the evaluation", default, name_filter)
         if path:
             if not path.lower().endswith(suffix):
                 path += suffix
+            remember_folder(self.context.settings, "export", path)
             self.export_to(path)
 
     def export_to(self, path: str | Path) -> TaskHandle | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -44,7 +44,7 @@ class SetupPanel(QWidget):
         self.base_model.addItem("builtin")
         self.dataset_combo = QComboBox()
         self.dataset_combo.setToolTip("A dataset prepared on the Data page")
-        self.dataset_combo.setPlaceholderText("no prepared dataset yet: see the Data page")
+        self.dataset_combo.setPlaceholderText("none yet")
         self.split_combo = QComboBox()
         self.split_combo.addItems(["test", "validation", "train"])
         self.split_combo.setToolTip("Evaluate on held-out examples (test) unless you know why not")
@@ -65,8 +65,9 @@ class SetupPanel(QWidget):
         self.stored_tuned = QComboBox()
         for combo in (self.stored_base, self.stored_tuned, self.run_combo, self.dataset_combo):
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(14)
+            combo.setMinimumContentsLength(12)
             combo.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.dataset_combo.setMinimumContentsLength(8)
         self.open_button = QPushButton("Open")
         self.open_button.setToolTip("Show the chosen stored evaluations")
         self.csv_button = QPushButton("Export CSV…")
@@ -78,7 +79,7 @@ class SetupPanel(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(6)
-        grid.addWidget(self._label("New evaluation"), 0, 0)
+        grid.addWidget(self._label("New\nevaluation"), 0, 0, 2, 1, Qt.AlignTop)
         row = QHBoxLayout()
         row.addWidget(QLabel("Fine-tuned run"))
         row.addWidget(self.run_combo, 3)
@@ -86,32 +87,36 @@ class SetupPanel(QWidget):
         row.addWidget(self.base_check)
         row.addWidget(self.base_model, 2)
         row.addSpacing(8)
-        row.addWidget(QLabel("Dataset"))
-        row.addWidget(self.dataset_combo, 3)
+        row.addWidget(self.run_button)
         grid.addLayout(row, 0, 1)
         row = QHBoxLayout()
+        row.setSpacing(4)
+        row.addWidget(QLabel("Dataset"))
+        row.addWidget(self.dataset_combo, 1)
+        row.addSpacing(6)
         row.addWidget(QLabel("Split"))
         row.addWidget(self.split_combo)
-        row.addSpacing(8)
+        row.addSpacing(6)
         row.addWidget(QLabel("Examples"))
         row.addWidget(self.limit)
-        row.addSpacing(8)
+        row.addSpacing(6)
         row.addWidget(QLabel("Max new tokens"))
         row.addWidget(self.max_new_tokens)
-        row.addStretch(1)
-        row.addWidget(self.run_button)
         grid.addLayout(row, 1, 1)
-        grid.addWidget(self._label("Open stored"), 2, 0)
+        grid.addWidget(self._label("Open\nstored"), 2, 0, Qt.AlignTop)
         row = QHBoxLayout()
         row.addWidget(QLabel("Base"))
         row.addWidget(self.stored_base, 1)
         row.addWidget(QLabel("Fine-tuned"))
         row.addWidget(self.stored_tuned, 1)
         row.addWidget(self.open_button)
-        row.addSpacing(12)
+        grid.addLayout(row, 2, 1)
+        # the export buttons sit where the page puts them (beside the result tabs), not in a row of their own
+        self.export_bar = QWidget()
+        row = QHBoxLayout(self.export_bar)
+        row.setContentsMargins(0, 0, 0, 2)
         row.addWidget(self.csv_button)
         row.addWidget(self.html_button)
-        grid.addLayout(row, 2, 1)
         grid.setColumnStretch(1, 1)
 
         self.run_combo.currentIndexChanged.connect(self._on_run_changed)

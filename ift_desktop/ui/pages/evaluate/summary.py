@@ -14,9 +14,27 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from ift_desktop.core.evaluation.report import METRIC_LABELS, METRICS, SIDE_LABELS, Comparison, format_score
+from ift_desktop.core.evaluation.report import (
+    METRIC_LABELS,
+    METRICS,
+    SIDE_LABELS,
+    Comparison,
+    format_score,
+    paired_verdict,
+    too_few_examples_words,
+)
+from ift_desktop.ui.widgets.plot_parts import legend_above
 
 SIDE_COLOURS = {"base": "#8aa4c8", "tuned": "#2f9e62"}
+GREY = "#667085"
+# the colour and words of a card's difference follow the paired test, never the sign alone
+VERDICT_LOOK = {
+    "better": ("#1e7b34", "better: unlikely to be chance"),
+    "worse": ("#b3261e", "worse: unlikely to be chance"),
+    "unclear": (GREY, "not significant: could be chance"),
+    "too few": (GREY, "too few examples for a verdict"),
+    "pending": (GREY, "testing whether it is chance…"),
+}
 
 
 def _points(metric: str, value: float | None) -> float:
@@ -36,6 +54,7 @@ class MetricCard(QFrame):
         layout.setSpacing(2)
         self.title = QLabel(METRIC_LABELS[metric])
         self.title.setStyleSheet("color: #667085; font-weight: 600;")
+        self.verdict = ""  # the paired test's word on this metric (see report.paired_verdict)
         self.value = QLabel("—")
         self.value.setStyleSheet("font-size: 17pt; font-weight: 600; color: #1d2430;")
         self.detail = QLabel()
@@ -54,11 +73,15 @@ class MetricCard(QFrame):
         if len(sides) == 2:
             base, tuned = comparison.corpus("base", metric), comparison.corpus("tuned", metric)
             gain = tuned - base
-            colour = "#1e7b34" if gain > 0 else "#b3261e" if gain < 0 else "#475467"
+            verdict = paired_verdict(stats.get("paired"), len(comparison.rows))
+            colour, words = VERDICT_LOOK[verdict]
             self.value.setText(format_score(metric, tuned))
-            self.title.setText(f"{METRIC_LABELS[metric]} · fine-tuned")
-            lines.append(f"<span style='color:{colour}; font-weight:600'>{format_score(metric, gain, signed=True)}"
-                         f"</span> vs base {format_score(metric, base)}")
+            self.title.setText(METRIC_LABELS[metric])
+            lines.append(f"fine-tuned; <span style='color:{colour}; font-weight:600'>"
+                         f"{format_score(metric, gain, signed=True)}</span> vs base {format_score(metric, base)}")
+            if verdict != "too few":  # that one is said once, above the cards
+                lines.append(f"<span style='color:{colour}'>{words}</span>")
+            self.verdict = verdict
         else:
             self.value.setText(format_score(metric, comparison.corpus(sides[0], metric)))
             self.title.setText(f"{METRIC_LABELS[metric]} · {SIDE_LABELS[sides[0]].lower()}")
@@ -84,7 +107,7 @@ class ScoreChart(pg.PlotWidget):
         self.showGrid(x=False, y=True, alpha=0.25)
         self.setLabel("left", "score (ROUGE × 100, BLEU)")
         self.getAxis("bottom").setTicks([[(i, METRIC_LABELS[m]) for i, m in enumerate(METRICS)]])
-        self.legend = self.addLegend(offset=(-10, 10))
+        self.legend = legend_above(self.getPlotItem(), columns=2)
         self.bars: dict[str, pg.BarGraphItem] = {}
         self.errors: dict[str, pg.ErrorBarItem] = {}
 
@@ -123,6 +146,11 @@ class SummaryView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.cards = {metric: MetricCard(metric) for metric in METRICS}
+        self.too_few = QLabel()  # said before any number when the sample cannot support a verdict
+        self.too_few.setWordWrap(True)
+        self.too_few.setStyleSheet("background: #fff4e5; color: #8a5300; border: 1px solid #8a5300;"
+                                   " border-radius: 6px; padding: 6px;")
+        self.too_few.hide()
         cards_row = QHBoxLayout()
         cards_row.setSpacing(8)
         for card in self.cards.values():
@@ -145,6 +173,7 @@ class SummaryView(QWidget):
         lower.setColumnStretch(1, 4)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
+        layout.addWidget(self.too_few)
         layout.addLayout(cards_row)
         layout.addLayout(lower, 1)
         self.summary: dict | None = None
@@ -154,6 +183,10 @@ class SummaryView(QWidget):
         if comparison is None:
             self.notes.setText("")
             return
+        n = len(comparison.rows)
+        few = len(comparison.sides) == 2 and paired_verdict(None, n) == "too few"
+        self.too_few.setText("⚠ " + too_few_examples_words(n))
+        self.too_few.setVisible(few)
         for card in self.cards.values():
             card.show_numbers(comparison, (summary or {}).get(card.metric_key))
         self.chart.show_comparison(comparison, summary)

@@ -4,6 +4,7 @@ the reference, what the shots cost in context, and how far prompting alone gets 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ift_desktop.core.errors import UserError
+from ift_desktop.ui.widgets.dataset_choice import DatasetChoice
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
 from ift_desktop.ui.workers import run_in_thread
@@ -37,6 +39,7 @@ class PlaygroundPage(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.context = context
+        self._dataset_choice = DatasetChoice()
         self.models = tasks.ModelCache()  # the loaded model, kept between generations
         self.tokenizer = None
         self.tokenizer_key = None
@@ -56,6 +59,7 @@ class PlaygroundPage(QWidget):
         hint.setObjectName("Hint")
         self.message = InlineMessage()
         self.progress = TaskProgress()
+        self.progress.keep_place()  # appearing, it does not push the page down
         self.progress.cancel_requested.connect(self._cancel)
 
         self.model_combo = QComboBox()
@@ -180,10 +184,11 @@ class PlaygroundPage(QWidget):
         current = self.dataset_combo.currentData()
         self.dataset_combo.blockSignals(True)
         self.dataset_combo.clear()
-        for item in self.context.workspace.list_datasets():
+        datasets = self.context.workspace.list_datasets()  # newest first
+        for item in datasets:
             self.dataset_combo.addItem(item.name, str(item.path))
-        index = self.dataset_combo.findData(current)
-        self.dataset_combo.setCurrentIndex(max(0, index))
+        chosen = self._dataset_choice.choose([str(item.path) for item in datasets], current)
+        self.dataset_combo.setCurrentIndex(max(0, self.dataset_combo.findData(chosen)))
         self.dataset_combo.blockSignals(False)
         if self.dataset_combo.count() == 0:
             self.message.show_info("No prepared dataset yet: make one on the Data page (the built-in sample is prepared on first start).")
@@ -262,7 +267,7 @@ class PlaygroundPage(QWidget):
                 f"{budget:,}-token context.")
         if per_shot:
             room = max(0, budget - used - answer)
-            text += f" Each shot costs about {per_shot:,.0f} tokens; about {int(room // per_shot)} more would fit."
+            text += f" Each shot (one worked example) costs about {per_shot:,.0f} tokens; about {int(room // per_shot)} more shots would fit in the context."
         if share > 1:
             text += " Too long: the prompt's middle will be cut. Use fewer shots."
         self.meter_label.setText(text)
@@ -273,8 +278,21 @@ class PlaygroundPage(QWidget):
             self.message.show_info("Pick a dataset first.")
             return
         query = self.queries[self.example_spin.value() - 1]
+        self.answer_view.setPlainText("")
+        self.answer_score.setText("")
         self._start(tasks.answer, self.models, self.model_text(), self.prompt_edit.toPlainText(), tasks.references_of(query),
-                    self.max_new_spin.value(), message="Generating…", on_done=self._on_answer)
+                    self.max_new_spin.value(), message="Generating…", on_done=self._on_answer,
+                    on_partial=self._on_partial)
+
+    def _on_partial(self, partial) -> None:
+        """The answer so far (streamed token by token), or a finished row of the shot comparison."""
+        if not isinstance(partial, dict):
+            return
+        if partial.get("kind") == "answer":
+            self.answer_view.setPlainText(partial["text"])
+            self.answer_view.moveCursor(QTextCursor.End)
+        elif partial.get("kind") == "shot_row":
+            self._add_compare_row(partial["row"])
 
     def _on_answer(self, result) -> None:
         text, rouge_l, seconds = result
@@ -288,21 +306,27 @@ class PlaygroundPage(QWidget):
         k = max(2, self.shots_spin.value())
         counts = sorted({0, 1, min(k, len(self.pool))})
         queries = self.queries[: self.compare_n_spin.value()]
+        self.compare_table.setRowCount(0)
         self._start(tasks.compare, self.models, self.model_text(), self.pool, queries, counts, self.max_new_spin.value(),
-                    message="Comparing shot counts…", on_done=self._on_compare)
+                    message="Comparing shot counts…", on_done=self._on_compare, on_partial=self._on_partial)
 
     def _on_compare(self, rows) -> None:
-        self.compare_table.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            values = [str(row.shots), f"{row.rouge1:.3f}", f"{row.rougeL:.3f}", f"{row.mean_prompt_tokens:,.0f}",
-                      f"{row.examples_that_fit}/{row.examples}"]
-            for c, value in enumerate(values):
-                item = QTableWidgetItem(value)
-                item.setTextAlignment(Qt.AlignCenter)
-                self.compare_table.setItem(r, c, item)
+        self.compare_table.setRowCount(0)
+        for row in rows:
+            self._add_compare_row(row)
+
+    def _add_compare_row(self, row) -> None:
+        r = self.compare_table.rowCount()
+        self.compare_table.setRowCount(r + 1)
+        values = [str(row.shots), f"{row.rouge1:.3f}", f"{row.rougeL:.3f}", f"{row.mean_prompt_tokens:,.0f}",
+                  f"{row.examples_that_fit}/{row.examples}"]
+        for c, value in enumerate(values):
+            item = QTableWidgetItem(value)
+            item.setTextAlignment(Qt.AlignCenter)
+            self.compare_table.setItem(r, c, item)
 
     # worker plumbing --------------------------------------------------------------------------
-    def _start(self, fn, *args, message: str, on_done):
+    def _start(self, fn, *args, message: str, on_done, on_partial=None):
         if self._task is not None:
             return None
         self.message.clear()
@@ -313,6 +337,8 @@ class PlaygroundPage(QWidget):
         worker = self._task.worker
         worker.progress.connect(self.progress.update_progress)
         worker.finished.connect(on_done)
+        if on_partial is not None:
+            worker.partial.connect(on_partial)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(lambda: self.message.show_info("Cancelled."))
         worker.done.connect(self._on_done)

@@ -81,14 +81,61 @@ def count_prompt_tokens(tokenizer, text: str) -> int:
     return len(format_for_model(text, "", tokenizer).prompt_ids)
 
 
+def token_streamer(tokenizer):
+    """A ``transformers.TextIteratorStreamer`` that hands out the new text after every token; the stock one
+    waits for a space, so a long word or an answer without spaces would arrive all at once."""
+    from transformers import TextIteratorStreamer
+
+    class TokenByTokenStreamer(TextIteratorStreamer):
+        def put(self, value):
+            if len(value.shape) > 1:
+                value = value[0]
+            if self.skip_prompt and self.next_tokens_are_prompt:
+                self.next_tokens_are_prompt = False
+                return
+            self.token_cache.extend(value.tolist())
+            text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
+            if text.endswith("\ufffd"):  # half of a character: wait for the rest of its bytes
+                return
+            new = text[self.print_len:]
+            self.print_len += len(new)
+            if new:
+                self.on_finalized_text(new)
+
+    return TokenByTokenStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+
 def answer(cache: ModelCache, model_text: str, prompt: str, references: list[str], max_new_tokens: int, state=None):
+    """Generate one answer, streaming it: the text so far goes out as ``{"kind": "answer", "text"}`` partials
+    (a TextIteratorStreamer fed by generation in a helper thread, read here in the worker)."""
     from ift_desktop.core.evaluation.generation import GenerationSettings, generate
     from ift_desktop.core.evaluation.metrics import score
 
     loaded = cache.get(model_text, state)
     start = time.perf_counter()
-    result = generate(loaded, [prompt], GenerationSettings(max_new_tokens=max_new_tokens), batch_size=1, state=state)
-    text = result.texts[0]
+    streamer = token_streamer(loaded.tokenizer)
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["result"] = generate(loaded, [prompt], GenerationSettings(max_new_tokens=max_new_tokens),
+                                         batch_size=1, state=state, streamer=streamer)
+        except BaseException as exc:  # noqa: BLE001 - handed to the worker below, which reports it
+            outcome["error"] = exc
+        finally:
+            streamer.end()  # also when generation failed before its first token: the loop below ends
+
+    thread = threading.Thread(target=run, name="playground-generate", daemon=True)
+    thread.start()
+    shown = ""
+    for piece in streamer:
+        shown += piece
+        if state is not None and piece:
+            state.partial({"kind": "answer", "text": shown})
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    text = outcome["result"].texts[0]
     rouge_l = score([text], [references])["examples"][0]["rougeL"]["fmeasure"]
     return text, rouge_l, time.perf_counter() - start
 

@@ -3,7 +3,6 @@ differ between them, and export of the adapter or a merged model (in a worker, w
 
 from __future__ import annotations
 
-import json
 import math
 
 import pyqtgraph as pg
@@ -27,8 +26,11 @@ from PySide6.QtWidgets import (
 from ift_desktop.core.workspace.runs import config_differences, export_run, summarize_run
 from ift_desktop.ui.pages.runs.gguf_export import GgufExportPanel
 from ift_desktop.ui.widgets.messages import InlineMessage
+from ift_desktop.ui.widgets.plot_parts import StepAxis, legend_above
 from ift_desktop.ui.widgets.task_progress import TaskProgress
 from ift_desktop.ui.workers import run_in_thread
+
+from .settings_text import setting_html, setting_label
 
 COLUMNS = ["Run", "Status", "Model", "Method", "Steps", "Last loss", "Best val. loss", "ROUGE-L", "Created"]
 PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563", "#ca8a04"]
@@ -47,10 +49,6 @@ def _smoothed(values, beta: float = 0.9) -> list[float]:
         average = beta * average + (1 - beta) * value
         out.append(average / (1 - beta**index))
     return out
-
-
-def _show(value) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 class _NumberItem(QTableWidgetItem):
@@ -113,11 +111,11 @@ class RunsPage(QWidget):
         self.export_adapter_button.clicked.connect(lambda: self._export(merged=False))
         self.export_merged_button.clicked.connect(lambda: self._export(merged=True))
 
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget(background="w", axisItems={"bottom": StepAxis("bottom")})
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.addLegend(offset=(-10, 10))
+        legend_above(self.plot.plotItem, columns=2)
         self.details = QLabel()
         self.details.setWordWrap(True)
         self.details.setTextFormat(Qt.RichText)
@@ -199,6 +197,9 @@ class RunsPage(QWidget):
                 "<p>No runs yet. Prepare a dataset on <b>Data</b>, then start a run on <b>Train</b>; it appears "
                 "here as soon as it starts.</p>"
             )
+        elif not self.table.selectionModel().selectedRows():
+            self.details.setText("<p>Select a run to see its settings; select several (Ctrl+click) to compare "
+                                 "their curves and the settings that differ.</p>")
         self._on_selection()
 
     def selected(self):
@@ -240,7 +241,7 @@ class RunsPage(QWidget):
         keys = ["method", "learning_rate", "max_steps", "epochs", "batch_size", "grad_accum", "max_length",
                 "lora_r", "lora_alpha", "seed"]
         rows = "".join(
-            f"<tr><td>{k}</td><td style='padding-left:10px'>{_show(summary.config[k])}</td></tr>"
+            f"<tr><td>{setting_label(k)}</td><td style='padding-left:10px'>{setting_html(k, summary.config[k])}</td></tr>"
             for k in keys if k in summary.config
         )
         self.details.setText(
@@ -252,8 +253,10 @@ class RunsPage(QWidget):
         diffs = config_differences(chosen)
         header = "".join(f"<th style='padding-left:10px'>{s.name}</th>" for s in chosen)
         body = "".join(
-            "<tr><td>" + key + "</td>" + "".join(f"<td style='padding-left:10px'>{_show(v)}</td>" for v in values) + "</tr>"
-            for key, values in diffs.items()
+            f"<tr><td>{setting_label(key)}</td>"
+            + "".join(f"<td style='padding-left:10px; vertical-align:top'>{setting_html(key, v)}</td>" for v in values)
+            + "</tr>"
+            for key, values in diffs.items() if key != "schema_version"
         )
         if not body:
             body = "<tr><td colspan=9>The selected runs used the same settings.</td></tr>"

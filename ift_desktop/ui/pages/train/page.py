@@ -97,10 +97,13 @@ class TrainPage(QWidget):
         self.pause_button.clicked.connect(self.pause)
         self.resume_button.clicked.connect(self.resume)
         self.stop_button.clicked.connect(self.stop)
-        controls = QHBoxLayout()
-        controls.addWidget(self.run_name, 1)
+        controls = QVBoxLayout()  # the name on its own line, so narrow windows keep both readable
+        controls.addWidget(self.run_name)
+        buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
-            controls.addWidget(button)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        controls.addLayout(buttons)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
@@ -109,11 +112,12 @@ class TrainPage(QWidget):
         self.progress.setTextVisible(True)
         self.status = QLabel("Choose a model and a dataset, then press Start.")
         self.status.setObjectName("Hint")
+        self.status.setWordWrap(True)  # a long status wraps; it never widens the window
         self.message = InlineMessage()
         self.hint = InlineMessage()
 
         self.after_run = QWidget()
-        after = QHBoxLayout(self.after_run)
+        after = QVBoxLayout(self.after_run)
         after.setContentsMargins(0, 0, 0, 0)
         self.after_label = QLabel()
         self.after_label.setWordWrap(True)
@@ -126,10 +130,13 @@ class TrainPage(QWidget):
         self.retry_button = QPushButton()
         self.retry_button.setToolTip("Start again with half the batch and twice the accumulation: same effective batch")
         self.retry_button.clicked.connect(self._retry_smaller_batch)
-        after.addWidget(self.after_label, 1)
-        after.addWidget(self.retry_button)
-        after.addWidget(self.continue_button)
-        after.addWidget(self.evaluate_button)
+        after.addWidget(self.after_label)
+        after_buttons = QHBoxLayout()
+        after_buttons.addStretch(1)
+        after_buttons.addWidget(self.retry_button)
+        after_buttons.addWidget(self.continue_button)
+        after_buttons.addWidget(self.evaluate_button)
+        after.addLayout(after_buttons)
         self.after_run.hide()
 
         self.resume_row = QWidget()
@@ -178,7 +185,7 @@ class TrainPage(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
-        split.setSizes([430, 800])
+        split.setSizes([360, 900])  # the form keeps its width; the curves get the rest
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 12)
         layout.addWidget(title)

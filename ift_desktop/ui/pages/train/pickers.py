@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ift_desktop.ui.widgets.dataset_choice import DatasetChoice
+from ift_desktop.ui.widgets.folders import last_folder, remember_folder
 from ift_desktop.core.errors import ModelError
 from ift_desktop.core.models.consent import forget_trusted, is_remembered, remember_trusted
 from ift_desktop.core.models.spec import ModelSpec
@@ -147,8 +149,10 @@ class ModelPicker(QWidget):
         self.trust_warning.setVisible(self.trust_remote_code.isChecked() and self.trust_remote_code.isVisible())
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder", self.folder.text() or str(Path.home()))
+        start = self.folder.text() or last_folder(self.settings, "model-folder", Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder", start)
         if folder:
+            remember_folder(self.settings, "model-folder", folder)
             self.folder.setText(folder)
             self._show_remembered_trust()
             self.changed.emit()
@@ -214,6 +218,7 @@ class DatasetPicker(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.context = context
+        self._choice = DatasetChoice()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.combo = QComboBox()
@@ -239,7 +244,8 @@ class DatasetPicker(QWidget):
         current = self.current_path()
         self.combo.blockSignals(True)
         self.combo.clear()
-        for item in self.context.workspace.list_datasets():
+        datasets = self.context.workspace.list_datasets()  # newest first
+        for item in datasets:
             summary = item.summary or {}
             counts = summary.get("counts") or {}
             parts = [str(summary.get("task") or "").strip()]
@@ -247,10 +253,9 @@ class DatasetPicker(QWidget):
                 parts.append(f"{counts.get('train', 0)} train / {counts.get('validation', 0)} val")
             detail = " · ".join(p for p in parts if p)
             self.combo.addItem(f"{item.name}  ({detail})" if detail else item.name, str(item.path))
-        if current:
-            index = self.combo.findData(current)
-            if index >= 0:
-                self.combo.setCurrentIndex(index)
+        chosen = self._choice.choose([str(item.path) for item in datasets], current)
+        if chosen:
+            self.combo.setCurrentIndex(max(0, self.combo.findData(chosen)))
         self.combo.blockSignals(False)
         has_any = self.combo.count() > 0
         self.combo.setVisible(has_any)

@@ -154,7 +154,7 @@ class ProbeHistory(QWidget):
         top.addWidget(QLabel("Prompt:"))
         self.prompt = QComboBox()
         self.prompt.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.prompt.setMinimumContentsLength(30)
+        self.prompt.setMinimumContentsLength(20)
         self.prompt.currentIndexChanged.connect(self._show)
         top.addWidget(self.prompt, 1)
         layout.addLayout(top)

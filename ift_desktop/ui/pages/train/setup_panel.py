@@ -8,6 +8,8 @@ the page shows inline.
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from pathlib import Path
 
@@ -120,6 +122,18 @@ def validation_prompts(dataset_dir: str | Path, limit: int = PROBE_EXAMPLES) -> 
     return []
 
 
+def fit_eval_interval(max_steps: int | None, eval_steps: int | None) -> tuple[int | None, str]:
+    """An evaluation interval a short run reaches: ``(interval to use, note for the user)``.
+
+    8 steps with "evaluate every 20" would give no validation loss and no probe answers at all; such a
+    run evaluates halfway and at the end instead (every ceil(steps / 2) steps), and the note says so."""
+    if not max_steps or not eval_steps or eval_steps <= max_steps:
+        return eval_steps, ""
+    fitted = max(1, -(-max_steps // 2))
+    return fitted, (f"With {max_steps} steps, evaluating every {eval_steps} would never check the validation loss "
+                    f"or the probes: this run evaluates every {fitted} steps instead.")
+
+
 class SetupPanel(QScrollArea):
     """The choices before a run; ``request()`` validates and returns them."""
 
@@ -144,18 +158,27 @@ class SetupPanel(QScrollArea):
             self.config_cls, COMMON_FIELDS, OWN_EDITORS, labels=LABELS, choices=field_choices(), none_texts=NONE_TEXTS
         )
         self.probes = ProbeEditor()
+        self.eval_note = QLabel()  # says when a short run's evaluation interval is adapted
+        self.eval_note.setWordWrap(True)
+        self.eval_note.setObjectName("Hint")
+        self.eval_note.hide()
+        settings_box = QWidget()
+        settings_layout = QVBoxLayout(settings_box)
+        settings_layout.setContentsMargins(0, 0, 0, 0)
+        settings_layout.addWidget(self.form)
+        settings_layout.addWidget(self.eval_note)
         for title, widget in (
             ("Base model", self.model_picker),
             ("Dataset", self.dataset_picker),
             ("Method", self.method),
-            ("Settings", self.form),
+            ("Settings", settings_box),
             ("Probe prompts", self.probes),
         ):
             layout.addWidget(_section(title))
             layout.addWidget(widget)
         layout.addStretch(1)
         self.setWidget(body)
-        self.setMinimumWidth(400)
+        self.setMinimumWidth(360)
 
         self._cost_task = None
         self._cost_key = ""
@@ -171,6 +194,7 @@ class SetupPanel(QScrollArea):
         self.dataset_picker.changed.connect(self._on_dataset)
         self._on_dataset()
         self._on_method(self.method.method())
+        self._show_eval_note()
         self._schedule_costs()
 
     # reactions ----------------------------------------------------------------------------------
@@ -191,7 +215,20 @@ class SetupPanel(QScrollArea):
 
     def _on_form(self) -> None:
         self._schedule_costs()
+        self._show_eval_note()
         self.changed.emit()
+
+    def _show_eval_note(self) -> None:
+        values = {}
+        for name in ("max_steps", "eval_steps"):
+            editor = self.form.editors.get(name)
+            try:
+                values[name] = editor.get(self.form.labels[name]) if editor is not None else None
+            except UserError:
+                values[name] = None
+        _fitted, note = fit_eval_interval(values["max_steps"], values["eval_steps"])
+        self.eval_note.setText(note)
+        self.eval_note.setVisible(bool(note))
 
     def _schedule_costs(self) -> None:
         self.cost_pending = True
@@ -281,6 +318,9 @@ class SetupPanel(QScrollArea):
             for name, label in self.form.labels.items():
                 text = text.replace(f"'{name}'", f"'{label}'")
             raise TrainingError(text) from None
+        fitted, _note = fit_eval_interval(config.max_steps, config.eval_steps)
+        if fitted != config.eval_steps:
+            config = dataclasses.replace(config, eval_steps=fitted)
         return spec, Path(data_dir), config
 
     def show_config(self, config) -> None:
