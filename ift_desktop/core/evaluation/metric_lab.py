@@ -22,6 +22,12 @@ from .metrics import score
 from .report_highlights import OVERLAP_KINDS
 
 PRESETS_FILE = "metric_lab_presets.yaml"
+ALONE_METRICS = ("rouge1", "rougeL", "bleu")  # shown for each reference alone
+
+
+def alone_score(example: dict, metric: str) -> float:
+    """F1 (0–1) of a ROUGE type, or sentence BLEU (0–100), of one scored example."""
+    return float(example["bleu"]) if metric == "bleu" else float(example[metric]["fmeasure"])
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,14 @@ class LabScores:
     example: dict
     per_reference: tuple[dict, ...]
     seconds: float
+
+    def best_alone(self) -> dict[str, int]:
+        """Per metric (``rouge1``, ``rougeL``, ``bleu``) the reference that scores best alone (first on ties)."""
+        alone = self.per_reference
+        if not alone:
+            return {}
+        return {metric: max(range(len(alone)), key=lambda i: (alone_score(alone[i], metric), -i))
+                for metric in ALONE_METRICS}
 
 
 def presets_path() -> Path:
