@@ -9,8 +9,9 @@ This module re-runs those exact steps while keeping, for every token, the charac
 * ``rouge1`` / ``rouge2``: for every n-gram, rouge_score counts ``min(count in prediction, count in
   reference)`` matches. We mark **the first k occurrences in text order on each side** (k = that
   clipped count), so the number of marked start positions on each side equals rouge_score's overlap.
-* ``rougeL``: the token indices of the LCS that rouge_score itself reads out (its ``_lcs_table`` and
-  the same back-tracking as its ``_backtrack_norec``; ties resolved the same way), on both sides.
+* ``rougeL``: the token indices of the LCS that rouge_score itself reads out (its ``_lcs_table``, here
+  filled by numpy in :func:`.lcs.lcs_table`, and the same back-tracking as its ``_backtrack_norec``;
+  ties resolved the same way), on both sides.
 * ``bleu1`` .. ``bleu4``: sacrebleu clips each prediction n-gram by the *largest* count of that n-gram
   in any one reference. We mark the first k occurrences in the prediction (k = the clipped count,
   so the prediction side sums to sacrebleu's matched n-gram count for that order) and, in the
@@ -31,8 +32,10 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from nltk.stem import porter
-from rouge_score import rouge_scorer, tokenize as rouge_tokenize, tokenizers as rouge_tokenizers
+from rouge_score import tokenize as rouge_tokenize, tokenizers as rouge_tokenizers
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+from .lcs import lcs_table
 
 Token = tuple[str, int, int]  # (token, start, end) with end exclusive, in characters of the original text
 
@@ -177,8 +180,6 @@ _Char = tuple[str, int, int]  # one normalised character and the original span i
 def _replace(chars: list[_Char], old: str, new: str) -> list[_Char]:
     """``str.replace(old, new)`` on a list of characters that remember their original spans."""
     text = "".join(c for c, _, _ in chars)
-    if old not in text:
-        return chars
     out: list[_Char] = []
     pos = 0
     while True:
@@ -207,20 +208,19 @@ def bleu_tokens_with_spans(text: str) -> list[Token]:
     """
     stripped = text.rstrip()
     chars: list[_Char] = [(c, i, i + 1) for i, c in enumerate(stripped)]
-    chars = _replace(chars, "<skipped>", "")
-    chars = _replace(chars, "-\n", "")
-    chars = _replace(chars, "\n", " ")
-    for old, new in _ENTITIES:
-        chars = _replace(chars, old, new)
+    normalised = stripped  # the text of ``chars``, kept alongside so unneeded replacements cost nothing
+    for old, new in (("<skipped>", ""), ("-\n", ""), ("\n", " "), *_ENTITIES):
+        if old in normalised:
+            chars = _replace(chars, old, new)
+            normalised = normalised.replace(old, new)
     out: list[Token] = []
     pos = 0
     for token in bleu_tokens(text):
-        while pos < len(chars) and chars[pos][0].isspace():
+        while pos < len(normalised) and normalised[pos].isspace():
             pos += 1
-        piece = chars[pos : pos + len(token)]
-        if "".join(c for c, _, _ in piece) != token:  # pragma: no cover - would mean sacrebleu changed
+        if normalised[pos : pos + len(token)] != token:  # pragma: no cover - would mean sacrebleu changed
             raise RuntimeError(f"cannot align BLEU token {token!r} in {text!r}")
-        out.append((token, piece[0][1], piece[-1][2]))
+        out.append((token, chars[pos][1], chars[pos + len(token) - 1][2]))
         pos += len(token)
     return out
 
@@ -271,7 +271,7 @@ def lcs_matches(prediction: list[str], reference: list[str]) -> tuple[list[int],
     """Token indices of the LCS rouge_score picks: its table, its back-tracking, both sides' indices."""
     if not prediction or not reference:
         return [], []
-    table = rouge_scorer._lcs_table(reference, prediction)
+    table = lcs_table(reference, prediction)  # = rouge_scorer._lcs_table, filled by numpy
     i, j = len(reference), len(prediction)
     ref_idx: list[int] = []
     pred_idx: list[int] = []
