@@ -57,7 +57,7 @@ def _fit_height(table: QTableWidget) -> None:
 
 def _cell(text: str, *, bold: bool = False, tip: str = "") -> QTableWidgetItem:
     item = QTableWidgetItem(text)
-    item.setTextAlignment(int(Qt.AlignRight | Qt.AlignVCenter))
+    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
     if bold:
         font = QFont()
         font.setBold(True)
