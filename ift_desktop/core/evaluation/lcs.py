@@ -7,8 +7,7 @@ the length, which :func:`lcs_length` computes bit-parallel without a table; :fun
 returns the same table, row by row: with ``cand[j] = prev[j-1] + 1`` where the tokens are equal and
 ``prev[j]`` elsewhere, the row is the running maximum of ``cand`` (in the equal case
 ``prev[j-1] + 1`` is already the largest of the three neighbours, as the recurrence guarantees).
-ROUGE-Lsum needs one table per pair of sentences: :func:`lcs_tables` fills those of one reference
-sentence against all candidate sentences at once. Small tables keep rouge_score's own loop, which
+ROUGE-Lsum needs one table per pair of sentences: :func:`lcs_table_grid` fills them all at once. Small tables keep rouge_score's own loop, which
 is faster there.
 
 :class:`LcsRougeScorer` is a ``RougeScorer`` whose rougeL and rougeLsum use that table with
@@ -28,36 +27,39 @@ SMALL_TABLE = 1024  # cells; below this rouge_score's Python loop beats numpy's 
 _NGRAM_TYPE = re.compile(r"rouge([0-9])$")
 
 
-def lcs_tables(ref: list[str], candidates: list[list[str]]) -> list[list[list[int]]]:
-    """``rouge_scorer._lcs_table(ref, can)`` for every ``can`` of ``candidates``, in one pass of numpy rows.
+def lcs_table_grid(refs: list[list[str]], candidates: list[list[str]]) -> list[list[list[list[int]]]]:
+    """``grid[k][s] = rouge_scorer._lcs_table(refs[k], candidates[s])``, all filled in one pass of numpy rows.
 
     The candidates sit side by side, each after a boundary column that stays 0; adding
-    ``segment × (len(ref) + 1)`` before the running maximum (and removing it after) restarts the
-    maximum at every boundary, so each candidate's columns are its own table.
+    ``segment × (longest ref + 1)`` before the running maximum (and removing it after) restarts the
+    maximum at every boundary, so each candidate's columns are its own table. The references are
+    stacked, row i of every one computed at once (shorter ones are padded with a token that matches
+    nothing, and their padding rows are dropped).
     """
-    rows, widths = len(ref), [len(can) for can in candidates]
-    if rows * sum(widths) <= SMALL_TABLE:
-        return [rouge_scorer._lcs_table(ref, can) for can in candidates]
+    widths, lengths = [len(can) for can in candidates], [len(ref) for ref in refs]
+    if sum(lengths) * sum(widths) <= SMALL_TABLE:
+        return [[rouge_scorer._lcs_table(ref, can) for can in candidates] for ref in refs]
     ids: dict[str, int] = {}
-    ref_ids = np.fromiter((ids.setdefault(t, len(ids)) for t in ref), dtype=np.int64, count=rows)
+    depth = max(lengths)
+    ref_ids = np.full((len(refs), depth), -2, dtype=np.int32)  # -2 (padding) equals no token
+    for k, ref in enumerate(refs):
+        ref_ids[k, : len(ref)] = [ids.setdefault(t, len(ids)) for t in ref]
     starts = np.cumsum([0] + [w + 1 for w in widths[:-1]])
     total = sum(widths) + len(widths)
-    can_ids = np.full(total, -1, dtype=np.int64)  # -1 (a boundary) equals no token
+    can_ids = np.full(total, -1, dtype=np.int32)  # -1 (a boundary) equals no token
     for start, can in zip(starts, candidates):
-        can_ids[start + 1: start + 1 + len(can)] = [ids.setdefault(t, len(ids)) for t in can]
-    offset = np.repeat(np.arange(len(widths), dtype=np.int64) * (rows + 1), [w + 1 for w in widths])
-    equal = ref_ids[:, None] == can_ids[None, :]
-    table = np.zeros((rows + 1, total), dtype=np.int64)
-    row = np.zeros(total, dtype=np.int64)
-    for i in range(1, rows + 1):
-        previous = table[i - 1]
-        if len(widths) == 1:  # one table: no boundaries to restart at
-            np.maximum.accumulate(np.where(equal[i - 1, 1:], previous[:-1] + 1, previous[1:]), out=table[i, 1:])
-            continue
-        row[1:] = np.where(equal[i - 1, 1:], previous[:-1] + 1, previous[1:])
-        row[starts] = 0
-        table[i] = np.maximum.accumulate(row + offset) - offset
-    return [table[:, start: start + width + 1].tolist() for start, width in zip(starts, widths)]
+        can_ids[start + 1 : start + 1 + len(can)] = [ids.setdefault(t, len(ids)) for t in can]
+    offset = np.repeat(np.arange(len(widths), dtype=np.int32) * (depth + 1), [w + 1 for w in widths])
+    equal = ref_ids[:, :, None] == can_ids[None, None, :]
+    table = np.zeros((len(refs), depth + 1, total), dtype=np.int32)
+    row = np.zeros((len(refs), total), dtype=np.int32)
+    for i in range(1, depth + 1):
+        previous = table[:, i - 1, :]
+        row[:, 1:] = np.where(equal[:, i - 1, 1:], previous[:, :-1] + 1, previous[:, 1:])
+        row[:, starts] = 0
+        table[:, i, :] = np.maximum.accumulate(row + offset, axis=1) - offset
+    return [[table[k, : lengths[k] + 1, start : start + width + 1].tolist() for start, width in zip(starts, widths)]
+            for k in range(len(refs))]
 
 
 def lcs_length(ref: list[str], can: list[str]) -> int:
@@ -81,7 +83,18 @@ def lcs_length(ref: list[str], can: list[str]) -> int:
 
 def lcs_table(ref: list[str], can: list[str]) -> list[list[int]]:
     """The (len(ref)+1) × (len(can)+1) LCS table, equal to ``rouge_scorer._lcs_table(ref, can)``."""
-    return lcs_tables(ref, [can])[0]
+    rows, cols = len(ref), len(can)
+    if rows * cols <= SMALL_TABLE:
+        return rouge_scorer._lcs_table(ref, can)
+    ids: dict[str, int] = {}
+    ref_ids = np.fromiter((ids.setdefault(t, len(ids)) for t in ref), dtype=np.int32, count=rows)
+    can_ids = np.fromiter((ids.setdefault(t, len(ids)) for t in can), dtype=np.int32, count=cols)
+    equal = ref_ids[:, None] == can_ids[None, :]
+    table = np.zeros((rows + 1, cols + 1), dtype=np.int32)
+    for i in range(1, rows + 1):
+        previous = table[i - 1]
+        np.maximum.accumulate(np.where(equal[i - 1], previous[:-1] + 1, previous[1:]), out=table[i, 1:])
+    return table.tolist()
 
 
 def lcs_indices(ref: list[str], can: list[str]) -> list[int]:
@@ -114,8 +127,7 @@ def summary_level_lcs(ref_sent: list[list[str]], can_sent: list[list[str]]) -> s
     for sentence in can_sent:
         token_cnts_c.update(sentence)
     hits = 0
-    for ref in ref_sent:
-        tables = lcs_tables(ref, can_sent)
+    for ref, tables in zip(ref_sent, lcs_table_grid(ref_sent, can_sent)):
         union = rouge_scorer._find_union([rouge_scorer._backtrack_norec(t, ref, can)
                                           for t, can in zip(tables, can_sent)])
         for token in (ref[i] for i in union):

@@ -47,12 +47,17 @@ TOKENIZER_NAMES = ("default", "unicode")
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 
 
-class CachedPorterStemmer:
-    """nltk's Porter stemmer with a cache; the same stems rouge_score gets, computed once per word."""
+_PORTER = porter.PorterStemmer()  # stateless per call, so one instance (and one cache) serves every thread
 
-    def __init__(self) -> None:
-        self._stemmer = porter.PorterStemmer()
-        self.stem = functools.lru_cache(maxsize=1 << 16)(self._stemmer.stem)
+
+class CachedPorterStemmer:
+    """nltk's Porter stemmer with a cache; the same stems rouge_score gets, computed once per word.
+
+    The cache is shared by every instance: ``score`` makes new tokenizers on each call, and the
+    Metric lab calls it on every pause in typing, mostly with words it has stemmed before.
+    """
+
+    stem = staticmethod(functools.lru_cache(maxsize=1 << 16)(_PORTER.stem))
 
 
 def _lowered_with_owners(text: str) -> tuple[str, list[int]]:
@@ -230,9 +235,10 @@ def bleu_tokens_with_spans(text: str) -> list[Token]:
 
 
 def _positions(tokens: list[str], n: int) -> dict[tuple[str, ...], list[int]]:
+    """Every n-gram of ``tokens`` with its start positions, in order."""
     found: dict[tuple[str, ...], list[int]] = collections.defaultdict(list)
-    for i in range(len(tokens) - n + 1):
-        found[tuple(tokens[i : i + n])].append(i)
+    for i, gram in enumerate(zip(*(tokens[k:] for k in range(n)))):
+        found[gram].append(i)
     return found
 
 
@@ -253,11 +259,12 @@ def bleu_matches(
 ) -> tuple[list[int], list[int]]:
     """Start indices of sacrebleu's clipped n-gram matches; the reference side is ``references[shown]``."""
     pred_at = _positions(prediction, n)
+    refs_at = [_positions(ref, n) for ref in references]
     max_ref: collections.Counter = collections.Counter()
-    for ref in references:
-        for gram, count in collections.Counter(tuple(ref[i : i + n]) for i in range(len(ref) - n + 1)).items():
-            max_ref[gram] = max(max_ref[gram], count)
-    shown_at = _positions(references[shown], n) if references else {}
+    for ref_at in refs_at:
+        for gram, where in ref_at.items():
+            max_ref[gram] = max(max_ref[gram], len(where))
+    shown_at = refs_at[shown] if references else {}
     pred_marks: list[int] = []
     ref_marks: list[int] = []
     for gram, where in pred_at.items():

@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings, strategies as st
 from rouge_score import rouge_scorer
 
-from ift_desktop.core.evaluation.lcs import SMALL_TABLE, LcsRougeScorer, lcs_indices, lcs_length, lcs_table, lcs_tables
+from ift_desktop.core.evaluation.lcs import SMALL_TABLE, LcsRougeScorer, lcs_indices, lcs_length, lcs_table, lcs_table_grid
 
 TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
 words = st.lists(st.sampled_from("a b c d e f".split()), max_size=60)
@@ -32,9 +32,10 @@ def test_scorer_equals_rouge_score(target, prediction, stemmer):
 
 
 @settings(max_examples=100, deadline=None)
-@given(words, st.lists(words, max_size=6))
-def test_side_by_side_tables_equal_one_table_each(ref, candidates):
-    assert lcs_tables(ref * 8, candidates) == [rouge_scorer._lcs_table(ref * 8, c) for c in candidates]
+@given(st.lists(words, min_size=1, max_size=5), st.lists(words, min_size=1, max_size=6))
+def test_the_grid_equals_one_table_per_pair(refs, candidates):
+    refs = [ref * 3 for ref in refs]  # big enough for the numpy path most of the time
+    assert lcs_table_grid(refs, candidates) == [[rouge_scorer._lcs_table(r, c) for c in candidates] for r in refs]
 
 
 def test_large_tables_take_the_numpy_path_and_stay_equal():
