@@ -124,6 +124,16 @@ def test_several_references_show_the_best_and_each_alone(qtbot, lab):
     assert lab.scores.example["rougeL"]["fmeasure"] == alone.example["rougeL"]["fmeasure"]
 
 
+def test_text_that_rouge_erases_is_flagged(qtbot, lab):
+    lab.editor.set_texts("Миша любит чай", ["Миша очень любит чай"])
+    wait_scored(qtbot, lab)
+    assert rouge_cells(lab)[0] == ["0.000", "0.000", "0.000"] and lab.scores.example["bleu"] > 0
+    assert "erases most letters" in lab.message.text()
+    lab.editor.set_texts("Mike loves tea", ["Mike really loves tea"])
+    wait_scored(qtbot, lab)
+    assert lab.message.text() == ""
+
+
 def test_an_outdated_result_is_dropped(qtbot, lab):
     lab.editor.set_texts("new words", ["It is cold outside"])
     wait_scored(qtbot, lab)

@@ -57,6 +57,7 @@ class LabScores:
     example: dict
     per_reference: tuple[dict, ...]
     seconds: float
+    warnings: tuple[dict, ...] = ()  # score's warnings ({"code", "message"}), e.g. text ROUGE's tokenizer erases
 
     def best_alone(self) -> dict[str, int]:
         """Per metric (``rouge1``, ``rougeL``, ``bleu``) the reference that scores best alone (first on ties)."""
@@ -115,7 +116,8 @@ def score_candidate(
     if not references:
         raise EvaluationError("The Metric lab needs at least one reference text; add a reference.")
     started = time.perf_counter()
-    example = score([candidate], [list(references)], use_stemmer=use_stemmer, confidence=False)["examples"][0]
+    scored = score([candidate], [list(references)], use_stemmer=use_stemmer, confidence=False)
+    example = scored["examples"][0]
     per_reference: tuple[dict, ...] = ()
     if len(references) > 1:
         if state is not None:
@@ -123,4 +125,5 @@ def score_candidate(
         alone = score([candidate] * len(references), [[r] for r in references], use_stemmer=use_stemmer,
                       confidence=False)
         per_reference = tuple(alone["examples"])
-    return LabScores(candidate, references, use_stemmer, example, per_reference, time.perf_counter() - started)
+    return LabScores(candidate, references, use_stemmer, example, per_reference, time.perf_counter() - started,
+                     tuple(scored["warnings"]))

@@ -43,6 +43,8 @@ DEBOUNCE_MS = 150
 OWN_TEXTS = ""  # the picker's entry for texts of the user's own
 _OWN_HINT = ("Your own texts: type a reference and a candidate, or pick a lesson above. "
              "Every number updates as you type.")
+_ERASED_TEXT = ("ROUGE keeps only the letters a-z and the digits 0-9, so it erases most letters of these texts and "
+                "scores them near 0; BLEU keeps every letter. Published ROUGE numbers have the same blind spot.")
 _TAKEAWAY_STYLE = ("QLabel { background: #e8f1fb; color: #0b3a66; border: 1px solid #b9d3f0; border-radius: 6px;"
                    " padding: 6px 10px; }")
 
@@ -207,7 +209,10 @@ class MetricLabPage(QWidget):
         if (scores.candidate, scores.references, scores.use_stemmer) != self.current_inputs():
             return  # outdated: the newest texts are scored next
         self.scores = scores
-        self.message.clear()
+        if any(w.get("code") == "erased_text" for w in scores.warnings):
+            self.message.show_warning(_ERASED_TEXT)
+        else:
+            self.message.clear()
         self.tables.show_scores(scores)
         self.editor.show_alone(scores)
         self.timing.setText(f"scored in {scores.seconds * 1000:.0f} ms")
