@@ -42,6 +42,7 @@ class DetailView(QWidget):
 
         self.heading = QLabel("Select an example in the table")
         self.heading.setStyleSheet("font-weight: 600; font-size: 11pt;")
+        self.heading.setWordWrap(True)  # wraps rather than widening the page beside the button
         self.open_in_lab = QPushButton("Open in Metric lab")
         self.open_in_lab.setToolTip("Copy this prediction and its references into the Metric lab, "
                                     "to edit the prediction and see how the score would move")
@@ -136,6 +137,10 @@ class DetailView(QWidget):
     def _refresh(self) -> None:
         row = self.row
         self.open_in_lab.setEnabled(row is not None)
+        if row is not None:
+            side = SIDE_LABELS[self.current_reference_side()].lower()
+            self.open_in_lab.setToolTip(f"Copy the {side} prediction and the references into the Metric lab, to edit "
+                                        "the prediction and see how the score would move")
         if row is None:
             self.heading.setText("Select an example in the table" if self.comparison else "No evaluation open")
             self.reference.clear()
