@@ -13,7 +13,9 @@ alignment, no bootstrap). Two sides, alternating in one process:
   ``_lcs_table`` for the highlighted LCS (what ``score`` did before).
 
 Checks that both give identical examples, then prints every repetition, the medians (wall and CPU
-time of this process) and the ratio.
+time of this process) and the ratio. Then the other half of an update, on the UI thread: the lab page
+(offscreen Qt) showing that result — tables, both highlighted texts, the explanation, one paint —
+for the ROUGE-1, ROUGE-L and BLEU-2 highlights.
 """
 
 from __future__ import annotations
@@ -93,7 +95,45 @@ def main(argv=None) -> int:
                   f"CPU {1000 * statistics.median(r[1] for r in runs):7.1f} ms   walls {walls}")
         ratio = statistics.median(r[0] for r in before) / statistics.median(r[0] for r in ours)
         print(f"{count:4d} words  identical results; ours is {ratio:.1f}x faster")
+    show_times(args.words, args.repeats)
     return 0
+
+
+def show_times(word_counts: list[int], repeats: int) -> None:
+    """UI-thread time of MetricLabPage showing one result (scored beforehand), per highlight kind."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from ift_desktop.core.evaluation.metric_lab import score_candidate
+    from ift_desktop.ui.context import AppContext
+    from ift_desktop.ui.pages.metric_lab import MetricLabPage
+
+    app = QApplication.instance() or QApplication([])
+    import tempfile
+
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.IniFormat)
+    lab = MetricLabPage(AppContext(settings=settings))
+    lab.resize(840, 650)
+    lab.show()
+    for count in word_counts:
+        candidate, reference = dialogue_words(count, 0), dialogue_words(count, 40)
+        lab.editor.set_texts(candidate, [reference])
+        lab.shutdown()  # score here, not in the page's worker
+        scores = score_candidate(candidate, [reference])
+        for kind in ("rouge1", "rougeL", "bleu2"):
+            lab.kind_bar.set_kind(kind)
+            walls = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                lab._on_scored(scores)
+                lab.repaint()
+                app.processEvents()
+                walls.append(time.perf_counter() - start)
+            print(f"{count:4d} words  showing it ({kind:6s} highlighted) on the UI thread: median "
+                  f"{1000 * statistics.median(walls):6.1f} ms   walls {[round(1000 * w, 1) for w in walls]}")
 
 
 if __name__ == "__main__":
