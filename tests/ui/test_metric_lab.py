@@ -122,6 +122,8 @@ def test_several_references_show_the_best_and_each_alone(qtbot, lab):
     assert lab.editor.alone_text(0) == "" and "One reference" in lab.tables.best_note.text()
     assert "You edited" in lab.takeaway.text()
     assert lab.scores.example["rougeL"]["fmeasure"] == alone.example["rougeL"]["fmeasure"]
+    lab.preset_combo.activated.emit(lab.preset_combo.currentIndex())  # the user picks the same lesson again
+    assert len(lab.editor.references()) == 2 and "You edited" not in lab.takeaway.text()
 
 
 def test_text_that_rouge_erases_is_flagged(qtbot, lab):

@@ -140,7 +140,7 @@ class MetricLabPage(QWidget):
         self._debounce.timeout.connect(self._start_scoring)
         self.editor.texts_changed.connect(self._on_texts_changed)
         self.stemming.toggled.connect(lambda _on: self._schedule())
-        self.preset_combo.currentIndexChanged.connect(self._on_preset_picked)
+        self.preset_combo.activated.connect(self._on_preset_picked)  # also when the same lesson is picked again
         self.kind_bar.kind_changed.connect(lambda _kind: self._show_overlap())
         if context is not None:
             context.metric_lab_requested.connect(self._on_requested)
