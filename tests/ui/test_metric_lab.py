@@ -227,3 +227,8 @@ def test_help_menu_opens_the_lab(qtbot, context):
     wait_scored(qtbot, lab)
     assert lab.scores.example["rouge1"]["fmeasure"] > 0
     window.close()
+
+
+def test_the_lab_fits_a_1024_by_700_window(lab):
+    hint = lab.minimumSizeHint()  # beside the 184 px sidebar, under the menu and status bars
+    assert hint.width() <= 1024 - 184 and hint.height() <= 700 - 70, hint
