@@ -109,7 +109,7 @@ def test_texts_of_a_few_hundred_words_score_fast():
     """The lab scores on every pause in typing; 300-word texts must stay interactive (target: < 50 ms).
 
     CPU time of this process, so other work on a shared machine does not fail it; the bound is twice
-    the target, and the quadratic pure-Python LCS this replaced took ~0.5 s here.
+    the target, and it fails with rouge_score's pure-Python LCS tables (benchmarks/metric_lab_speed.py).
     """
     rng = random.Random(7)
     candidate, references = _words(rng, 300), [_words(rng, 300)]
