@@ -60,7 +60,7 @@ class HighlightView(QTextEdit):
         self.setPlainText(shown)
         colours = colours or {}
         cursor = QTextCursor(self.document())
-        cursor.beginEditBlock()  # one layout pass for all spans, not one per span (300 spans: ~10x faster)
+        cursor.beginEditBlock()  # one layout pass for all spans, not one per span
         for number, span in enumerate(self._spans):
             fmt = QTextCharFormat()
             fmt.setBackground(QColor(colours.get(span.category, "#ffe08a")))
