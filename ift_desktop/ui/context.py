@@ -11,7 +11,9 @@ class AppContext(QObject):
     datasets_changed = Signal()  # a dataset was saved or deleted
     runs_changed = Signal()  # a run started, finished or was deleted
     evaluations_changed = Signal()  # an evaluation was saved
-    navigate = Signal(str)  # ask the main window to show a page: "data", "playground", "train", "evaluate", "runs"
+    navigate = Signal(str)  # ask the main window to show a page: "data", "playground", "train", "evaluate", "runs",
+    #                         "metric_lab"
+    metric_lab_requested = Signal(str, list)  # show these texts in the Metric lab: candidate, references
     status_message = Signal(str)  # a short note for the status bar
 
     def __init__(self, workspace: Workspace | None = None, settings: QSettings | None = None):

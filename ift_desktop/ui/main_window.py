@@ -33,6 +33,8 @@ PAGES = [
      "ROUGE and BLEU, base vs fine-tuned, with the matching words highlighted."),
     ("runs", "5  Runs", "ift_desktop.ui.pages.runs", "RunsPage",
      "Every run kept in the workspace: compare, reopen, export."),
+    ("metric_lab", "6  Metric lab", "ift_desktop.ui.pages.metric_lab", "MetricLabPage",
+     "Try ROUGE and BLEU on texts of your own and see why they score as they do."),
 ]
 
 
@@ -121,6 +123,10 @@ class MainWindow(QMainWindow):
         getting_started.setShortcut(QKeySequence.HelpContents)
         getting_started.triggered.connect(lambda: show_getting_started(self))
         help_menu.addAction(getting_started)
+        scores_help = QAction("What do these &scores mean?", self)
+        scores_help.setToolTip("Open the Metric lab: ROUGE and BLEU on texts you type, explained")
+        scores_help.triggered.connect(lambda: self.show_page("metric_lab"))
+        help_menu.addAction(scores_help)
         about = QAction("&About IFT Desktop", self)
         about.triggered.connect(lambda: show_about(self))
         help_menu.addAction(about)

@@ -25,6 +25,7 @@ from sacrebleu.metrics.bleu import BLEU
 
 from ..errors import EvaluationError
 from ..progress import TaskState
+from .lcs import LcsRougeScorer
 from .overlap import TOKENIZER_NAMES, OverlapAlignment, make_tokenizer
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
@@ -32,8 +33,11 @@ OVERLAP_REFERENCE_METRIC = "rougeL"  # the overlap is drawn against this metric'
 
 
 def rouge_scorer_for(use_stemmer: bool = True, tokenizer: str = "default") -> rouge_scorer.RougeScorer:
-    """A RougeScorer for the four types; ``tokenizer="default"`` is rouge_score's own tokenizer."""
-    return rouge_scorer.RougeScorer(list(ROUGE_TYPES), tokenizer=make_tokenizer(tokenizer, use_stemmer))
+    """A RougeScorer for the four types; ``tokenizer="default"`` is rouge_score's own tokenizer.
+
+    It is :class:`.lcs.LcsRougeScorer`: the same numbers as ``RougeScorer``, the LCS table by numpy.
+    """
+    return LcsRougeScorer(list(ROUGE_TYPES), tokenizer=make_tokenizer(tokenizer, use_stemmer))
 
 
 def _score_json(value) -> dict:

@@ -9,8 +9,9 @@ This module re-runs those exact steps while keeping, for every token, the charac
 * ``rouge1`` / ``rouge2``: for every n-gram, rouge_score counts ``min(count in prediction, count in
   reference)`` matches. We mark **the first k occurrences in text order on each side** (k = that
   clipped count), so the number of marked start positions on each side equals rouge_score's overlap.
-* ``rougeL``: the token indices of the LCS that rouge_score itself reads out (its ``_lcs_table`` and
-  the same back-tracking as its ``_backtrack_norec``; ties resolved the same way), on both sides.
+* ``rougeL``: the token indices of the LCS that rouge_score itself reads out (its ``_lcs_table``, here
+  filled by numpy in :func:`.lcs.lcs_table`, and the same back-tracking as its ``_backtrack_norec``;
+  ties resolved the same way), on both sides.
 * ``bleu1`` .. ``bleu4``: sacrebleu clips each prediction n-gram by the *largest* count of that n-gram
   in any one reference. We mark the first k occurrences in the prediction (k = the clipped count,
   so the prediction side sums to sacrebleu's matched n-gram count for that order) and, in the
@@ -31,8 +32,10 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from nltk.stem import porter
-from rouge_score import rouge_scorer, tokenize as rouge_tokenize, tokenizers as rouge_tokenizers
+from rouge_score import tokenize as rouge_tokenize, tokenizers as rouge_tokenizers
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+from .lcs import lcs_table
 
 Token = tuple[str, int, int]  # (token, start, end) with end exclusive, in characters of the original text
 
@@ -44,12 +47,17 @@ TOKENIZER_NAMES = ("default", "unicode")
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 
 
-class CachedPorterStemmer:
-    """nltk's Porter stemmer with a cache; the same stems rouge_score gets, computed once per word."""
+_PORTER = porter.PorterStemmer()  # stateless per call, so one instance (and one cache) serves every thread
 
-    def __init__(self) -> None:
-        self._stemmer = porter.PorterStemmer()
-        self.stem = functools.lru_cache(maxsize=1 << 16)(self._stemmer.stem)
+
+class CachedPorterStemmer:
+    """nltk's Porter stemmer with a cache; the same stems rouge_score gets, computed once per word.
+
+    The cache is shared by every instance: ``score`` makes new tokenizers on each call, and the
+    Metric lab calls it on every pause in typing, mostly with words it has stemmed before.
+    """
+
+    stem = staticmethod(functools.lru_cache(maxsize=1 << 16)(_PORTER.stem))
 
 
 def _lowered_with_owners(text: str) -> tuple[str, list[int]]:
@@ -177,8 +185,6 @@ _Char = tuple[str, int, int]  # one normalised character and the original span i
 def _replace(chars: list[_Char], old: str, new: str) -> list[_Char]:
     """``str.replace(old, new)`` on a list of characters that remember their original spans."""
     text = "".join(c for c, _, _ in chars)
-    if old not in text:
-        return chars
     out: list[_Char] = []
     pos = 0
     while True:
@@ -207,20 +213,19 @@ def bleu_tokens_with_spans(text: str) -> list[Token]:
     """
     stripped = text.rstrip()
     chars: list[_Char] = [(c, i, i + 1) for i, c in enumerate(stripped)]
-    chars = _replace(chars, "<skipped>", "")
-    chars = _replace(chars, "-\n", "")
-    chars = _replace(chars, "\n", " ")
-    for old, new in _ENTITIES:
-        chars = _replace(chars, old, new)
+    normalised = stripped  # the text of ``chars``, kept alongside so unneeded replacements cost nothing
+    for old, new in (("<skipped>", ""), ("-\n", ""), ("\n", " "), *_ENTITIES):
+        if old in normalised:
+            chars = _replace(chars, old, new)
+            normalised = normalised.replace(old, new)
     out: list[Token] = []
     pos = 0
     for token in bleu_tokens(text):
-        while pos < len(chars) and chars[pos][0].isspace():
+        while pos < len(normalised) and normalised[pos].isspace():
             pos += 1
-        piece = chars[pos : pos + len(token)]
-        if "".join(c for c, _, _ in piece) != token:  # pragma: no cover - would mean sacrebleu changed
+        if normalised[pos : pos + len(token)] != token:  # pragma: no cover - would mean sacrebleu changed
             raise RuntimeError(f"cannot align BLEU token {token!r} in {text!r}")
-        out.append((token, piece[0][1], piece[-1][2]))
+        out.append((token, chars[pos][1], chars[pos + len(token) - 1][2]))
         pos += len(token)
     return out
 
@@ -230,9 +235,10 @@ def bleu_tokens_with_spans(text: str) -> list[Token]:
 
 
 def _positions(tokens: list[str], n: int) -> dict[tuple[str, ...], list[int]]:
+    """Every n-gram of ``tokens`` with its start positions, in order."""
     found: dict[tuple[str, ...], list[int]] = collections.defaultdict(list)
-    for i in range(len(tokens) - n + 1):
-        found[tuple(tokens[i : i + n])].append(i)
+    for i, gram in enumerate(zip(*(tokens[k:] for k in range(n)))):
+        found[gram].append(i)
     return found
 
 
@@ -253,11 +259,12 @@ def bleu_matches(
 ) -> tuple[list[int], list[int]]:
     """Start indices of sacrebleu's clipped n-gram matches; the reference side is ``references[shown]``."""
     pred_at = _positions(prediction, n)
+    refs_at = [_positions(ref, n) for ref in references]
     max_ref: collections.Counter = collections.Counter()
-    for ref in references:
-        for gram, count in collections.Counter(tuple(ref[i : i + n]) for i in range(len(ref) - n + 1)).items():
-            max_ref[gram] = max(max_ref[gram], count)
-    shown_at = _positions(references[shown], n) if references else {}
+    for ref_at in refs_at:
+        for gram, where in ref_at.items():
+            max_ref[gram] = max(max_ref[gram], len(where))
+    shown_at = refs_at[shown] if references else {}
     pred_marks: list[int] = []
     ref_marks: list[int] = []
     for gram, where in pred_at.items():
@@ -271,7 +278,7 @@ def lcs_matches(prediction: list[str], reference: list[str]) -> tuple[list[int],
     """Token indices of the LCS rouge_score picks: its table, its back-tracking, both sides' indices."""
     if not prediction or not reference:
         return [], []
-    table = rouge_scorer._lcs_table(reference, prediction)
+    table = lcs_table(reference, prediction)  # = rouge_scorer._lcs_table, filled by numpy
     i, j = len(reference), len(prediction)
     ref_idx: list[int] = []
     pred_idx: list[int] = []

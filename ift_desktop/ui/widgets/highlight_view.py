@@ -22,6 +22,8 @@ _SPAN = QTextFormat.UserProperty + 2
 
 def _utf16_offsets(text: str) -> list[int]:
     """``offsets[i]`` = the UTF-16 position of Python index ``i`` (Qt documents count UTF-16 units)."""
+    if len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text):  # no character outside the BMP
+        return list(range(len(text) + 1))
     offsets, pos = [], 0
     for ch in text:
         offsets.append(pos)
@@ -60,6 +62,7 @@ class HighlightView(QTextEdit):
         self.setPlainText(shown)
         colours = colours or {}
         cursor = QTextCursor(self.document())
+        cursor.beginEditBlock()  # one layout pass for all spans, not one per span
         for number, span in enumerate(self._spans):
             fmt = QTextCharFormat()
             fmt.setBackground(QColor(colours.get(span.category, "#ffe08a")))
@@ -68,6 +71,7 @@ class HighlightView(QTextEdit):
             cursor.setPosition(self._offsets[span.start])
             cursor.setPosition(self._offsets[span.end], QTextCursor.KeepAnchor)
             cursor.mergeCharFormat(fmt)
+        cursor.endEditBlock()
         self.moveCursor(QTextCursor.Start)
         self.setCurrentCharFormat(QTextCharFormat())
 

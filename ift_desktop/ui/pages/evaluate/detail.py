@@ -5,67 +5,34 @@ metric matched are coloured in the original text (positions straight from the ev
 a legend says what each colour means, and hovering a token shows its n-gram and counts. Under each
 prediction: matched/total for precision and recall. The reference shows the matches of one side at a
 time (a switch when both exist). On the right, "How the score is computed" explains the metric with
-this example's own numbers.
+this example's own numbers. The kind bar, the panes, the numbers and the explanation are the shared
+widgets of ``ui/widgets/score_explanation.py`` (the Metric lab shows the same); "Open in Metric lab"
+hands the shown prediction and the references to the lab.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QComboBox,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QSplitter,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from ift_desktop.ui.widgets.flow_layout import FlowLayout, flow_policy
 from ift_desktop.core.evaluation.report import (
-    KIND_LABELS,
     METRIC_LABELS,
-    OVERLAP_KINDS,
     SIDE_LABELS,
     Comparison,
     ComparisonRow,
     format_score,
-    legend_entries,
-    overlap_spans,
 )
-from ift_desktop.ui.widgets.highlight_view import HighlightLegend, HighlightView
-
-from ift_desktop.core.evaluation.explain import explain_example
-
-from .explanation import explanation_html
-
-
-class _Pane(QWidget):
-    """A titled HighlightView with a line of numbers under it."""
-
-    def __init__(self, title: str, parent=None):
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        self.title = QLabel(title)
-        self.title.setStyleSheet("font-weight: 600; color: #344054;")
-        self.title.setWordWrap(True)
-        self.view = HighlightView()
-        self.numbers = QLabel()
-        self.numbers.setWordWrap(True)
-        self.numbers.setTextFormat(Qt.RichText)
-        self.numbers.setStyleSheet("color: #344054;")
-        layout.addWidget(self.title)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(self.numbers)
+from ift_desktop.ui.widgets.score_explanation import (
+    ExplanationPanel,
+    HighlightPane,
+    OverlapKindBar,
+    kind_numbers_html,
+)
 
 
 class DetailView(QWidget):
     kind_changed = Signal(str)
+    open_in_lab_requested = Signal(str, list)  # prediction, references
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -75,50 +42,31 @@ class DetailView(QWidget):
 
         self.heading = QLabel("Select an example in the table")
         self.heading.setStyleSheet("font-weight: 600; font-size: 11pt;")
-        self.heading.setWordWrap(True)
-        self.kind_group = QButtonGroup(self)
-        self.kind_group.setExclusive(True)
-        kinds_box = QWidget()
-        kinds_box.setSizePolicy(flow_policy())
-        kinds_row = FlowLayout(kinds_box, spacing=2)
-        kinds_row.addWidget(QLabel("Highlight:"))
-        self.kind_buttons: dict[str, QPushButton] = {}
-        for kind in OVERLAP_KINDS:
-            button = QPushButton(KIND_LABELS[kind])
-            button.setCheckable(True)
-            button.setFocusPolicy(Qt.TabFocus)
-            button.setToolTip(_KIND_TIPS[kind])
-            button.setStyleSheet("QPushButton { padding: 3px 10px; } QPushButton:checked { background: #2563eb;"
-                                 " color: white; border: 1px solid #1d4ed8; border-radius: 4px; }")
-            self.kind_group.addButton(button)
-            self.kind_buttons[kind] = button
-            kinds_row.addWidget(button)
-        self.kind_buttons[self.kind].setChecked(True)
-        self.reference_side_label = QLabel("    Reference matches of:")
+        self.heading.setWordWrap(True)  # wraps rather than widening the page beside the button
+        self.open_in_lab = QPushButton("Open in Metric lab")
+        self.open_in_lab.setToolTip("Copy this prediction and its references into the Metric lab, "
+                                    "to edit the prediction and see how the score would move")
+        self.open_in_lab.setEnabled(False)
+        heading_row = QHBoxLayout()
+        heading_row.addWidget(self.heading, 1)
+        heading_row.addWidget(self.open_in_lab)
+        self.kind_bar = OverlapKindBar(self.kind)
+        self.kind_buttons = self.kind_bar.kind_buttons
+        self.legend = self.kind_bar.legend
+        self.reference_side_label = QLabel("Reference matches of:")
         self.reference_side = QComboBox()
         self.reference_side.setToolTip("The reference shows the words matched by this model's prediction; "
                                        "the explanation uses its numbers")
-        kinds_row.addWidget(self.reference_side_label)
-        kinds_row.addWidget(self.reference_side)
-        self.legend = HighlightLegend()
+        self.kind_bar.add_to_row(self.reference_side_label, self.reference_side)
 
-        self.reference = _Pane("Reference")
-        self.panes = {"base": _Pane(f"{SIDE_LABELS['base']} prediction"),
-                      "tuned": _Pane(f"{SIDE_LABELS['tuned']} prediction")}
-        self.explain = QTextBrowser()
-        self.explain.setOpenLinks(False)
-        self.explain.setFrameShape(QFrame.StyledPanel)
-        explain_box = QWidget()
-        explain_layout = QVBoxLayout(explain_box)
-        explain_layout.setContentsMargins(0, 0, 0, 0)
-        explain_layout.setSpacing(4)
-        explain_title = QLabel("How the score is computed")
-        explain_title.setStyleSheet("font-weight: 600; color: #344054;")
-        explain_layout.addWidget(explain_title)
-        explain_layout.addWidget(self.explain, 1)
+        self.reference = HighlightPane("Reference")
+        self.panes = {"base": HighlightPane(f"{SIDE_LABELS['base']} prediction"),
+                      "tuned": HighlightPane(f"{SIDE_LABELS['tuned']} prediction")}
+        self.explanation = ExplanationPanel()
+        self.explain = self.explanation.browser
 
         self.splitter = QSplitter(Qt.Horizontal)
-        for widget in (self.reference, self.panes["base"], self.panes["tuned"], explain_box):
+        for widget in (self.reference, self.panes["base"], self.panes["tuned"], self.explanation):
             self.splitter.addWidget(widget)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([260, 260, 260, 300])
@@ -126,12 +74,12 @@ class DetailView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.setSpacing(6)
-        layout.addWidget(self.heading)
-        layout.addWidget(kinds_box)
-        layout.addWidget(self.legend)
+        layout.addLayout(heading_row)
+        layout.addWidget(self.kind_bar)
         layout.addWidget(self.splitter, 1)
 
-        self.kind_group.buttonClicked.connect(self._on_kind_button)
+        self.kind_bar.kind_changed.connect(self._on_kind_changed)
+        self.open_in_lab.clicked.connect(self._on_open_in_lab)
         self.reference_side.currentIndexChanged.connect(lambda _i: self._refresh())
         self._refresh()
 
@@ -160,10 +108,7 @@ class DetailView(QWidget):
         self._refresh()
 
     def set_kind(self, kind: str) -> None:
-        if kind not in OVERLAP_KINDS:
-            raise ValueError(f"unknown overlap kind {kind!r}")
-        self.kind_buttons[kind].setChecked(True)
-        self._set_kind(kind)
+        self.kind_bar.set_kind(kind)
 
     def set_reference_side(self, side: str) -> None:
         index = self.reference_side.findData(side)
@@ -176,30 +121,31 @@ class DetailView(QWidget):
         return self.reference_side.currentData() or self.comparison.sides[-1]
 
     # internals ----------------------------------------------------------------------------------
-    def _on_kind_button(self, button) -> None:
-        for kind, candidate in self.kind_buttons.items():
-            if candidate is button:
-                self._set_kind(kind)
+    def _on_kind_changed(self, kind: str) -> None:
+        self.kind = kind
+        self._refresh()
+        self.kind_changed.emit(kind)
 
-    def _set_kind(self, kind: str) -> None:
-        if kind != self.kind:
-            self.kind = kind
-            self._refresh()
-            self.kind_changed.emit(kind)
+    def _on_open_in_lab(self) -> None:
+        """Ask for the Metric lab with the prediction the reference pane shows and all references."""
+        if self.row is None:
+            return
+        side = self.current_reference_side()
+        self.open_in_lab_requested.emit(self.row.prediction(side) or "", list(self.row.references))
 
     def _refresh(self) -> None:
-        entries = legend_entries(self.kind)
-        colours = {category: colour for category, colour, _text in entries}
-        self.legend.set_entries([(colour, text) for _category, colour, text in entries])
         row = self.row
+        self.open_in_lab.setEnabled(row is not None)
+        if row is not None:
+            side = SIDE_LABELS[self.current_reference_side()].lower()
+            self.open_in_lab.setToolTip(f"Copy the {side} prediction and the references into the Metric lab, to edit "
+                                        "the prediction and see how the score would move")
         if row is None:
             self.heading.setText("Select an example in the table" if self.comparison else "No evaluation open")
-            self.reference.view.set_content("", empty_text="")
-            self.reference.numbers.setText("")
+            self.reference.clear()
             for pane in self.panes.values():
-                pane.view.set_content("")
-                pane.numbers.setText("")
-            self.explain.setHtml("")
+                pane.clear()
+            self.explanation.show_example(None, self.kind, "")
             return
         sides = self.comparison.sides
         parts = [f"Example {row.index + 1} of {len(self.comparison.rows)}"]
@@ -222,48 +168,17 @@ class DetailView(QWidget):
         if len(row.references) > 1:
             tip += "\n\nAll references:\n" + "\n".join(f"{i + 1}. {r}" for i, r in enumerate(row.references))
         self.reference.title.setToolTip(tip)
-        self.reference.view.set_content(reference, overlap_spans(row.example(ref_side), self.kind, "reference"), colours)
+        self.reference.show_overlap(reference, row.example(ref_side), self.kind, "reference")
         self.reference.numbers.setText("")
         for side in sides:
             pane = self.panes[side]
             example = row.example(side)
-            prediction = row.prediction(side) or ""
-            pane.view.set_content(prediction, overlap_spans(example, self.kind, "prediction"), colours,
-                                  empty_text="(empty prediction — every score is 0)")
+            pane.show_overlap(row.prediction(side) or "", example, self.kind, "prediction",
+                              empty_text="(empty prediction — every score is 0)")
             note = ""
             own_index, _text = row.reference_for(side)
             if own_index != ref_index:
                 note = (f"<br><span style='color:#667085'>(counted against reference {own_index + 1}, its best match, "
                         "not the one shown)</span>")
-            pane.numbers.setText(self._numbers_html(example) + note)
-        self.explain.setHtml(explanation_html(row.example(ref_side), self.kind, SIDE_LABELS[ref_side]))
-
-    def _numbers_html(self, example: dict | None) -> str:
-        """Matched/total for precision (and recall) of the shown kind, as explain_example counts them."""
-        if example is None:
-            return ""
-        numbers = explain_example(example, self.kind)["numbers"]
-        label = KIND_LABELS[self.kind]
-        if self.kind.startswith("bleu"):
-            n = numbers["n"]
-            unit = "tokens" if n == 1 else f"{n}-grams"
-            return (f"<b>{label}</b>: p{n} = {numbers['matched']}/{numbers['prediction_total']} {unit} = "
-                    f"{numbers['precision']:.3f}<br>sentence BLEU {format_score('bleu', example.get('bleu'))}")
-        matched = numbers.get("matched", numbers.get("lcs", 0))
-        unit = {"rougeL": "word", "rouge1": "word", "rouge2": "bigram"}[self.kind] + ("" if matched == 1 else "s")
-        what = "in the LCS" if self.kind == "rougeL" else "matched"
-        return (f"<b>{label}</b>: {matched} {unit} {what}<br>"
-                f"P = {matched}/{numbers['prediction_total']} = {numbers['precision']:.3f} · "
-                f"R = {matched}/{numbers['reference_total']} = {numbers['recall']:.3f} · "
-                f"F = {numbers['fmeasure']:.3f}")
-
-
-_KIND_TIPS = {
-    "rouge1": "Words shared by prediction and reference, each counted at most as often as it occurs in both",
-    "rouge2": "Pairs of adjacent words (bigrams) shared by prediction and reference",
-    "rougeL": "The longest common subsequence: shared words in the same order, gaps allowed",
-    "bleu1": "BLEU's matched single tokens (clipped by the reference counts)",
-    "bleu2": "BLEU's matched 2-grams",
-    "bleu3": "BLEU's matched 3-grams",
-    "bleu4": "BLEU's matched 4-grams",
-}
+            pane.numbers.setText(kind_numbers_html(example, self.kind) + note)
+        self.explanation.show_example(row.example(ref_side), self.kind, f"{SIDE_LABELS[ref_side]} prediction")

@@ -91,6 +91,7 @@ class EvaluatePage(QWidget):
         self.setup.export_requested.connect(self._ask_export)
         self.progress.cancel_requested.connect(self.cancel)
         self.examples.example_selected.connect(self.detail.show_row)
+        self.detail.open_in_lab_requested.connect(self.context.metric_lab_requested)
 
     # opening ------------------------------------------------------------------------------------
     def on_shown(self) -> None:
