@@ -304,3 +304,24 @@ def summarise(rows: LabelledRows, scored: list[int], loglik: list[list[float]], 
         "example_prompt": prompts[0] if prompts else "",
         "examples": examples,
     }
+
+
+def compare(base: dict, tuned: dict) -> dict:
+    """Accuracy before and after fine-tuning on the same rows, per class and overall, with a paired test."""
+    from .mmlu import accuracy_verdict, paired_accuracy
+
+    classes = {}
+    for name in base.get("labels") or []:
+        b, t = base["per_class"].get(name) or {}, tuned["per_class"].get(name) or {}
+        classes[name] = {"n": b.get("n") or t.get("n") or 0, "base": b.get("accuracy"), "tuned": t.get("accuracy"),
+                         "delta": None if b.get("accuracy") is None or t.get("accuracy") is None
+                         else t["accuracy"] - b["accuracy"]}
+    paired = paired_accuracy(base.get("examples", []), tuned.get("examples", []), lambda e: e["index"])
+    delta = tuned["accuracy"] - base["accuracy"]
+    return {
+        "overall": {"base": base["accuracy"], "tuned": tuned["accuracy"], "delta": delta,
+                    "delta_ci95": paired.pop("delta_ci95")},
+        "classes": classes,
+        "paired": paired,
+        "verdict": accuracy_verdict(delta, paired["mcnemar_p"]),
+    }

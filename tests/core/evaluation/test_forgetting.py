@@ -8,11 +8,14 @@ import threading
 import pytest
 
 from ift_desktop.core.errors import Cancelled, EvaluationError, ModelError
+from ift_desktop.core.evaluation.classification import read_labelled, run_classification
 from ift_desktop.core.evaluation.forgetting import (
+    ClassificationCheck,
     MMLUCheck,
     TaskCheck,
     caveats,
     check_forgetting,
+    builtin_checks,
     list_forgetting,
     read_forgetting,
     summary_line,
@@ -190,3 +193,50 @@ def test_shared_mmlu_with_the_tiny_model(tiny, shared_data, tmp_path):
     assert [g["name"] for g in result["groups"]] == subjects
     assert result["overall"]["n"] == 4 and all(g["n"] == 2 for g in result["groups"])
     assert {e["subject"] for e in result["tuned_result"]["examples"]} == set(subjects)
+
+
+def test_classification_check_on_the_builtin_reviews(tiny, tmp_path):
+    check = builtin_checks()[0].check
+    assert check.source == "sample:reviews" and check.kind == "classification"
+    check.limit = 12
+    out = tmp_path / "reviews.json"
+    result = check_forgetting(tiny["run"], check, out_path=out)
+    assert result["path"] == str(out) and json.loads(out.read_text())["summary"] == result["summary"]
+
+    # each side is run_classification of that model, prompted as the run was trained (no chat template)
+    rows = read_labelled("sample:reviews", "review", "sentiment", limit=12)
+    base = run_classification(load_model(ModelSpec.parse(str(tiny["base"]))), rows, use_chat_template=False)
+    tuned = run_classification(load_model(ModelSpec.parse(str(tiny["run"]))), rows, use_chat_template=False)
+    assert [e["predicted"] for e in result["base_result"]["examples"]] == [e["predicted"] for e in base["examples"]]
+    assert [e["predicted"] for e in result["tuned_result"]["examples"]] == [e["predicted"] for e in tuned["examples"]]
+    overall = result["overall"]
+    assert (overall["base"], overall["tuned"], overall["n"]) == (base["accuracy"], tuned["accuracy"], 12)
+    assert overall["base_ci95"] == base["ci95"] and overall["delta_low"] <= overall["delta"] <= overall["delta_high"]
+    assert {g["name"] for g in result["groups"]} == {"negative", "positive"}
+    assert sum(g["n"] for g in result["groups"]) == 12
+    flips = sum(b["correct"] != t["correct"] for b, t in zip(base["examples"], tuned["examples"]))
+    assert result["test"]["name"] == "McNemar" and result["test"]["only_base"] + result["test"]["only_tuned"] == flips
+    assert result["check"]["label"] == "built-in reviews (sentiment)" and result["check"]["in_training_data"] is False
+    assert result["chance_label"] == "majority class"
+
+
+def test_a_check_on_the_runs_own_training_data_is_flagged(tiny, tmp_path):
+    record = json.loads((tiny["run"] / "run.json").read_text())
+    record["data"] = {"manifest": {"source": "sample", "components": [{"source": "sample:reviews"}]}}
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps(record))
+    (run / "adapter").symlink_to(tiny["run"] / "adapter")
+    result = check_forgetting(run, ClassificationCheck(limit=4), out_dir=tmp_path / "out")
+    assert result["check"]["in_training_data"] is True
+    assert any("not held out" in note for note in caveats(result))
+
+
+def test_classification_check_bad_input_fails_before_loading(tiny, tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("text,label\ngood,positive\nfine,positive\n")
+    with pytest.raises(EvaluationError, match="one label only"):
+        check_forgetting(tiny["run"], ClassificationCheck(str(path), "text", "label"), out_dir=tmp_path)
+    with pytest.raises(EvaluationError, match="Column 'sentence'"):
+        check_forgetting(tiny["run"], ClassificationCheck(str(path), "sentence", "label"), out_dir=tmp_path)
+    assert not list(tmp_path.glob("*.json"))
