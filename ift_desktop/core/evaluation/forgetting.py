@@ -574,3 +574,27 @@ def list_forgetting(folder: str | Path) -> list[dict]:
             "check": (data.get("check") or {}).get("label"), "summary": data.get("summary") or "",
         })
     return sorted(items, key=lambda item: item["mtime"], reverse=True)
+
+
+def check_key(result: dict) -> str:
+    """What makes two stored results answers to the same items: the check's kind, data and settings."""
+    check = {k: v for k, v in (result.get("check") or {}).items() if k not in ("batch_size", "in_training_data")}
+    return json.dumps(check, sort_keys=True, default=str)
+
+
+def results_on_same_check(folder: str | Path, result: dict) -> list[dict]:
+    """Every stored result in ``folder`` on the same check as ``result`` (itself included, first), then
+    the others newest first: the rows of the tab's run comparison (e.g. single-task vs mixture)."""
+    key = check_key(result)
+    rows = [result]
+    seen = {str(Path(result["path"]).resolve())} if result.get("path") else set()
+    for item in list_forgetting(folder):
+        if str(Path(item["path"]).resolve()) in seen:
+            continue
+        try:
+            other = read_forgetting(item["path"])
+        except UserError:
+            continue
+        if check_key(other) == key:
+            rows.append(other)
+    return rows
