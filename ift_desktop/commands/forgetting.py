@@ -8,7 +8,8 @@ writes (:func:`ift_desktop.core.evaluation.forgetting.check_forgetting`, the one
 - ``--check classification`` with no ``--data``: the built-in check, the sample's 200 labelled reviews
   (the tab's preselected choice). With ``--data FILE|hf:NAME[:CONFIG]`` give ``--text-column``,
   ``--label-column`` and, for numeric labels, ``--labels``.
-- ``--check mmlu --data DIR``: a folder of MMLU CSVs (``--subjects``, ``--shots``, ``--limit`` per subject).
+- ``--check mmlu --data DIR``: a folder of MMLU CSVs (``--subjects``, ``--shots``, ``--limit`` per subject);
+  with no ``--data`` the built-in everyday-knowledge set (40 questions written for the app).
 - ``--check task --data DIR``: a prepared dataset of another task, answered and scored with ROUGE-L.
 """
 
@@ -29,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="classification (default data: the built-in sample reviews), mmlu or task")
     parser.add_argument("--data", metavar="PATH",
                         help="classification: a labelled file, hf:NAME[:CONFIG] or sample:reviews (default); "
-                             "mmlu: the folder of MMLU CSVs; task: a prepared dataset folder")
+                             "mmlu: the folder of MMLU CSVs (default: the built-in everyday-knowledge set); "
+                             "task: a prepared dataset folder")
     parser.add_argument("--base", metavar="MODEL", help="score this base model instead of the one in run.json")
     parser.add_argument("--limit", type=_positive, metavar="N",
                         help="rows (classification, default 200), questions per subject (mmlu, default 40) "
@@ -53,7 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_check(args):
     """The check the arguments describe (the same dataclasses the tab builds)."""
-    from ift_desktop.core.evaluation.forgetting import BUILTIN_REVIEWS, ClassificationCheck, MMLUCheck, TaskCheck
+    from ift_desktop.core.evaluation.forgetting import (
+        BUILTIN_REVIEWS, ClassificationCheck, MMLUCheck, TaskCheck, builtin_checks_dir,
+    )
 
     kwargs = {k: v for k, v in (("limit", args.limit), ("batch_size", args.batch_size)) if v is not None}
     if args.check == "classification":
@@ -66,12 +70,13 @@ def build_check(args):
             source, args.text_column or ("review" if builtin else ""), args.label_column or ("sentiment" if builtin else ""),
             labels=labels, template=args.template, shots=args.shots or 0, split=args.split or "validation", **kwargs,
         )
-    if not args.data:
-        raise EvaluationError(f"--check {args.check} needs --data: "
-                              + ("the folder of MMLU CSVs." if args.check == "mmlu" else "a prepared dataset folder."))
     if args.check == "mmlu":
         subjects = [s.strip() for s in args.subjects.split(",") if s.strip()] if args.subjects else None
-        return MMLUCheck(args.data, subjects=subjects, shots=5 if args.shots is None else args.shots, **kwargs)
+        kwargs.setdefault("limit", None if not args.data else 40)
+        return MMLUCheck(args.data or str(builtin_checks_dir()), subjects=subjects,
+                         shots=5 if args.shots is None else args.shots, **kwargs)
+    if not args.data:
+        raise EvaluationError("--check task needs --data: a prepared dataset folder of a task the run was not trained on.")
     return TaskCheck(args.data, split=args.split or "test", max_new_tokens=args.max_new_tokens, **kwargs)
 
 

@@ -67,7 +67,7 @@ def test_mmlu_and_task_checks(tiny, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, expected", [
-    (["--check", "mmlu"], "needs --data"),
+    (["--check", "task"], "needs --data"),
     (["--check", "classification", "--data", "{root}/x.tsv"], "--text-column and --label-column"),
     (["--check", "classification", "--data", "{root}/x.tsv", "--text-column", "a", "--label-column", "b"], "File not found"),
     (["--check", "task", "--data", "{root}/none"], "does not exist"),
@@ -80,6 +80,16 @@ def test_bad_input_exits_2_with_one_line(tiny, tmp_path, capsys, argv, expected)
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error:") and expected in lines[0], err
     assert not out.exists()
+
+
+def test_mmlu_without_data_is_the_builtin_everyday_knowledge_set(tiny, tmp_path, capsys):
+    out = tmp_path / "e.json"
+    code, stdout, err = _run(capsys, "--run", str(tiny["run"]), "--check", "mmlu", "--shots", "0", "--limit", "3",
+                             "--out", str(out))
+    assert code == 0, err
+    result = json.loads(out.read_text())
+    assert result["check"]["label"] == "built-in everyday knowledge" and result["overall"]["n"] == 3
+    assert [g["name"] for g in result["groups"]] == ["everyday_knowledge"]
 
 
 def test_a_folder_that_is_not_a_run(tiny, tmp_path, capsys):

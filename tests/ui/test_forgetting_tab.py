@@ -222,3 +222,14 @@ def test_classification_file_panel_offers_the_columns(qtbot, context, tmp_path, 
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     assert not tab.set_classification_source(str(empty)) and "is empty" in tab.message.text()
+
+
+def test_a_run_trained_on_the_sample_gets_the_multiple_choice_check(qtbot, context):
+    run = make_run(context.workspace.runs_dir / "on-sample")
+    record = json.loads((run / "run.json").read_text())
+    record["data"] = {"manifest": {"source": "sample"}}
+    (run / "run.json").write_text(json.dumps(record))
+    tab = make_tab(qtbot, context)
+    assert tab.builtin_combo.currentData() == "everyday-knowledge"  # the reviews were in its training data
+    check = tab.build_check()
+    assert check.kind == "mmlu" and check.label == "built-in everyday knowledge" and check.shots == 5

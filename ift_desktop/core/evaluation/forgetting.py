@@ -60,11 +60,15 @@ class MMLUCheck:
 
     @property
     def label(self) -> str:
-        return "MMLU"
+        return "built-in everyday knowledge" if self.is_builtin else "MMLU"
 
     @property
     def slug(self) -> str:
-        return "mmlu"
+        return "everyday-knowledge" if self.is_builtin else "mmlu"
+
+    @property
+    def is_builtin(self) -> bool:
+        return _source_key(self.data_dir) == _source_key(str(builtin_checks_dir()))
 
 
 BUILTIN_REVIEWS = "sample:reviews"
@@ -115,17 +119,32 @@ class BuiltinCheck:
     name: str
     title: str
     description: str
-    check: ClassificationCheck
+    check: ClassificationCheck | MMLUCheck
+
+
+def builtin_checks_dir() -> Path:
+    from ..paths import resources_dir
+
+    return resources_dir() / "checks"
 
 
 def builtin_checks() -> list[BuiltinCheck]:
-    """The checks offered first in the Forgetting tab (and by ``forgetting --check classification``)."""
-    return [BuiltinCheck(
-        "reviews", "Sentiment of the sample's reviews",
-        "200 short reviews from the built-in sample, labelled positive or negative, scored by which label word "
-        "the model finds more likely. Held out when the run was trained on something else.",
-        ClassificationCheck(),
-    )]
+    """The checks offered first in the Forgetting tab: the sample's reviews (also the default of
+    ``forgetting --check classification``) and a multiple-choice set written for the app."""
+    return [
+        BuiltinCheck(
+            "reviews", "Sentiment of the sample's reviews",
+            "200 short reviews from the built-in sample, labelled positive or negative, scored by which label word "
+            "the model finds more likely. Held out when the run was trained on something else.",
+            ClassificationCheck(),
+        ),
+        BuiltinCheck(
+            "everyday-knowledge", "Everyday knowledge (multiple choice)",
+            "40 easy general-knowledge questions written for the app, MMLU-style (A-D, 5 solved ones first), scored "
+            "by the log-likelihood of the answer letter. Held out for every run.",
+            MMLUCheck(str(builtin_checks_dir()), shots=5, limit=None),
+        ),
+    ]
 
 
 @dataclass

@@ -116,3 +116,17 @@ def test_bad_input(tmp_path, content, kwargs, message):
 def test_missing_column_names_the_columns(tsv):
     with pytest.raises(EvaluationError, match="Column 'text' .* columns are: sentence, label"):
         read_labelled(str(tsv), "text", "label")
+
+
+def test_a_hub_dataset_names_its_labels(tmp_path):
+    """hf:NAME[:CONFIG] goes through the same source reader; a local save_to_disk copy stands in for the Hub."""
+    import datasets
+
+    features = datasets.Features({"sentence": datasets.Value("string"),
+                                  "label": datasets.ClassLabel(names=["negative", "positive"])})
+    split = datasets.Dataset.from_dict({"sentence": [t for t, _ in ROWS], "label": [g for _, g in ROWS]}, features=features)
+    datasets.DatasetDict({"validation": split}).save_to_disk(str(tmp_path / "sst2"))
+    rows = read_labelled(f"hf:{tmp_path / 'sst2'}", "sentence", "label", split="validation")
+    assert rows.label_words == ["negative", "positive"] and rows.labels[:2] == ["positive", "negative"]
+    with pytest.raises(UserError, match="no split 'test'"):
+        read_labelled(f"hf:{tmp_path / 'sst2'}", "sentence", "label", split="test")

@@ -211,3 +211,15 @@ def test_classification_check_bad_input_fails_before_loading(tiny, tmp_path):
     with pytest.raises(EvaluationError, match="Column 'sentence'"):
         check_forgetting(tiny["run"], ClassificationCheck(str(path), "sentence", "label"), out_dir=tmp_path)
     assert not list(tmp_path.glob("*.json"))
+
+
+def test_builtin_everyday_knowledge_set():
+    from ift_desktop.core.evaluation.mmlu import list_subjects, read_questions
+
+    check = builtin_checks()[1].check
+    assert check.kind == "mmlu" and check.is_builtin and check.label == "built-in everyday knowledge"
+    assert list_subjects(check.data_dir) == ["everyday_knowledge"]
+    questions = read_questions(f"{check.data_dir}/everyday_knowledge_test.csv", "everyday_knowledge")
+    assert len(questions) == 40 and {q.answer for q in questions} == set("ABCD")
+    assert sorted(q.answer for q in questions) == sorted("ABCD" * 10)  # answers balanced: chance is 25 %
+    assert len(read_questions(f"{check.data_dir}/everyday_knowledge_dev.csv", "everyday_knowledge")) == 5

@@ -374,6 +374,19 @@ class ForgettingTab(QWidget):
             self.base_label.setText("No training run yet: fine-tune a model on the Train page first.")
             return
         self.base_label.setText(f"Base model: {html.escape(base_model_of_run(run))}")
+        self._prefer_held_out_builtin(run)
+
+    def _prefer_held_out_builtin(self, run: str) -> None:
+        """Pick a built-in check the run was not trained on (a run trained on the sample saw its reviews)."""
+        from ift_desktop.core.evaluation.forgetting import trained_on_check_data
+
+        checks = builtin_checks()
+        current = next((c for c in checks if c.name == self.builtin_combo.currentData()), None)
+        if current is None or not trained_on_check_data(Path(run), current.check):
+            return
+        other = next((c for c in checks if not trained_on_check_data(Path(run), c.check)), None)
+        if other is not None:
+            self.builtin_combo.setCurrentIndex(self.builtin_combo.findData(other.name))
 
     # MMLU folder ------------------------------------------------------------------------------
     def _browse_mmlu(self) -> None:

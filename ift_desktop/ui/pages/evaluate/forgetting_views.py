@@ -187,7 +187,7 @@ class RunComparisonTable(QTableWidget):
             delta_ci = [overall.get("delta_low"), overall.get("delta_high")]
             verdict = result.get("verdict", "")
             cells = [
-                f"{result.get('run_name', '')}  ({result.get('method', '')})",
+                str(result.get("run_name", "")),
                 _points(overall["base"]) + _interval(overall.get("base_ci95")),
                 _points(overall["tuned"]) + _interval(overall.get("tuned_ci95")),
                 _signed(overall["delta"]) + _interval(delta_ci, signed=True),
