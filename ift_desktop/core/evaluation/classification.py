@@ -222,7 +222,8 @@ def run_classification(
     longest_choice = max(len(c) for c in choices)
     too_long = sum(1 for c in contexts if len(c) + longest_choice > room)
     contexts = [c[-(room - longest_choice):] if len(c) + longest_choice > room else c for c in contexts]
-    scored = [i for i in range(len(rows.texts)) if i not in set(shot_rows)]
+    shown = set(shot_rows)
+    scored = [i for i in range(len(rows.texts)) if i not in shown]
 
     model = loaded.model
     was_training = model.training
