@@ -34,8 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "task: a prepared dataset folder")
     parser.add_argument("--base", metavar="MODEL", help="score this base model instead of the one in run.json")
     parser.add_argument("--limit", type=_positive, metavar="N",
-                        help="rows (classification, default 200), questions per subject (mmlu, default 40) "
-                             "or examples (task, default 40)")
+                        help="rows (classification, default 200), questions per subject (mmlu, default 40; "
+                             "the built-in set: all 40) or examples (task, default 40)")
     parser.add_argument("--shots", type=int, metavar="K", help="worked examples before each item (classification 0, mmlu 5)")
     parser.add_argument("--batch-size", type=_positive, metavar="N", help="items scored together")
     parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
