@@ -89,7 +89,8 @@ class SubjectChart(pg.PlotWidget):
             what = "majority" if result.get("chance_label") == "majority class" else "chance"
             self.legend.addItem(self._chance_sample, f"{what} ({100 * chance:.0f})")
         self.setXRange(-0.6, max(len(groups), 1) - 0.4, padding=0)
-        self.setYRange(0, min(110.0, top * 1.3 + 4), padding=0)  # room for the legend above the bars
+        self.setYRange(0, min(140.0, top * 1.35 + 4), padding=0)  # room for the legend above the bars
+        self.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 20)]])  # scores end at 100
 
     def _set_ticks(self) -> None:
         """Subject names shortened to the room each bar pair has (full names are in the table)."""
