@@ -18,7 +18,8 @@ COMMANDS = {
     "train": "Fine-tune a model (LoRA or full) on a prepared dataset.",
     "evaluate": "Generate on a split with a model or run and score it (ROUGE, BLEU).",
     "score": "Score predictions against references (ROUGE-1/2/L/Lsum, BLEU, overlaps).",
-    "benchmark": "Held-out benchmarks, e.g. MMLU-style multiple choice (forgetting check).",
+    "benchmark": "Held-out benchmarks: MMLU-style multiple choice, GLUE-style classification.",
+    "forgetting": "Score a run's base and fine-tuned model on a held-out check (the Forgetting tab's check).",
     "export": "Export a run: its LoRA adapter, a merged model, or GGUF for llama.cpp / Ollama.",
 }
 

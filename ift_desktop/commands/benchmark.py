@@ -5,7 +5,16 @@ MMLU-style multiple choice scored by the log-likelihood of the answer letters. `
 with ``--run`` the run's fine-tuned model is scored as well and the file also holds the comparison
 (``base``, ``comparison``: accuracy per subject before/after and an exact McNemar test), the
 catastrophic-forgetting view. ``--subjects a,b`` picks subjects; ``--limit N`` takes the first N test
-questions of each. Bad input exits with status 2 and one line on stderr.
+questions of each.
+
+``benchmark classification --data FILE --text-column C --label-column L [--labels a,b] [--shots K]
+--model MODEL [--run RUN] [--limit N] --out FILE.json``: GLUE-style classification scored by the
+log-likelihood of each label word after the prompt (formatted as the app formats prompts); accuracy
+with a 95 % interval, per-class accuracy and the confusion matrix; with ``--run`` also the
+fine-tuned model and the comparison. ``--data`` may be a CSV/TSV/JSON/JSONL/Parquet file,
+``hf:NAME[:CONFIG]`` (with ``--split``) or ``sample:reviews``.
+
+Bad input exits with status 2 and one line on stderr.
 """
 
 from __future__ import annotations
@@ -36,6 +45,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mmlu.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     add_trust_argument(mmlu)
     mmlu.add_argument("--out", required=True, metavar="FILE.json", help="where to write the result JSON")
+    mmlu.set_defaults(_benchmark=run_mmlu_benchmark)
+    _add_classification(benchmarks)
+
+
+def _add_classification(benchmarks) -> None:
+    cls = benchmarks.add_parser(
+        "classification", help="GLUE-style classification by the log-likelihood of each label word",
+        description="GLUE-style classification (e.g. SST-2) by the log-likelihood of each label word after the prompt.")
+    cls.add_argument("--data", required=True, metavar="FILE",
+                     help="a labelled CSV/TSV/JSON/JSONL/Parquet file, hf:NAME[:CONFIG] or sample:reviews")
+    cls.add_argument("--text-column", required=True, metavar="C", help="the column holding the text to classify")
+    cls.add_argument("--label-column", required=True, metavar="L", help="the column holding the gold label")
+    cls.add_argument("--labels", metavar="A,B",
+                     help="label words: for numeric labels the word of 0, 1, ... in order (SST-2: negative,positive); "
+                          "for word labels the words to use")
+    cls.add_argument("--template", metavar="NAME", help="a classification prompt template (default: the task's default)")
+    cls.add_argument("--shots", type=int, default=0, metavar="K", help="solved rows from the file before each prompt (default 0)")
+    cls.add_argument("--model", metavar="MODEL",
+                     help="'builtin', a Hub id or a model folder (the base model when --run is given)")
+    cls.add_argument("--run", metavar="RUN", help="a training run: score it too and compare it with --model")
+    cls.add_argument("--limit", type=_positive, metavar="N", help="first N rows")
+    cls.add_argument("--split", default="validation", help="split of a Hub dataset (default validation)")
+    cls.add_argument("--seed", type=int, default=0, help="seed of the shot choice (default 0)")
+    cls.add_argument("--batch-size", type=_positive, default=8, metavar="N", help="rows scored together (default 8)")
+    cls.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    cls.add_argument("--out", required=True, metavar="FILE.json", help="where to write the result JSON")
+    cls.set_defaults(_benchmark=run_classification_benchmark)
 
 
 def _score_model(spec, args, subjects, progress: TerminalProgress, label: str) -> dict:
@@ -56,6 +92,10 @@ def _score_model(spec, args, subjects, progress: TerminalProgress, label: str) -
 
 
 def run(args) -> int:
+    return args._benchmark(args)
+
+
+def run_mmlu_benchmark(args) -> int:
     from ift_desktop.core.atomic import atomic_write_json
     from ift_desktop.core.evaluation.mmlu import compare, list_subjects
     from ift_desktop.core.models import ModelSpec
@@ -105,3 +145,94 @@ def run(args) -> int:
         print(f"change {comp['overall']['delta']:+.3f} (McNemar p = {comp['paired']['mcnemar_p']:.3g}): {comp['verdict']}")
     print(f"written to {out}")
     return 0
+
+
+def _interval(ci) -> str:
+    return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _classification_line(result: dict, name: str) -> str:
+    classes = ", ".join(f"{label} {c['accuracy']:.3f} (n {c['n']})" for label, c in result["per_class"].items()
+                        if c["accuracy"] is not None)
+    return (f"{name}: accuracy {result['accuracy']:.3f} {_interval(result['ci95'])} 95% CI "
+            f"({result['correct']}/{result['n']}, {result['shots']}-shot) — {classes}")
+
+
+def _confusion_lines(result: dict) -> list[str]:
+    labels = result["confusion"]["labels"]
+    width = max(len(w) for w in labels + ["true \\ predicted"])
+    lines = ["  " + "true \\ predicted".ljust(width) + "".join(f"  {w:>10}" for w in labels)]
+    for label, row in zip(labels, result["confusion"]["matrix"]):
+        lines.append("  " + label.ljust(width) + "".join(f"  {v:>10}" for v in row))
+    return lines
+
+
+def run_classification_benchmark(args) -> int:
+    from ift_desktop.core.atomic import atomic_write_json
+    from ift_desktop.core.evaluation.classification import classification_template, compare, read_labelled
+    from ift_desktop.core.evaluation.forgetting import trained_chat_template
+    from ift_desktop.core.models import ModelSpec
+    from ift_desktop.core.models.loading import run_parts
+
+    out = check_output(args.out)
+    if not args.model and not args.run:
+        raise EvaluationError("Give --model MODEL (and optionally --run RUN to compare a fine-tuned run with it).")
+    if not 0 <= args.shots <= 32:
+        raise EvaluationError(f"--shots is {args.shots}; use 0 (zero-shot) to 32.")
+    labels = [w.strip() for w in args.labels.split(",")] if args.labels else None
+    classification_template(args.template)  # an unknown template stops here, before any model loads
+    rows = read_labelled(args.data, args.text_column, args.label_column, labels=labels, split=args.split,
+                         limit=args.limit)
+    if args.shots >= len(rows.texts):
+        raise EvaluationError(f"--shots {args.shots} leaves none of the {len(rows.texts)} rows to score; use fewer.")
+    tuned_spec = run_spec(args.run) if args.run else None
+    base_spec = ModelSpec.parse(args.model) if args.model else run_parts(tuned_spec.name_or_path)[0]
+    chat = None
+    if tuned_spec is not None:
+        run_parts(tuned_spec.name_or_path)  # a run without a saved model stops here, before the long base pass
+        chat = trained_chat_template(tuned_spec.name_or_path)
+
+    progress = TerminalProgress()
+    try:
+        base = _classify(base_spec, rows, args, chat, progress)
+        base["model"], base["run"] = str(base_spec), None
+        result = base
+        if tuned_spec is not None:
+            tuned = _classify(tuned_spec, rows, args, chat, progress)
+            tuned["model"], tuned["run"] = str(base_spec), tuned_spec.name_or_path
+            tuned["base"] = base
+            tuned["comparison"] = compare(base, tuned)
+            result = tuned
+    finally:
+        progress.clear()
+    atomic_write_json(out, result, indent=1)
+
+    print(_classification_line(base, str(base_spec)))
+    print("\n".join(_confusion_lines(base)))
+    if tuned_spec is not None:
+        comp = result["comparison"]
+        print(_classification_line(result, tuned_spec.display_name))
+        print("\n".join(_confusion_lines(result)))
+        print(f"change {comp['overall']['delta']:+.3f} {_interval(comp['overall']['delta_ci95'])} 95% CI "
+              f"(McNemar p = {comp['paired']['mcnemar_p']:.3g}): {comp['verdict']}")
+    print(f"majority class {base['chance']:.3f}; template {base['template']}; written to {out}")
+    return 0
+
+
+def _classify(spec, rows, args, chat, progress: TerminalProgress) -> dict:
+    from ift_desktop.core.evaluation.classification import run_classification
+    from ift_desktop.core.evaluation.evaluate import span_state
+    from ift_desktop.core.models import load_model
+
+    state = progress.state()
+    loaded = load_model(spec, device=args.device, state=span_state(state, 0.0, 0.1))
+    try:
+        if hasattr(loaded.model, "merge_and_unload"):
+            loaded.model = loaded.model.merge_and_unload()
+        return run_classification(loaded, rows, template_name=args.template, shots=args.shots, seed=args.seed,
+                                  batch_size=args.batch_size, use_chat_template=chat,
+                                  state=span_state(state, 0.1, 1.0))
+    finally:
+        loaded.model = None
+        del loaded
+        gc.collect()

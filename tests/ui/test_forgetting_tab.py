@@ -69,6 +69,8 @@ def test_real_check_shows_and_stores_the_result(qtbot, context, tiny_base, tmp_p
     assert tab.set_mmlu_folder(str(mmlu))
     assert [tab.subjects.item(r).text() for r in range(tab.subjects.count())] == ["astronomy", "virology"]
     assert context.settings.value(MMLU_SETTING) == str(mmlu)
+    assert tab.builtin_radio.isChecked() and tab.stack.currentIndex() == 0  # the built-in check comes preselected
+    tab.mmlu_radio.setChecked(True)
     tab.subjects.item(1).setCheckState(Qt.Unchecked)
     tab.shots.setValue(1)
     tab.mmlu_limit.setValue(3)
@@ -120,6 +122,7 @@ def test_expected_failures_are_inline(qtbot, context, tmp_path):
     assert tab.start_check() is None and "Train page" in tab.message.text()
     make_run(context.workspace.runs_dir / "unfinished")  # run.json only, no adapter
     context.runs_changed.emit()
+    tab.mmlu_radio.setChecked(True)
     assert tab.start_check() is None and "MMLU CSV" in tab.message.text()
     assert not tab.set_mmlu_folder(str(tmp_path / "nowhere")) and "does not exist" in tab.message.text()
     mmlu = write_mmlu(tmp_path / "mmlu")
@@ -132,7 +135,7 @@ def test_expected_failures_are_inline(qtbot, context, tmp_path):
         pass
     assert tab.message.kind == "error" and "no saved adapter" in tab.message.text()
     tab.task_radio.setChecked(True)
-    assert tab.stack.currentIndex() == 1
+    assert tab.stack.currentIndex() == 3
     assert tab.start_check() is None and "Data page" in tab.message.text()
     tab.show_result({"summary": "s", "verdict": "forgetting", "metric": "accuracy", "metric_label": "accuracy",
                      "chance": 0.25, "check": {"kind": "mmlu", "label": "MMLU", "shots": 0},
@@ -149,7 +152,7 @@ def test_expected_failures_are_inline(qtbot, context, tmp_path):
 
 
 def test_cancel_saves_nothing(qtbot, context, tmp_path, monkeypatch):
-    def slow(run, check, *, out_dir, state):
+    def slow(run, check, *, out_dir, state):  # noqa: ARG001
         while True:
             state.report(None, "Base: MMLU 0/8 questions")
             state.check_cancelled()
@@ -159,6 +162,7 @@ def test_cancel_saves_nothing(qtbot, context, tmp_path, monkeypatch):
     make_run(context.workspace.runs_dir / "r")
     tab = make_tab(qtbot, context)
     tab.set_mmlu_folder(str(write_mmlu(tmp_path / "mmlu")))
+    tab.mmlu_radio.setChecked(True)
     task = tab.start_check()
     qtbot.waitUntil(lambda: "Base: MMLU" in tab.progress.label.text(), timeout=5000)
     tab.progress.cancel_button.click()
@@ -167,3 +171,65 @@ def test_cancel_saves_nothing(qtbot, context, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: not tab.is_busy(), timeout=5000)
     assert tab.message.kind == "info" and "nothing was saved" in tab.message.text()
     assert tab.stored_combo.count() == 0 and tab.run_button.isEnabled()
+
+
+def test_builtin_check_works_out_of_the_box_and_runs_compare_in_one_table(qtbot, context, tiny_base):
+    for name in ("single-task", "mixture"):
+        make_run(context.workspace.runs_dir / name, tiny_base)
+    tab = make_tab(qtbot, context)
+    assert tab.builtin_radio.isChecked() and "sample" in tab.builtin_combo.currentText().lower()
+    tab.builtin_limit.setValue(10)
+    results = []
+    for name in ("single-task", "mixture"):
+        tab.run_combo.setCurrentIndex(tab.run_combo.findData(str(context.workspace.runs_dir / name)))
+        task = tab.start_check()
+        assert task is not None
+        with qtbot.waitSignal(task.worker.done, timeout=60000):
+            pass
+        qtbot.waitUntil(lambda: not tab.is_busy(), timeout=5000)
+        assert tab.message.kind == "", tab.message.text()
+        results.append(tab.result)
+    result = tab.result
+    assert result["check"]["kind"] == "classification" and result["overall"]["n"] == 10
+    assert [tab.table.item(r, 0).text() for r in range(2)] and tab.table.horizontalHeaderItem(0).text() == "Class"
+    low, high = result["overall"]["base_ci95"]
+    assert f"[{100 * low:.1f}, {100 * high:.1f}]" in tab.details.text()  # the interval beside the number
+
+    # both runs, checked on the same items, in one table: the one shown first
+    assert tab.runs.isVisible() and tab.runs.rowCount() == 2
+    assert tab.runs.item(0, 0).text().startswith("mixture") and tab.runs.item(1, 0).text().startswith("single-task")
+    first = results[0]["overall"]
+    assert tab.runs.item(1, 1).text().startswith(f"{100 * first['base']:.1f} [")
+    assert tab.runs.item(1, 3).text().startswith(f"{100 * first['delta']:+.1f} [")
+    assert tab.runs.item(1, 5).text() == results[0]["verdict"]
+
+    tab.mmlu_radio.setChecked(True)  # a result on other items stands alone
+    tab.show_result({**result, "check": {**result["check"], "limit": 5}, "path": None})
+    assert not tab.runs.isVisible()
+
+
+def test_classification_file_panel_offers_the_columns(qtbot, context, tmp_path, shared_data):
+    make_run(context.workspace.runs_dir / "r")
+    tab = make_tab(qtbot, context)
+    tab.classification_radio.setChecked(True)
+    assert tab.stack.currentIndex() == 1
+    assert tab.start_check() is None and "labelled file" in tab.message.text()
+    assert tab.set_classification_source(str(shared_data / "sst2" / "dev.tsv"))
+    assert tab.text_column.currentText() == "sentence" and tab.label_column.currentText() == "label"
+    tab.label_words.setText("negative, positive")
+    check = tab.build_check()
+    assert (check.source, check.labels, check.limit) == (str(shared_data / "sst2" / "dev.tsv"), ["negative", "positive"], 200)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert not tab.set_classification_source(str(empty)) and "is empty" in tab.message.text()
+
+
+def test_a_run_trained_on_the_sample_gets_the_multiple_choice_check(qtbot, context):
+    run = make_run(context.workspace.runs_dir / "on-sample")
+    record = json.loads((run / "run.json").read_text())
+    record["data"] = {"manifest": {"source": "sample"}}
+    (run / "run.json").write_text(json.dumps(record))
+    tab = make_tab(qtbot, context)
+    assert tab.builtin_combo.currentData() == "everyday-knowledge"  # the reviews were in its training data
+    check = tab.build_check()
+    assert check.kind == "mmlu" and check.label == "built-in everyday knowledge" and check.shots == 5

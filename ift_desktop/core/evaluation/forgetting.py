@@ -9,6 +9,10 @@ Two kinds of check:
 
 * :class:`MMLUCheck` — MMLU-style multiple choice by log-likelihood (:mod:`.mmlu`): accuracy per
   subject, overall, and an exact McNemar test on the paired right/wrong answers.
+* :class:`ClassificationCheck` — GLUE-style classification by the log-likelihood of each label word
+  (:mod:`.classification`): a labelled file, a Hub dataset, or the built-in sample's reviews (the
+  check that works out of the box, :func:`builtin_checks`); accuracy per class and overall, exact
+  McNemar test.
 * :class:`TaskCheck` — another instruction task: a prepared dataset's split answered with greedy
   generation and scored with ROUGE-L (:func:`.evaluate.evaluate`), with the paired randomization
   test of :func:`.stats.paired_test`. Both models get the same prompt format (the run's own).
@@ -29,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..atomic import atomic_write_json
-from ..errors import EvaluationError
+from ..errors import EvaluationError, UserError
 from ..progress import TaskState
 from .evaluate import span_state
 
@@ -56,11 +60,91 @@ class MMLUCheck:
 
     @property
     def label(self) -> str:
-        return "MMLU"
+        return "built-in everyday knowledge" if self.is_builtin else "MMLU"
 
     @property
     def slug(self) -> str:
-        return "mmlu"
+        return "everyday-knowledge" if self.is_builtin else "mmlu"
+
+    @property
+    def is_builtin(self) -> bool:
+        return _source_key(self.data_dir) == _source_key(str(builtin_checks_dir()))
+
+
+BUILTIN_REVIEWS = "sample:reviews"
+
+
+@dataclass
+class ClassificationCheck:
+    """Classification by label-word log-likelihood: a labelled file, ``hf:NAME[:CONFIG]`` or the sample's reviews."""
+
+    source: str = BUILTIN_REVIEWS
+    text_column: str = "review"
+    label_column: str = "sentiment"
+    labels: list[str] | None = None  # words for numeric labels (0, 1, ...) in order, or the label words to use
+    template: str | None = None  # a classification template; None = the task's default
+    shots: int = 0
+    split: str = "validation"  # for Hub datasets
+    limit: int | None = 200
+    batch_size: int = 8
+    kind: str = field(default="classification", init=False)
+
+    def __post_init__(self):
+        if not str(self.source).strip():
+            raise EvaluationError("No labelled data chosen for the classification check; pick a file or the built-in reviews.")
+        if not 0 <= int(self.shots) <= 32:
+            raise EvaluationError(f"Shots is {self.shots}; use 0 (zero-shot) to 32.")
+        if self.limit is not None and int(self.limit) < 1:
+            raise EvaluationError(f"Rows is {self.limit}; use at least 1, or no limit.")
+
+    @property
+    def label(self) -> str:
+        if self.source == BUILTIN_REVIEWS:
+            return "built-in reviews (sentiment)"
+        if self.source.startswith("hf:"):
+            return self.source[3:]
+        return Path(self.source).name
+
+    @property
+    def slug(self) -> str:
+        if self.source == BUILTIN_REVIEWS:
+            return "reviews"
+        return "".join(c if c.isalnum() or c in "-_." else "-" for c in self.label).strip("-") or "classification"
+
+
+@dataclass
+class BuiltinCheck:
+    """A held-out check made from what the app ships: works with no files and no network."""
+
+    name: str
+    title: str
+    description: str
+    check: ClassificationCheck | MMLUCheck
+
+
+def builtin_checks_dir() -> Path:
+    from ..paths import resources_dir
+
+    return resources_dir() / "checks"
+
+
+def builtin_checks() -> list[BuiltinCheck]:
+    """The checks offered first in the Forgetting tab: the sample's reviews (also the default of
+    ``forgetting --check classification``) and a multiple-choice set written for the app."""
+    return [
+        BuiltinCheck(
+            "reviews", "Sentiment of the sample's reviews",
+            "200 short reviews from the built-in sample, labelled positive or negative, scored by which label word "
+            "the model finds more likely. Held out when the run was trained on something else.",
+            ClassificationCheck(),
+        ),
+        BuiltinCheck(
+            "everyday-knowledge", "Everyday knowledge (multiple choice)",
+            "40 easy general-knowledge questions written for the app, MMLU-style (A-D, 5 solved ones first), scored "
+            "by the log-likelihood of the answer letter. Held out for every run.",
+            MMLUCheck(str(builtin_checks_dir()), shots=5, limit=None),
+        ),
+    ]
 
 
 @dataclass
@@ -100,9 +184,10 @@ def forgetting_dir(evaluations_dir: str | Path) -> Path:
 
 def check_forgetting(
     run_dir: str | Path,
-    check: MMLUCheck | TaskCheck,
+    check: MMLUCheck | ClassificationCheck | TaskCheck,
     *,
-    out_dir: str | Path,
+    out_dir: str | Path | None = None,
+    out_path: str | Path | None = None,
     base_model=None,
     device: str | None = None,
     state: TaskState | None = None,
@@ -110,8 +195,8 @@ def check_forgetting(
     """Score the run's base model, then the fine-tuned one, on ``check``; save and return the comparison.
 
     ``base_model`` overrides the base named in the run's ``run.json`` (a ModelSpec or what
-    ``ModelSpec.parse`` takes). The JSON is written atomically to ``out_dir`` only when both sides
-    finished; its path is in the result's ``path``.
+    ``ModelSpec.parse`` takes). The JSON is written atomically — to ``out_path``, or under a new name
+    in ``out_dir`` — only when both sides finished; its path is in the result's ``path``.
     """
     from ..models.loading import run_parts
     from ..models.spec import ModelSpec
@@ -126,11 +211,16 @@ def check_forgetting(
     else:
         base_spec = base_model if isinstance(base_model, ModelSpec) else ModelSpec.parse(base_model)
     tuned_spec = ModelSpec.parse(run_dir)
-    _validate_inputs(check)
+    if (out_dir is None) == (out_path is None):
+        raise ValueError("give exactly one of out_dir and out_path")
+    rows = _validate_inputs(check)
 
     if check.kind == "mmlu":
         base, tuned = _mmlu_sides(check, base_spec, tuned_spec, device, state)
         comparison = _compare_mmlu(base, tuned)
+    elif check.kind == "classification":
+        base, tuned = _classification_sides(check, rows, base_spec, tuned_spec, run_dir, device, state)
+        comparison = _compare_classification(base, tuned)
     else:
         base, tuned = _task_sides(check, base_spec, tuned_spec, run_dir, device, state)
         comparison = _compare_task(base, tuned, check, state)
@@ -146,16 +236,21 @@ def check_forgetting(
         "method": "lora" if adapter is not None else "full",
         "base_model": base_spec.to_dict(),
         "base_label": base_spec.display_name,
-        "check": {**asdict(check), "kind": check.kind, "label": check.label},
+        "check": {**asdict(check), "kind": check.kind, "label": check.label,
+                  "in_training_data": trained_on_check_data(run_dir, check)},
         **comparison,
         "timings": {"total_s": round(time.perf_counter() - started, 3)},
         "base_result": base,
         "tuned_result": tuned,
     }
     result["summary"] = summary_line(result)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{_unique_stem(out, f'forgetting-{run_dir.name}-{check.slug}')}.json"
+    if out_path is not None:
+        path = Path(out_path).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"{_unique_stem(out, f'forgetting-{run_dir.name}-{check.slug}')}.json"
     atomic_write_json(path, result, indent=1)
     result["path"] = str(path)
     if state is not None:
@@ -163,8 +258,17 @@ def check_forgetting(
     return result
 
 
-def _validate_inputs(check) -> None:
-    """Fail before loading any model when the check's inputs are unusable."""
+def _validate_inputs(check):
+    """Fail before loading any model when the check's inputs are unusable; the rows of a classification check."""
+    if check.kind == "classification":
+        from .classification import classification_template, read_labelled
+
+        classification_template(check.template)
+        rows = read_labelled(check.source, check.text_column, check.label_column, labels=check.labels,
+                             split=check.split, limit=check.limit)
+        if check.shots >= len(rows.texts):
+            raise EvaluationError(f"{check.shots} shots leave none of the {len(rows.texts)} rows to score; use fewer shots.")
+        return rows
     if check.kind == "mmlu":
         from .mmlu import list_subjects
 
@@ -180,6 +284,37 @@ def _validate_inputs(check) -> None:
         from .evaluate import load_split_rows
 
         load_split_rows(check.data_dir, check.split, check.limit)
+    return None
+
+
+def trained_on_check_data(run_dir: Path, check) -> bool:
+    """Whether the run's training data came (partly) from the check's own source: then it is not held out."""
+    from ..models.spec import read_run_record
+
+    try:
+        manifest = (read_run_record(run_dir).get("data") or {}).get("manifest") or {}
+    except UserError:
+        return False
+    if not isinstance(manifest, dict):
+        return False
+    sources = [manifest.get("source"), manifest.get("origin")]
+    sources += [c.get(k) for c in manifest.get("components") or [] if isinstance(c, dict) for k in ("source", "origin")]
+    mine = _source_key(getattr(check, "source", None) or getattr(check, "data_dir", ""))
+    for source in filter(None, sources):
+        theirs = _source_key(str(source))
+        if theirs == mine or (theirs == "sample" and mine.startswith("sample:")):
+            return True
+    return False
+
+
+def _source_key(source: str) -> str:
+    source = str(source).strip()
+    if source.startswith(("sample", "hf:")):
+        return source
+    try:
+        return str(Path(source).expanduser().resolve())
+    except OSError:
+        return source
 
 
 def _free() -> None:
@@ -195,43 +330,67 @@ def _free() -> None:
 
 
 def _mmlu_sides(check: MMLUCheck, base_spec, tuned_spec, device, state) -> tuple[dict, dict]:
-    from ..models import load_model
     from .mmlu import run_mmlu
+
+    def score(loaded, side_state):
+        return run_mmlu(loaded, check.data_dir, shots=check.shots, subjects=check.subjects, limit=check.limit,
+                        batch_size=check.batch_size, state=side_state)
+
+    return _score_sides(base_spec, tuned_spec, device, state, score)
+
+
+def trained_chat_template(run_dir: str | Path) -> bool | None:
+    """Whether the run was trained with the chat template (None: the tokenizer's default)."""
+    from ..models.spec import read_run_record
+
+    config = read_run_record(run_dir).get("config") or {}
+    trained_with = config.get("use_chat_template") if isinstance(config, dict) else None
+    return None if trained_with is None else bool(trained_with)
+
+
+def _score_sides(base_spec, tuned_spec, device, state, score) -> tuple[dict, dict]:
+    """Load each side in turn (LoRA folded in), ``score(loaded, state)`` it, free it before the next."""
+    from ..models import load_model
 
     results = []
     for k, (side, spec) in enumerate((("Base", base_spec), ("Fine-tuned", tuned_spec))):
         lo = k * 0.5
-        load_state = _prefixed(span_state(state, lo, lo + 0.08), side)
         t0 = time.perf_counter()
-        loaded = load_model(spec, device=device, state=load_state)
+        loaded = load_model(spec, device=device, state=_prefixed(span_state(state, lo, lo + 0.08), side))
         try:
             if hasattr(loaded.model, "merge_and_unload"):  # our own copy: fold LoRA in, faster to score
                 loaded.model = loaded.model.merge_and_unload()
             load_s = time.perf_counter() - t0
-            result = run_mmlu(
-                loaded, check.data_dir, shots=check.shots, subjects=check.subjects, limit=check.limit,
-                batch_size=check.batch_size, state=_prefixed(span_state(state, lo + 0.08, lo + 0.5), side),
-            )
+            result = score(loaded, _prefixed(span_state(state, lo + 0.08, lo + 0.5), side))
         finally:
             loaded.model = None  # the weights go now, not when the loop variable is rebound
             loaded = None
             _free()
         result["model"] = spec.display_name
-        result["timings"]["load_s"] = round(load_s, 3)
+        result.setdefault("timings", {})["load_s"] = round(load_s, 3)
         results.append(result)
     return results[0], results[1]
 
 
+def _classification_sides(check: ClassificationCheck, rows, base_spec, tuned_spec, run_dir: Path, device, state):
+    from .classification import run_classification
+
+    chat = trained_chat_template(run_dir)  # both sides prompted as the run was trained
+
+    def score(loaded, side_state):
+        return run_classification(loaded, rows, template_name=check.template, shots=check.shots,
+                                  batch_size=check.batch_size, use_chat_template=chat, state=side_state)
+
+    return _score_sides(base_spec, tuned_spec, device, state, score)
+
+
 def _task_sides(check: TaskCheck, base_spec, tuned_spec, run_dir: Path, device, state) -> tuple[dict, dict]:
-    from ..models.spec import read_run_record
     from .evaluate import evaluate
     from .generation import GenerationSettings
 
-    config = read_run_record(run_dir).get("config") or {}
-    trained_with = config.get("use_chat_template") if isinstance(config, dict) else None
     settings = GenerationSettings(
         max_new_tokens=check.max_new_tokens,
-        use_chat_template=None if trained_with is None else bool(trained_with),  # both sides prompted alike
+        use_chat_template=trained_chat_template(run_dir),  # both sides prompted alike
     )
     results = []
     for k, (side, spec) in enumerate((("Base", base_spec), ("Fine-tuned", tuned_spec))):
@@ -280,21 +439,21 @@ def _verdict(delta: float, p_value: float) -> str:
     return "no significant change"
 
 
-def _compare_mmlu(base: dict, tuned: dict) -> dict:
-    from .mmlu import compare
-
-    cmp = compare(base, tuned)
-    groups = [{"name": name, **row} for name, row in cmp["subjects"].items()]
+def _accuracy_comparison(cmp: dict, base: dict, tuned: dict, groups: list[dict]) -> dict:
+    """The shape both accuracy checks (MMLU, classification) share: overall with intervals, McNemar."""
     paired = cmp["paired"]
+    low, high = cmp["overall"]["delta_ci95"]
     return {
         "metric": "accuracy",
         "metric_label": "accuracy",
         "chance": base.get("chance"),
-        "overall": {**cmp["overall"], "n": paired["n"], "base_ci95": base.get("ci95"), "tuned_ci95": tuned.get("ci95")},
+        "overall": {"base": cmp["overall"]["base"], "tuned": cmp["overall"]["tuned"], "delta": cmp["overall"]["delta"],
+                    "n": paired["n"], "base_ci95": base.get("ci95"), "tuned_ci95": tuned.get("ci95"),
+                    "delta_low": low, "delta_high": high},
         "groups": groups,
         "test": {
             "name": "McNemar",
-            "description": "exact McNemar test on the questions only one of the two models answered right",
+            "description": "exact McNemar test on the items only one of the two models answered right",
             "p_value": paired["mcnemar_p"],
             "n": paired["n"],
             "only_base": paired["only_base_correct"],
@@ -302,6 +461,24 @@ def _compare_mmlu(base: dict, tuned: dict) -> dict:
         },
         "verdict": cmp["verdict"],
     }
+
+
+def _compare_mmlu(base: dict, tuned: dict) -> dict:
+    from .mmlu import compare
+
+    cmp = compare(base, tuned)
+    groups = [{"name": name, **row} for name, row in cmp["subjects"].items()]
+    return _accuracy_comparison(cmp, base, tuned, groups)
+
+
+def _compare_classification(base: dict, tuned: dict) -> dict:
+    from .classification import compare
+
+    cmp = compare(base, tuned)
+    groups = [{"name": name, **row} for name, row in cmp["classes"].items()]
+    result = _accuracy_comparison(cmp, base, tuned, groups)
+    result["chance_label"] = base.get("chance_label")
+    return result
 
 
 def _compare_task(base: dict, tuned: dict, check: TaskCheck, state) -> dict:
@@ -362,14 +539,18 @@ def summary_line(result: dict) -> str:
 def caveats(result: dict) -> list[str]:
     """Notes that keep the reader from over-reading the numbers."""
     notes = []
+    if (result.get("check") or {}).get("in_training_data"):
+        notes.append("The run was trained on data from this check's source, so it is not held out: "
+                     "a gain here is learning, not retention. Pick a check the run never saw.")
     n = int(result["overall"].get("n") or 0)
     chance = result.get("chance")
     if chance is not None:
         ci = result["overall"].get("base_ci95") or [0, 1]
         if ci[0] <= chance <= ci[1]:
+            what = result.get("chance_label") or "chance"
             notes.append(
-                f"The base model is not clearly above chance ({100 * chance:.0f} %) on these questions, "
-                "so there is little knowledge to lose: this check cannot show much forgetting."
+                f"The base model is not clearly above {what} ({100 * chance:.0f} %) on these items, "
+                "so there is little skill to lose: this check cannot show much forgetting."
             )
     if n and n < 100:
         notes.append(f"Only {n} paired items: differences of a few points are within noise; raise the limit to be sure.")
@@ -412,3 +593,27 @@ def list_forgetting(folder: str | Path) -> list[dict]:
             "check": (data.get("check") or {}).get("label"), "summary": data.get("summary") or "",
         })
     return sorted(items, key=lambda item: item["mtime"], reverse=True)
+
+
+def check_key(result: dict) -> str:
+    """What makes two stored results answers to the same items: the check's kind, data and settings."""
+    check = {k: v for k, v in (result.get("check") or {}).items() if k not in ("batch_size", "in_training_data")}
+    return json.dumps(check, sort_keys=True, default=str)
+
+
+def results_on_same_check(folder: str | Path, result: dict) -> list[dict]:
+    """Every stored result in ``folder`` on the same check as ``result`` (itself included, first), then
+    the others newest first: the rows of the tab's run comparison (e.g. single-task vs mixture)."""
+    key = check_key(result)
+    rows = [result]
+    seen = {str(Path(result["path"]).resolve())} if result.get("path") else set()
+    for item in list_forgetting(folder):
+        if str(Path(item["path"]).resolve()) in seen:
+            continue
+        try:
+            other = read_forgetting(item["path"])
+        except UserError:
+            continue
+        if check_key(other) == key:
+            rows.append(other)
+    return rows

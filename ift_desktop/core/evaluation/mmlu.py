@@ -377,6 +377,35 @@ def mcnemar_exact(only_base: int, only_tuned: int) -> float:
     return min(1.0, 2 * tail)
 
 
+def paired_delta_interval(pairs: list[tuple[bool, bool]], *, resamples: int = 2000, seed: int = 0) -> list[float]:
+    """A 95 % paired bootstrap interval of tuned − base accuracy over the same items (seeded)."""
+    import random
+
+    n = len(pairs)
+    if n == 0:
+        return [0.0, 0.0]
+    diffs = [int(t) - int(b) for b, t in pairs]
+    rng = random.Random(seed)
+    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    return [round(means[int(0.025 * resamples)], 4), round(means[int(0.975 * resamples) - 1], 4)]
+
+
+def paired_accuracy(base_examples: list[dict], tuned_examples: list[dict], key) -> dict:
+    """Right/wrong on the items both sides answered: discordant counts, exact McNemar, delta interval."""
+    tuned_by = {key(e): e for e in tuned_examples}
+    pairs = [(bool(e["correct"]), bool(tuned_by[key(e)]["correct"])) for e in base_examples if key(e) in tuned_by]
+    only_base = sum(1 for b, t in pairs if b and not t)
+    only_tuned = sum(1 for b, t in pairs if t and not b)
+    return {"n": len(pairs), "only_base_correct": only_base, "only_tuned_correct": only_tuned,
+            "mcnemar_p": mcnemar_exact(only_base, only_tuned), "delta_ci95": paired_delta_interval(pairs)}
+
+
+def accuracy_verdict(delta: float, p_value: float) -> str:
+    if p_value < 0.05:
+        return "forgetting" if delta < 0 else "improved"
+    return "no significant change"
+
+
 def compare(base: dict, tuned: dict) -> dict:
     """Accuracy before and after fine-tuning, per subject and overall, with a paired test."""
     subjects = {}
@@ -388,20 +417,12 @@ def compare(base: dict, tuned: dict) -> dict:
             "delta": (t["accuracy"] - b["accuracy"]) if b and t else None,
             "n": (t or b)["n"],
         }
-    key = lambda e: (e["subject"], e["index"])  # noqa: E731
-    tuned_by = {key(e): e for e in tuned.get("examples", [])}
-    pairs = [(e["correct"], tuned_by[key(e)]["correct"]) for e in base.get("examples", []) if key(e) in tuned_by]
-    only_base = sum(1 for b, t in pairs if b and not t)
-    only_tuned = sum(1 for b, t in pairs if t and not b)
+    paired = paired_accuracy(base.get("examples", []), tuned.get("examples", []), lambda e: (e["subject"], e["index"]))
     delta = tuned["accuracy"] - base["accuracy"]
-    p_value = mcnemar_exact(only_base, only_tuned)
-    if p_value < 0.05:
-        verdict = "forgetting" if delta < 0 else "improved"
-    else:
-        verdict = "no significant change"
     return {
-        "overall": {"base": base["accuracy"], "tuned": tuned["accuracy"], "delta": delta},
+        "overall": {"base": base["accuracy"], "tuned": tuned["accuracy"], "delta": delta,
+                    "delta_ci95": paired.pop("delta_ci95")},
         "subjects": subjects,
-        "paired": {"n": len(pairs), "only_base_correct": only_base, "only_tuned_correct": only_tuned, "mcnemar_p": p_value},
-        "verdict": verdict,
+        "paired": paired,
+        "verdict": accuracy_verdict(delta, paired["mcnemar_p"]),
     }

@@ -8,11 +8,14 @@ import threading
 import pytest
 
 from ift_desktop.core.errors import Cancelled, EvaluationError, ModelError
+from ift_desktop.core.evaluation.classification import read_labelled, run_classification
 from ift_desktop.core.evaluation.forgetting import (
+    ClassificationCheck,
     MMLUCheck,
     TaskCheck,
     caveats,
     check_forgetting,
+    builtin_checks,
     list_forgetting,
     read_forgetting,
     summary_line,
@@ -20,37 +23,8 @@ from ift_desktop.core.evaluation.forgetting import (
 from ift_desktop.core.evaluation.mmlu import run_mmlu
 from ift_desktop.core.models import ModelSpec, load_model
 from ift_desktop.core.progress import TaskState
+from forgetting_helpers import make_lora_run, write_mmlu
 from tiny_models import make_tiny_dataset, make_tiny_llama
-
-
-def make_lora_run(folder, base_folder, *, with_adapter: bool = True):
-    """A run folder as training writes it: run.json naming the base model, and a (random) LoRA adapter."""
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    folder.mkdir(parents=True)
-    record = {"model": ModelSpec.parse(str(base_folder)).to_dict(),
-              "config": {"method": "lora", "use_chat_template": False},
-              "status": "finished" if with_adapter else "failed"}
-    (folder / "run.json").write_text(json.dumps(record), encoding="utf-8")
-    if with_adapter:
-        model = AutoModelForCausalLM.from_pretrained(base_folder)
-        peft = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
-        peft.save_pretrained(folder / "adapter")
-    return folder
-
-
-def write_mmlu(folder, subjects=("astronomy", "virology"), dev=3, test=4):
-    """A tiny MMLU-format folder: no header, ``question,A,B,C,D,answer``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for s, subject in enumerate(subjects):
-        for split, n in (("dev", dev), ("test", test)):
-            lines = []
-            for i in range(n):
-                answer = "ABCD"[(i + s) % 4]
-                lines.append(f'"Question {i} about {subject}, with a comma?",one,two,three,four,{answer}')
-            (folder / f"{subject}_{split}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +164,62 @@ def test_shared_mmlu_with_the_tiny_model(tiny, shared_data, tmp_path):
     assert [g["name"] for g in result["groups"]] == subjects
     assert result["overall"]["n"] == 4 and all(g["n"] == 2 for g in result["groups"])
     assert {e["subject"] for e in result["tuned_result"]["examples"]} == set(subjects)
+
+
+def test_classification_check_on_the_builtin_reviews(tiny, tmp_path):
+    check = builtin_checks()[0].check
+    assert check.source == "sample:reviews" and check.kind == "classification"
+    check.limit = 12
+    out = tmp_path / "reviews.json"
+    result = check_forgetting(tiny["run"], check, out_path=out)
+    assert result["path"] == str(out) and json.loads(out.read_text())["summary"] == result["summary"]
+
+    # each side is run_classification of that model, prompted as the run was trained (no chat template)
+    rows = read_labelled("sample:reviews", "review", "sentiment", limit=12)
+    base = run_classification(load_model(ModelSpec.parse(str(tiny["base"]))), rows, use_chat_template=False)
+    tuned = run_classification(load_model(ModelSpec.parse(str(tiny["run"]))), rows, use_chat_template=False)
+    assert [e["predicted"] for e in result["base_result"]["examples"]] == [e["predicted"] for e in base["examples"]]
+    assert [e["predicted"] for e in result["tuned_result"]["examples"]] == [e["predicted"] for e in tuned["examples"]]
+    overall = result["overall"]
+    assert (overall["base"], overall["tuned"], overall["n"]) == (base["accuracy"], tuned["accuracy"], 12)
+    assert overall["base_ci95"] == base["ci95"] and overall["delta_low"] <= overall["delta"] <= overall["delta_high"]
+    assert {g["name"] for g in result["groups"]} == {"negative", "positive"}
+    assert sum(g["n"] for g in result["groups"]) == 12
+    flips = sum(b["correct"] != t["correct"] for b, t in zip(base["examples"], tuned["examples"]))
+    assert result["test"]["name"] == "McNemar" and result["test"]["only_base"] + result["test"]["only_tuned"] == flips
+    assert result["check"]["label"] == "built-in reviews (sentiment)" and result["check"]["in_training_data"] is False
+    assert result["chance_label"] == "majority class"
+
+
+def test_a_check_on_the_runs_own_training_data_is_flagged(tiny, tmp_path):
+    record = json.loads((tiny["run"] / "run.json").read_text())
+    record["data"] = {"manifest": {"source": "sample", "components": [{"source": "sample:reviews"}]}}
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps(record))
+    (run / "adapter").symlink_to(tiny["run"] / "adapter")
+    result = check_forgetting(run, ClassificationCheck(limit=4), out_dir=tmp_path / "out")
+    assert result["check"]["in_training_data"] is True
+    assert any("not held out" in note for note in caveats(result))
+
+
+def test_classification_check_bad_input_fails_before_loading(tiny, tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("text,label\ngood,positive\nfine,positive\n")
+    with pytest.raises(EvaluationError, match="one label only"):
+        check_forgetting(tiny["run"], ClassificationCheck(str(path), "text", "label"), out_dir=tmp_path)
+    with pytest.raises(EvaluationError, match="Column 'sentence'"):
+        check_forgetting(tiny["run"], ClassificationCheck(str(path), "sentence", "label"), out_dir=tmp_path)
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_builtin_everyday_knowledge_set():
+    from ift_desktop.core.evaluation.mmlu import list_subjects, read_questions
+
+    check = builtin_checks()[1].check
+    assert check.kind == "mmlu" and check.is_builtin and check.label == "built-in everyday knowledge"
+    assert list_subjects(check.data_dir) == ["everyday_knowledge"]
+    questions = read_questions(f"{check.data_dir}/everyday_knowledge_test.csv", "everyday_knowledge")
+    assert len(questions) == 40 and {q.answer for q in questions} == set("ABCD")
+    assert sorted(q.answer for q in questions) == sorted("ABCD" * 10)  # answers balanced: chance is 25 %
+    assert len(read_questions(f"{check.data_dir}/everyday_knowledge_dev.csv", "everyday_knowledge")) == 5

@@ -1,11 +1,14 @@
 """The Evaluate page's *Forgetting* tab: what did the fine-tuning cost on tasks it was not trained for?
 
-Left: the run (following the run picked at the top of the page), the held-out check — MMLU-style
-multiple choice from a folder of MMLU CSVs the user points at (remembered in the settings), with
-subjects, shots and questions per subject; or another prepared instruction dataset scored with
-ROUGE-L — the Run button, and the stored results to reopen. Right: the verdict in words, the
-overall numbers base vs fine-tuned, a bar chart per subject and a table per subject (the
-widgets in :mod:`.forgetting_views`). The work runs in :func:`ift_desktop.core.evaluation.forgetting.check_forgetting` in a worker.
+Left: the run (following the run picked at the top of the page), the held-out check — preselected,
+a built-in check made from what the app ships (the sample's labelled reviews, classified by the
+log-likelihood of each label word), so it works with no files; as the advanced choices a labelled
+classification file or Hub dataset (SST-2 and other GLUE-style sets), MMLU-style multiple choice
+from a folder of MMLU CSVs the user points at (remembered in the settings), or another prepared
+instruction dataset scored with ROUGE-L — the Run button, and the stored results to reopen.
+Right: the verdict in words, the overall numbers base vs fine-tuned with their intervals, a bar
+chart and a table per subject or class, and every stored check of other runs on the same items in
+one table (single-task vs mixture side by side; the widgets in :mod:`.forgetting_views`). The work runs in :func:`ift_desktop.core.evaluation.forgetting.check_forgetting` in a worker.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from PySide6.QtWidgets import (
 
 from ift_desktop.core.errors import UserError
 from ift_desktop.core.evaluation.forgetting import (
-    MMLUCheck, TaskCheck, check_forgetting, forgetting_dir, list_forgetting, read_forgetting,
+    ClassificationCheck, MMLUCheck, TaskCheck, builtin_checks, check_forgetting, forgetting_dir, list_forgetting,
+    read_forgetting, results_on_same_check,
 )
 from ift_desktop.core.evaluation.mmlu import list_subjects, subject_title
 from ift_desktop.ui.widgets.messages import InlineMessage
@@ -40,6 +44,7 @@ from .forgetting_views import (  # noqa: F401  (the views, importable from here 
 from .jobs import base_model_of_run
 
 MMLU_SETTING = "evaluate/forgetting/mmlu_dir"
+BUILTIN, CLASSIFICATION, MMLU, TASK = range(4)  # the check kinds, in the order of the radio buttons and panels
 
 
 class ForgettingTab(QWidget):
@@ -66,17 +71,22 @@ class ForgettingTab(QWidget):
         self.base_label.setWordWrap(True)
 
         # the check -------------------------------------------------------------------------
+        self.builtin_radio = QRadioButton("Built-in check (no files needed)")
+        self.builtin_radio.setToolTip("A held-out check made from what the app ships; works out of the box")
+        self.classification_radio = QRadioButton("Classification file or Hub dataset")
+        self.classification_radio.setToolTip("A labelled file (e.g. SST-2's dev.tsv) or hf:NAME[:CONFIG], scored by "
+                                             "the log-likelihood of each label word")
         self.mmlu_radio = QRadioButton("MMLU-style multiple choice")
         self.mmlu_radio.setToolTip("General knowledge questions scored by the log-likelihood of the answer letter")
         self.task_radio = QRadioButton("Another instruction task")
         self.task_radio.setToolTip("A prepared dataset the run was not trained on, answered and scored with ROUGE-L")
-        self.mmlu_radio.setChecked(True)
+        self.builtin_radio.setChecked(True)
         self._kind = QButtonGroup(self)
-        self._kind.addButton(self.mmlu_radio)
-        self._kind.addButton(self.task_radio)
         self.stack = QStackedWidget()
-        self.stack.addWidget(self._mmlu_panel())
-        self.stack.addWidget(self._task_panel())
+        panels = (self._builtin_panel(), self._classification_panel(), self._mmlu_panel(), self._task_panel())
+        for kind, (radio, panel) in enumerate(zip(self._radios(), panels)):
+            self._kind.addButton(radio, kind)
+            self.stack.addWidget(panel)
         self.run_button = QPushButton("Run forgetting check")
         self.run_button.setDefault(True)
         self.run_button.setToolTip("Score the base model, then the fine-tuned one, on the same items; saved in the workspace")
@@ -89,8 +99,8 @@ class ForgettingTab(QWidget):
         row.addWidget(self.run_combo, 1)
         form.addLayout(row)
         form.addWidget(self.base_label)
-        form.addWidget(self.mmlu_radio)
-        form.addWidget(self.task_radio)
+        for radio in self._radios():
+            form.addWidget(radio)
         form.addWidget(self.stack, 1)
         form.addWidget(self.run_button)
 
@@ -116,6 +126,7 @@ class ForgettingTab(QWidget):
         self.result_view = ForgettingResultView()
         self.headline, self.details = self.result_view.headline, self.result_view.details
         self.chart, self.table = self.result_view.chart, self.result_view.table
+        self.runs = self.result_view.runs
         self.result_parts = self.result_view.result_parts
 
         body = QHBoxLayout()
@@ -128,7 +139,7 @@ class ForgettingTab(QWidget):
         layout.addWidget(self.progress)
         layout.addLayout(body, 1)
 
-        self.mmlu_radio.toggled.connect(lambda on: self.stack.setCurrentIndex(0 if on else 1))
+        self._kind.idToggled.connect(lambda kind, on: on and self.stack.setCurrentIndex(kind))
         self.run_combo.currentIndexChanged.connect(self._show_base)
         self.run_button.clicked.connect(self.start_check)
         self.open_button.clicked.connect(lambda: self.open_result(self.stored_combo.currentData()))
@@ -144,6 +155,107 @@ class ForgettingTab(QWidget):
             self.set_mmlu_folder(folder, remember=False)
 
     # panels -----------------------------------------------------------------------------------
+    def _radios(self) -> tuple[QRadioButton, ...]:
+        return (self.builtin_radio, self.classification_radio, self.mmlu_radio, self.task_radio)
+
+    def _builtin_panel(self) -> QWidget:
+        panel = QWidget()
+        self.builtin_combo = QComboBox()
+        for item in builtin_checks():
+            self.builtin_combo.addItem(item.title, item.name)
+            self.builtin_combo.setItemData(self.builtin_combo.count() - 1, item.description, Qt.ToolTipRole)
+        self.builtin_about = QLabel()
+        self.builtin_about.setWordWrap(True)
+        self.builtin_about.setStyleSheet("color: #667085;")
+        self.builtin_combo.currentIndexChanged.connect(self._show_builtin)
+        self.builtin_limit = QSpinBox()
+        self.builtin_limit.setRange(0, 100000)
+        self.builtin_limit.setValue(200)
+        self.builtin_limit.setSpecialValueText("all")
+        self.builtin_limit.setToolTip("How many items to score (0 = all); each model reads each item once")
+        form = QFormLayout(panel)
+        form.setContentsMargins(18, 0, 0, 0)
+        form.addRow(self.builtin_combo)
+        form.addRow(self.builtin_about)
+        form.addRow("Items", self.builtin_limit)
+        self._show_builtin()
+        panel.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)
+        return panel
+
+    def _show_builtin(self) -> None:
+        self.builtin_about.setText(self.builtin_combo.currentData(Qt.ToolTipRole) or "")
+
+    def _classification_panel(self) -> QWidget:
+        panel = QWidget()
+        self.cls_path = QLineEdit()
+        self.cls_path.setPlaceholderText("labelled file, or hf:glue:sst2")
+        self.cls_path.setToolTip("A CSV / TSV / JSON / JSONL / Parquet file with a text and a label column, or a "
+                                 "Hugging Face dataset as hf:NAME[:CONFIG] (needs a network the first time)")
+        self.cls_path.editingFinished.connect(lambda: self.set_classification_source(self.cls_path.text()))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_classification)
+        row = QHBoxLayout()
+        row.addWidget(self.cls_path, 1)
+        row.addWidget(browse)
+        self.text_column = QComboBox()
+        self.text_column.setEditable(True)
+        self.text_column.setToolTip("The column with the text to classify")
+        self.label_column = QComboBox()
+        self.label_column.setEditable(True)
+        self.label_column.setToolTip("The column with the right label")
+        self.label_words = QLineEdit()
+        self.label_words.setPlaceholderText("e.g. negative,positive for 0,1")
+        self.label_words.setToolTip("The word the model should answer for each label. Numeric labels (SST-2: 0, 1) "
+                                    "need one word each, in order; word labels are used as they are")
+        self.cls_shots = QSpinBox()
+        self.cls_shots.setRange(0, 32)
+        self.cls_shots.setToolTip("Solved rows of the file shown before each item (they are not scored)")
+        self.cls_limit = QSpinBox()
+        self.cls_limit.setRange(0, 1000000)
+        self.cls_limit.setValue(200)
+        self.cls_limit.setSpecialValueText("all")
+        self.cls_limit.setToolTip("How many rows to score (0 = all)")
+        form = QFormLayout(panel)
+        form.setContentsMargins(18, 0, 0, 0)
+        form.addRow(row)
+        form.addRow("Text column", self.text_column)
+        form.addRow("Label column", self.label_column)
+        form.addRow("Label words", self.label_words)
+        form.addRow("Shots", self.cls_shots)
+        form.addRow("Rows", self.cls_limit)
+        panel.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)
+        return panel
+
+    def _browse_classification(self) -> None:
+        start = str(Path(self.cls_path.text()).parent) if self.cls_path.text() else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Labelled data for the classification check", start,
+                                              "Data files (*.csv *.tsv *.json *.jsonl *.parquet);;All files (*)")
+        if path:
+            self.set_classification_source(path)
+
+    def set_classification_source(self, source: str) -> bool:
+        """Offer the columns of ``source`` (a local file; Hub datasets are read when the check runs)."""
+        source = str(source).strip()
+        self.cls_path.setText(source)
+        if not source or source.startswith("hf:"):
+            return bool(source)
+        from ift_desktop.core.data.sources import load_source
+
+        try:
+            columns = load_source(source, limit=1).columns
+        except UserError as exc:
+            self.message.show_warning(exc.one_line())
+            return False
+        self.message.clear()
+        for combo, guesses in ((self.text_column, ("sentence", "text", "review")), (self.label_column, ("label",))):
+            current = combo.currentText()
+            combo.clear()
+            combo.addItems(columns)
+            pick = current if current in columns else next((g for g in guesses if g in columns), None)
+            if pick:
+                combo.setCurrentText(pick)
+        return True
+
     def _mmlu_panel(self) -> QWidget:
         panel = QWidget()
         layout = QVBoxLayout(panel)
@@ -262,6 +374,19 @@ class ForgettingTab(QWidget):
             self.base_label.setText("No training run yet: fine-tune a model on the Train page first.")
             return
         self.base_label.setText(f"Base model: {html.escape(base_model_of_run(run))}")
+        self._prefer_held_out_builtin(run)
+
+    def _prefer_held_out_builtin(self, run: str) -> None:
+        """Pick a built-in check the run was not trained on (a run trained on the sample saw its reviews)."""
+        from ift_desktop.core.evaluation.forgetting import trained_on_check_data
+
+        checks = builtin_checks()
+        current = next((c for c in checks if c.name == self.builtin_combo.currentData()), None)
+        if current is None or not trained_on_check_data(Path(run), current.check):
+            return
+        other = next((c for c in checks if not trained_on_check_data(Path(run), c.check)), None)
+        if other is not None:
+            self.builtin_combo.setCurrentIndex(self.builtin_combo.findData(other.name))
 
     # MMLU folder ------------------------------------------------------------------------------
     def _browse_mmlu(self) -> None:
@@ -302,9 +427,25 @@ class ForgettingTab(QWidget):
                 if self.subjects.item(r).checkState() == Qt.Checked]
 
     # running ----------------------------------------------------------------------------------
-    def build_check(self) -> MMLUCheck | TaskCheck | None:
+    def build_check(self) -> MMLUCheck | ClassificationCheck | TaskCheck | None:
         """The check the form describes, or None after saying inline what is missing."""
         try:
+            if self.builtin_radio.isChecked():
+                chosen = next(b for b in builtin_checks() if b.name == self.builtin_combo.currentData())
+                chosen.check.limit = self.builtin_limit.value() or None
+                return chosen.check
+            if self.classification_radio.isChecked():
+                source = self.cls_path.text().strip()
+                if not source:
+                    self.message.show_warning("Choose a labelled file (or type hf:NAME[:CONFIG]) for the classification check.")
+                    return None
+                text, label = self.text_column.currentText().strip(), self.label_column.currentText().strip()
+                if not text or not label:
+                    self.message.show_warning("Name the text column and the label column of the classification data.")
+                    return None
+                words = [w.strip() for w in self.label_words.text().split(",") if w.strip()] or None
+                return ClassificationCheck(source, text, label, labels=words, shots=self.cls_shots.value(),
+                                           limit=self.cls_limit.value() or None)
             if self.mmlu_radio.isChecked():
                 folder = self.mmlu_path.text().strip()
                 if not folder:
@@ -367,7 +508,7 @@ class ForgettingTab(QWidget):
         self._task = None
 
     def _set_busy(self, busy: bool) -> None:
-        for widget in (self.run_button, self.open_button, self.run_combo, self.mmlu_radio, self.task_radio):
+        for widget in (self.run_button, self.open_button, self.run_combo, *self._radios()):
             widget.setEnabled(not busy)
 
     def is_busy(self) -> bool:
@@ -399,4 +540,5 @@ class ForgettingTab(QWidget):
 
     def show_result(self, result: dict) -> None:
         self.result = result
-        self.result_view.show_result(result)
+        folder = forgetting_dir(self.context.workspace.evaluations_dir)
+        self.result_view.show_result(result, results_on_same_check(folder, result))

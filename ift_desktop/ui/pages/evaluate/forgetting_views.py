@@ -3,8 +3,11 @@
 :class:`SubjectChart` draws base beside fine-tuned per subject (or task) on a 0–100 axis with
 chance as a dashed line; :class:`SubjectTable` lists n, base, tuned and the change in points per
 subject, sortable by the numbers (:class:`NumberItem`), biggest losses first;
-:class:`ForgettingResultView` puts the verdict in words and the overall numbers above both. Each
-takes the result dict of :func:`ift_desktop.core.evaluation.forgetting.check_forgetting`.
+:class:`RunComparisonTable` lists every stored run checked on the same items — base and fine-tuned
+with 95 % intervals, the change with its paired interval, p and the verdict — so a single-task run
+and a mixture run read side by side; :class:`ForgettingResultView` puts the verdict in words and the
+overall numbers above them. Each takes the result dict of
+:func:`ift_desktop.core.evaluation.forgetting.check_forgetting`.
 """
 
 from __future__ import annotations
@@ -83,9 +86,11 @@ class SubjectChart(pg.PlotWidget):
             self.addItem(line)
             self.items.append(line)
             self._chance_sample = pg.PlotDataItem(pen=pen)  # only its pen is drawn, in the legend
-            self.legend.addItem(self._chance_sample, f"chance ({100 * chance:.0f})")
+            what = "majority" if result.get("chance_label") == "majority class" else "chance"
+            self.legend.addItem(self._chance_sample, f"{what} ({100 * chance:.0f})")
         self.setXRange(-0.6, max(len(groups), 1) - 0.4, padding=0)
-        self.setYRange(0, min(110.0, top * 1.3 + 4), padding=0)  # room for the legend above the bars
+        self.setYRange(0, min(140.0, top * 1.35 + 4), padding=0)  # room for the legend above the bars
+        self.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 20)]])  # scores end at 100
 
     def _set_ticks(self) -> None:
         """Subject names shortened to the room each bar pair has (full names are in the table)."""
@@ -125,7 +130,8 @@ class SubjectTable(QTableWidget):
 
     def show_result(self, result: dict) -> None:
         groups = result.get("groups") or []
-        first = "Subject" if result.get("metric") == "accuracy" else "Task"
+        kind = (result.get("check") or {}).get("kind")
+        first = "Class" if kind == "classification" else "Subject" if result.get("metric") == "accuracy" else "Task"
         self.setHorizontalHeaderLabels([first, "n", "Base", "Tuned", "Δ pts"])
         self.setSortingEnabled(False)
         self.setRowCount(len(groups))
@@ -150,6 +156,60 @@ class SubjectTable(QTableWidget):
         self.sortItems(4, Qt.AscendingOrder)  # the biggest losses first
 
 
+def _interval(ci, signed: bool = False) -> str:
+    if not ci or ci[0] is None:
+        return ""
+    fmt = _signed if signed else _points
+    return f" [{fmt(ci[0])}, {fmt(ci[1])}]"
+
+
+class RunComparisonTable(QTableWidget):
+    """One row per run checked on the same items: base and fine-tuned with intervals, the change, p, verdict."""
+
+    HEADERS = ["Run", "Base", "Fine-tuned", "Δ pts", "p", "Verdict"]
+
+    def __init__(self, parent=None):
+        super().__init__(0, len(self.HEADERS), parent)
+        self.setHorizontalHeaderLabels(self.HEADERS)
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        for column in range(1, len(self.HEADERS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeToContents)
+        header.setToolTip("Score × 100 with its 95 % interval; Δ = fine-tuned − base with the paired 95 % interval; "
+                          "p of the paired test")
+
+    def show_results(self, results: list[dict]) -> None:
+        self.setRowCount(len(results))
+        for row, result in enumerate(results):
+            overall, test = result["overall"], result.get("test") or {}
+            delta_ci = [overall.get("delta_low"), overall.get("delta_high")]
+            verdict = result.get("verdict", "")
+            cells = [
+                str(result.get("run_name", "")),
+                _points(overall["base"]) + _interval(overall.get("base_ci95")),
+                _points(overall["tuned"]) + _interval(overall.get("tuned_ci95")),
+                _signed(overall["delta"]) + _interval(delta_ci, signed=True),
+                f"{float(test['p_value']):.3g}" if test.get("p_value") is not None else "—",
+                verdict,
+            ]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column:
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter if column < 5 else Qt.AlignLeft | Qt.AlignVCenter)
+                if column == 5:
+                    item.setForeground(QColor(VERDICT_COLOURS.get(verdict, "#344054")))
+                if row == 0:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                item.setToolTip(result.get("summary") or "")
+                self.setItem(row, column, item)
+        self.setFixedHeight(self.horizontalHeader().height() + sum(self.rowHeight(r) for r in range(len(results))) + 4)
+
+
 class ForgettingResultView(QWidget):
     """The right side of the tab: the verdict in words, the overall numbers, the chart and the table."""
 
@@ -157,10 +217,11 @@ class ForgettingResultView(QWidget):
         super().__init__(parent)
         self.headline = QLabel(
             "<b>What did the fine-tuning cost elsewhere?</b><br>Training on one task can make a model worse at "
-            "others (catastrophic forgetting). Pick a held-out check on the left: MMLU-style questions (point at a "
-            "folder of the original MMLU CSVs; the app does not ship them) or a prepared dataset of another task. "
-            "The base model and the fine-tuned one answer the same items, and a paired test says whether the "
-            "difference is real.<br><br>Or open a stored check below the form."
+            "others (catastrophic forgetting). Pick a held-out check on the left — the built-in one needs no files; "
+            "a labelled classification file (e.g. SST-2), MMLU-style questions or a prepared dataset of another task "
+            "are the advanced choices. The base model and the fine-tuned one answer the same items, and a paired "
+            "test says whether the difference is real. Check a second run (e.g. one trained on a mixture of tasks) "
+            "on the same items and both appear in one table.<br><br>Or open a stored check below the form."
         )
         self.headline.setWordWrap(True)
         self.headline.setTextFormat(Qt.RichText)
@@ -173,6 +234,8 @@ class ForgettingResultView(QWidget):
         self.chart = SubjectChart()
         self.chart.setMinimumHeight(170)
         self.table = SubjectTable()
+        self.runs_title = QLabel("<b>Runs checked on these items</b>")
+        self.runs = RunComparisonTable()
         lower = QSplitter(Qt.Horizontal)
         lower.addWidget(self.chart)
         lower.addWidget(self.table)
@@ -187,11 +250,14 @@ class ForgettingResultView(QWidget):
         layout.addWidget(self.headline)
         layout.addWidget(self.details)
         layout.addWidget(lower, 1)
-        self.result_parts = (self.chart, self.table)
+        layout.addWidget(self.runs_title)
+        layout.addWidget(self.runs)
+        self.result_parts = (self.chart, self.table, self.runs_title, self.runs)
         for part in self.result_parts:
             part.hide()
 
-    def show_result(self, result: dict) -> None:
+    def show_result(self, result: dict, same_check: list[dict] | None = None) -> None:
+        """Show ``result``; ``same_check`` (result first) fills the table of runs checked on the same items."""
         esc = html.escape
         colour = VERDICT_COLOURS.get(result.get("verdict"), "#344054")
         self.headline.setStyleSheet(f"font-size: 13pt; font-weight: 600; color: {colour}; padding: 2px 0;")
@@ -199,10 +265,12 @@ class ForgettingResultView(QWidget):
         overall, test = result["overall"], result["test"]
         label = result.get("metric_label", "score")
         check = result.get("check") or {}
+        delta_ci = [overall.get("delta_low"), overall.get("delta_high")]
         lines = [
-            f"<b>{esc(label)}</b>: base <b>{_points(overall['base'])}</b> → fine-tuned <b>{_points(overall['tuned'])}</b> "
-            f"(<b style='color:{colour}'>{_signed(overall['delta'])}</b> points) on {overall.get('n', '?')} items "
-            f"of <b>{esc(str(check.get('label', '')))}</b>",
+            f"<b>{esc(label)}</b>: base <b>{_points(overall['base'])}</b>{_interval(overall.get('base_ci95'))} → "
+            f"fine-tuned <b>{_points(overall['tuned'])}</b>{_interval(overall.get('tuned_ci95'))} "
+            f"(<b style='color:{colour}'>{_signed(overall['delta'])}</b>{_interval(delta_ci, signed=True)} points, "
+            f"95 % intervals) on {overall.get('n', '?')} items of <b>{esc(str(check.get('label', '')))}</b>",
             f"Run <b>{esc(str(result.get('run_name', '')))}</b> vs its base "
             f"{esc(str(result.get('base_label', '')))}; {self._settings_text(check)}",
             f"{esc(test['name'][:1].upper() + test['name'][1:])} test: {self._items(test.get('only_base', 0))} only "
@@ -215,8 +283,12 @@ class ForgettingResultView(QWidget):
         self.details.setText("<br>".join(lines))
         self.chart.show_result(result)
         self.table.show_result(result)
+        self.runs.show_results(same_check or [result])
         for part in self.result_parts:
             part.show()
+        several = len(same_check or []) > 1
+        self.runs_title.setVisible(several)
+        self.runs.setVisible(several)
 
     @staticmethod
     def _items(n: int) -> str:
@@ -224,6 +296,10 @@ class ForgettingResultView(QWidget):
 
     @staticmethod
     def _settings_text(check: dict) -> str:
+        if check.get("kind") == "classification":
+            limit = check.get("limit")
+            rows = f"first {limit} rows" if limit else "all rows"
+            return f"{check.get('shots', 0)}-shot, {rows}, log-likelihood of each label word"
         if check.get("kind") == "mmlu":
             limit = check.get("limit")
             per = f"{limit} questions per subject" if limit else "all questions"
