@@ -68,9 +68,11 @@ class TrainConfig:
         "batch size x accumulation, at the memory cost of one batch.",
         1,
     )
-    max_length: int = _help(
-        "Longest prompt + completion in tokens; longer examples are cut at the end (the data page shows how many).",
-        512,
+    max_length: int | None = _help(
+        "Longest prompt + completion in tokens; longer examples are cut at the end (the data page shows how many). "
+        "Empty = from the dataset: the max length chosen on its statistics step, else the length that keeps 99% "
+        "of its training examples whole.",
+        None,
     )
     max_grad_norm: float = _help("Gradients are clipped to this norm each step; 0 turns clipping off.", 1.0)
     lora_r: int = _help("LoRA rank: the width of the adapter matrices. Higher learns more and costs more.", 16)
@@ -154,7 +156,8 @@ class TrainConfig:
         number("weight_decay", 0, 1.0)
         positive_int("batch_size")
         positive_int("grad_accum")
-        positive_int("max_length", 8)
+        if self.max_length is not None:
+            positive_int("max_length", 8)
         number("max_grad_norm", 0, 1e6)
         positive_int("lora_r")
         positive_int("lora_alpha")

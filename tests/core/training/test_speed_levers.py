@@ -1,0 +1,124 @@
+"""The speed levers of the training loop keep the loss semantics: completion-only head, bf16 autocast."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import TrainerCallback
+
+from ift_desktop.core.models import ModelSpec, load_model
+from ift_desktop.core.models import device as device_module
+from ift_desktop.core.models.device import training_precision
+from ift_desktop.core.training import TrainConfig, run_training
+from ift_desktop.core.training.data import CompletionOnlyCollator, encode_example
+from ift_desktop.core.training.head_loss import completion_loss, supports_completion_head
+from tiny_models import make_tiny_dataset, make_tiny_llama, make_tiny_t5, tiny_examples
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def llama(tmp_path_factory):
+    return make_tiny_llama(tmp_path_factory.mktemp("llama"), chat_template=True)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_tiny_dataset(tmp_path_factory.mktemp("data"), n=8, val=2, test=2)
+
+
+def _batch(tokenizer, n=4, max_length=96):
+    features = [
+        encode_example(row, tokenizer, is_seq2seq=False, max_length=max_length, use_chat_template=None)[0]
+        for row in tiny_examples(n)
+    ]
+    return CompletionOnlyCollator(tokenizer.pad_token_id)(features)
+
+
+def _gradients(model):
+    return {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_completion_only_head_gives_the_full_head_loss_and_gradients(llama, lora):
+    loaded = load_model(ModelSpec.parse(str(llama)), for_training=True, dtype=torch.float32)
+    model = loaded.model
+    if lora:
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["q_proj", "v_proj"]))
+    model.train()
+    batch = _batch(loaded.tokenizer)
+    assert (batch["labels"] == -100).any() and (batch["labels"] != -100).any()
+
+    full = model(**batch).loss
+    full.backward()
+    full_grads = _gradients(model)
+    model.zero_grad()
+    ours = completion_loss(model, batch)
+    ours.backward()
+    ours_grads = _gradients(model)
+
+    assert supports_completion_head(model)
+    assert ours.item() == pytest.approx(full.item(), rel=1e-5)
+    assert full_grads.keys() == ours_grads.keys() and full_grads
+    for name, grad in full_grads.items():
+        torch.testing.assert_close(ours_grads[name], grad, rtol=1e-4, atol=1e-6, msg=name)
+    # the Trainer's convention: a sum over the accumulated batch's completion tokens
+    n = int((batch["labels"][:, 1:] != -100).sum())
+    assert completion_loss(model, batch, num_items_in_batch=2 * n).item() == pytest.approx(full.item() / 2, rel=1e-5)
+
+
+def test_seq2seq_models_keep_their_own_loss(tmp_path):
+    loaded = load_model(ModelSpec.parse(str(make_tiny_t5(tmp_path / "t5"))), for_training=True)
+    assert not supports_completion_head(loaded.model)
+
+
+@pytest.mark.parametrize(
+    "flags, precision, expected, autocast",
+    [
+        ({"avx512_bf16"}, "auto", torch.bfloat16, True),
+        ({"amx_bf16", "avx512f"}, "auto", torch.bfloat16, True),
+        ({"avx2", "avx512f"}, "auto", torch.float32, False),  # AVX-512 without BF16 only emulates it
+        (set(), "auto", torch.float32, False),
+        ({"avx512_bf16"}, "fp32", torch.float32, False),
+        (set(), "bf16", torch.bfloat16, True),
+    ],
+)
+def test_cpu_precision_follows_the_cpu(monkeypatch, flags, precision, expected, autocast):
+    monkeypatch.setattr(device_module, "_cpu_flags", lambda: set(flags))
+    chosen = training_precision(torch.device("cpu"), precision)
+    assert (chosen.dtype, chosen.autocast) == (expected, autocast)
+    assert chosen.reason.startswith(chosen.name)
+
+
+class _AutocastSeen(TrainerCallback):
+    """Records whether the model's forward passes ran under CPU bf16 autocast."""
+
+    def __init__(self):
+        self.seen: list[bool] = []
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        def hook(module, inputs):
+            self.seen.append(torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16)
+
+        model.get_base_model().model.layers[0].register_forward_pre_hook(hook)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_training_autocasts_when_and_only_when_the_cpu_has_native_bf16(tmp_path, monkeypatch, llama, data, native):
+    monkeypatch.setattr(device_module, "_cpu_flags", lambda: {"avx512_bf16"} if native else {"avx2"})
+    seen = _AutocastSeen()
+    events: list[dict] = []
+    config = TrainConfig(max_steps=2, batch_size=4, eval_steps=0, save_steps=0, device="cpu")
+    run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run",
+                 on_event=events.append, callbacks=[seen])
+    assert seen.seen and set(seen.seen) == {native}
+    started = next(e for e in events if e.get("status") == "started")
+    assert started["precision"] == ("bf16" if native else "fp32") and started["precision_reason"]
