@@ -122,3 +122,67 @@ def test_training_autocasts_when_and_only_when_the_cpu_has_native_bf16(tmp_path,
     assert seen.seen and set(seen.seen) == {native}
     started = next(e for e in events if e.get("status") == "started")
     assert started["precision"] == ("bf16" if native else "fp32") and started["precision_reason"]
+
+
+def test_max_length_comes_from_the_manifest_else_from_the_data(tmp_path, llama):
+    import json
+
+    from ift_desktop.core.models import load_tokenizer
+    from ift_desktop.core.training.data import dataset_max_length
+
+    tokenizer = load_tokenizer(ModelSpec.parse(str(llama)))
+    folder = make_tiny_dataset(tmp_path / "data", n=40, val=2, test=2)
+    length, why = dataset_max_length(folder, tokenizer, is_seq2seq=False, use_chat_template=None)
+    rows = [json.loads(line) for line in (folder / "train.jsonl").read_text().splitlines()]
+    from ift_desktop.core.models import format_for_model
+
+    totals = sorted(len(format_for_model(r["prompt"], r["completion"], tokenizer).prompt_ids)
+                    + len(format_for_model(r["prompt"], r["completion"], tokenizer).completion_ids) for r in rows)
+    assert length % 32 == 0 and sum(t <= length for t in totals) >= 0.99 * len(totals)
+    assert length - 32 < totals[-1]  # the smallest such multiple
+    assert "99%" in why
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "max_length": 200}))
+    assert dataset_max_length(folder, tokenizer, is_seq2seq=False, use_chat_template=None)[0] == 200
+
+
+def test_a_run_without_max_length_uses_the_datasets_and_records_it(tmp_path, llama, data):
+    config = TrainConfig(max_steps=1, batch_size=2, eval_steps=0, save_steps=0)
+    assert config.max_length is None
+    events: list[dict] = []
+    run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run",
+                 on_event=events.append)
+    from ift_desktop.core.training import RunFolder
+
+    recorded = RunFolder(tmp_path / "run").read_record()["config"]["max_length"]
+    assert isinstance(recorded, int) and recorded >= 32
+    assert any(e.get("status") == "tokenizing" and f"Max length {recorded}" in e.get("message", "") for e in events)
+
+
+def test_eta_is_the_mean_pace_of_the_session_with_pauses_left_out(monkeypatch):
+    from ift_desktop.core.training import callbacks
+    from ift_desktop.core.training.callbacks import EventCallback, TrainingControl
+
+    now = [100.0]
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: now[0])
+
+    class State:
+        global_step = 0
+        max_steps = 10
+        epoch = 0.0
+
+    class Control:
+        should_training_stop = should_save = should_evaluate = False
+
+    bridge = EventCallback(emit=lambda e: None, control=TrainingControl(), tokens_seen=lambda: 0, on_metrics=lambda r: None)
+    state, control = State(), Control()
+    bridge.on_train_begin(None, state, control)
+    for step, seconds in enumerate([4.0, 1.0, 1.0, 2.0], start=1):  # uneven steps (grouped lengths)
+        bridge.on_step_begin(None, state, control)
+        now[0] += seconds
+        bridge.on_step_end(None, state, control)
+        state.global_step = step
+    now[0] += 2.0  # a validation after step 4 counts: it recurs
+    assert bridge.eta_s(4) == pytest.approx(6 * 10.0 / 4)
+    assert bridge.elapsed_s == pytest.approx(10.0)

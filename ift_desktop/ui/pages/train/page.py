@@ -78,6 +78,7 @@ class TrainPage(QWidget):
         self._phase_text = ""  # what the run does now (status line), applied by the 10 Hz refresh
         self._precision = ""  # e.g. "fp32", from the run's "started" event
         self._tokens_per_s: float | None = None
+        self._clock_on = False  # the speed line ticks from Start on
         self._view_timer = QTimer(self)
         self._view_timer.setInterval(100)
         self._view_timer.timeout.connect(self._refresh_view)
@@ -114,9 +115,10 @@ class TrainPage(QWidget):
         self.progress.setTextVisible(True)
         self.status = QLabel("Choose a model and a dataset, then press Start.")
         self.status.setObjectName("Hint")
-        self.speed = QLabel()  # precision · tokens/s · elapsed · time left, while a run is on
+        self.speed = QLabel()  # precision · tokens/s · elapsed · time left, once a run started
         self.speed.setObjectName("Hint")
-        self.speed.hide()
+        # its line is always there: a label appearing at Start would resize (and redraw) the charts
+        self.speed.setMinimumHeight(self.speed.fontMetrics().height())
         self.message = InlineMessage()
         self.hint = InlineMessage()
 
@@ -314,7 +316,7 @@ class TrainPage(QWidget):
         self._precision, self._tokens_per_s = "", None
         earlier = [row.get("elapsed_s") for row in history if isinstance(row.get("elapsed_s"), (int, float))]
         self.clock.start(max(earlier) if earlier else 0.0)
-        self.speed.show()
+        self._clock_on = True
         self._say(f"{verb} run {Path(out_dir).name} ({getattr(config, 'method', '')}) → {out_dir}")
         self._update_buttons()
 
@@ -388,7 +390,7 @@ class TrainPage(QWidget):
             self.log.appendPlainText("\n".join(lines))
         if self._phase_text and self.status.text() != self._phase_text:
             self.status.setText(self._phase_text)
-        if self.speed.isVisible():
+        if self._clock_on:
             self._show_speed()
         event, self._last_log = self._last_log, None
         if event is None:
