@@ -6,14 +6,16 @@
 On the built-in model with the app's default LoRA (r 16 on all linear layers of the blocks) and
 batches of 4 DialogSum dev examples (chat template, prompt labels -100, cut at ``--max-length``):
 
-1. the matmul ceiling of this CPU: a 2048² x 2048² product in fp32 and in bf16 (GFLOP/s);
+1. the matmul ceiling of this CPU: a 2048² x 2048² product in fp32 and in bf16 (GFLOP/s; 512² for
+   a bf16 that the CPU only emulates, where it is ~25x slower than fp32);
 2. a profile of one training step (forward + backward + AdamW) split into its parts, each timed
    alone at the batch's real shapes: attention blocks, MLP blocks, LM head (full vs completion
    positions only), cross-entropy, optimizer step, and what the rest (norms, embeddings, LoRA
    bookkeeping) takes;
 3. the levers, alternating in one process over the same batches (medians): plain (fp32, full head,
    random batches = the loop before issue 14), + completion-only head, + length-grouped batches,
-   + bf16 autocast; useful (non-padding) tokens/s of each and the loss of the same batches;
+   + no LoRA dropout (no copies of each adapter's input), + gradient checkpointing, + bf16 autocast
+   (only on a CPU with native bf16); useful (non-padding) tokens/s of each and the mean loss;
 4. with memory on, the peak RSS of a few steps of each lever in a fresh process.
 
 Prints every repetition and one table at the end.
@@ -36,7 +38,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 DIALOGSUM_DEV = REPO.parent / "shared" / "data" / "dialogsum" / "dialogsum.dev.jsonl"
-LEVERS = ("plain", "head", "head+grouped", "head+grouped+bf16")
+LEVERS = ("plain", "head", "head+grouped", "head+grouped+nodrop", "head+grouped+nodrop+ckpt",
+          "head+grouped+nodrop+bf16")
 
 
 def matmul_ceiling(dtype, n: int = 2048, repeats: int = 5) -> float:
@@ -100,13 +103,31 @@ def step(model, optimizer, batch, *, head: bool, bf16: bool) -> float:
     return float(loss)
 
 
+def set_lora_dropout(model, on: bool) -> None:
+    """LoRA dropout 0.05 (peft's nn.Dropout) or none (nn.Identity: the input is not copied)."""
+    import torch
+
+    for module in model.modules():
+        dropouts = getattr(module, "lora_dropout", None)
+        if isinstance(dropouts, torch.nn.ModuleDict):
+            for key in list(dropouts.keys()):
+                dropouts[key] = torch.nn.Dropout(0.05) if on else torch.nn.Identity()
+
+
 def run_lever(model, optimizer, batches, lever: str) -> tuple[float, int, float]:
-    """Seconds, useful tokens and mean loss of one pass over ``batches`` (weights restored after)."""
-    head = lever != "plain"
-    bf16 = lever.endswith("bf16")
+    """Seconds, useful tokens and mean loss of one pass over ``batches`` with the lever's settings."""
+    flags = set(lever.split("+"))
+    set_lora_dropout(model, "nodrop" not in flags)
+    if "ckpt" in flags:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()
     tokens = sum(int(b["attention_mask"].sum()) for b in batches)
     start = time.perf_counter()
-    losses = [step(model, optimizer, b, head=head, bf16=bf16) for b in batches]
+    try:
+        losses = [step(model, optimizer, b, head="head" in flags, bf16="bf16" in flags) for b in batches]
+    finally:
+        if "ckpt" in flags:
+            model.gradient_checkpointing_disable()
     return time.perf_counter() - start, tokens, statistics.mean(losses)
 
 
@@ -228,8 +249,17 @@ def main(argv=None) -> int:
 
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, {args.threads} threads, "
           f"CPU capability {torch.backends.cpu.get_cpu_capability()}")
-    ceiling = {"fp32": matmul_ceiling(torch.float32), "bf16": matmul_ceiling(torch.bfloat16)}
-    print(f"matmul ceiling (2048²): fp32 {ceiling['fp32']:.1f} GFLOP/s, bf16 {ceiling['bf16']:.1f} GFLOP/s", flush=True)
+    from ift_desktop.core.models.device import cpu_has_native_bf16
+
+    native = cpu_has_native_bf16()
+    # an emulated bf16 product runs at a few % of fp32: measure it on a smaller matrix
+    ceiling = {"fp32": matmul_ceiling(torch.float32),
+               "bf16": matmul_ceiling(torch.bfloat16, n=2048 if native else 512, repeats=5 if native else 2)}
+    print(f"matmul ceiling: fp32 {ceiling['fp32']:.1f} GFLOP/s (2048²), bf16 {ceiling['bf16']:.1f} GFLOP/s "
+          f"({'2048²' if native else '512²'}); native bf16: {native}", flush=True)
+    levers = LEVERS if native else LEVERS[:-1]
+    if not native:
+        print("no native bf16 on this CPU: the bf16 lever is not measured (auto keeps fp32 here)")
 
     model, random_batches, grouped_batches = load(args)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=0.0)  # lr 0: same weights
@@ -241,21 +271,22 @@ def main(argv=None) -> int:
               f"{completion} completion tokens ({completion / useful:.0%} of the non-padding)")
 
     print("\nprofile of one step (each part timed alone; seconds):")
-    for title, batch, head_only in (("before: random batch, full head", random_batches[0], False),
-                                    ("after: grouped batch, completion head", grouped_batches[0], True)):
-        parts = profile_parts(model, batch, head_only=head_only)
-        seconds, _, _ = run_lever(model, optimizer, [batch], "plain" if not head_only else "head+grouped")
-        seconds = min(seconds, run_lever(model, optimizer, [batch], "plain" if not head_only else "head+grouped")[0])
+    for title, batch, lever in (("before: random batch, full head, LoRA dropout", random_batches[0], "plain"),
+                                ("after: grouped batch, completion head, no LoRA dropout", grouped_batches[0],
+                                 "head+grouped+nodrop")):
+        set_lora_dropout(model, "nodrop" not in lever)
+        parts = profile_parts(model, batch, head_only=lever != "plain")
+        seconds = min(run_lever(model, optimizer, [batch], lever)[0] for _ in range(2))
         rest = seconds - sum(parts.values())
         print(f"  {title}: step {seconds:.2f} s = " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items())
               + f", rest {rest:.2f}", flush=True)
 
-    times: dict[str, list[float]] = {lever: [] for lever in LEVERS}
+    times: dict[str, list[float]] = {lever: [] for lever in levers}
     tokens: dict[str, int] = {}
     losses: dict[str, float] = {}
     print("\nlevers (alternating, same batches):")
     for repeat in range(args.repeats):
-        for lever in LEVERS:
+        for lever in levers:
             batches = grouped_batches if "grouped" in lever else random_batches
             seconds, count, loss = run_lever(model, optimizer, batches, lever)
             times[lever].append(seconds)
@@ -265,14 +296,14 @@ def main(argv=None) -> int:
 
     memory = {}
     if not args.no_memory:
-        for lever in LEVERS:
+        for lever in levers:
             memory[lever] = peak_rss_of(lever, args)
             print(f"  peak RSS {lever}: {memory[lever]:.2f} GiB", flush=True)
 
     base = tokens["plain"] / statistics.median(times["plain"])
     print("\n| lever | useful tokens/s (median) | x plain | mean loss | peak RSS GiB |")
     print("|---|---|---|---|---|")
-    for lever in LEVERS:
+    for lever in levers:
         rate = tokens[lever] / statistics.median(times[lever])
         rss = f"{memory[lever]:.2f}" if lever in memory else "-"
         print(f"| {lever} | {rate:.1f} | {rate / base:.2f} | {losses[lever]:.4f} | {rss} |")

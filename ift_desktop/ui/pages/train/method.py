@@ -87,6 +87,7 @@ def estimate_costs(request: CostRequest, config=None, state: TaskState | None = 
             target_modules=request.target_modules or None,
             dtype=dtype,
             gradient_checkpointing=bool(request.gradient_checkpointing),
+            device_kind=device.type,
         )
     return result
 
