@@ -206,6 +206,7 @@ class TrainPage(QWidget):
 
     def _on_trainer_ready(self, _result=None) -> None:
         self.trainer_ready = True
+        self.setup.code_ready()
         self._update_buttons()
 
     # state ----------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ LABELS = {
 }
 NONE_TEXTS = {
     "max_steps": "none: train for the epochs",
-    "max_length": "from the dataset",
+    "max_length": "auto",
     "learning_rate": "auto",
     "lora_target_modules": "all linear layers",
     "eval_max_examples": "all",
@@ -178,6 +178,9 @@ class SetupPanel(QScrollArea):
         self._cost_timer.setInterval(350)
         self._cost_timer.timeout.connect(self._estimate)
         self.dataset_max_length: int | None = None  # what "from the dataset" means for the chosen data
+        self._length_task = None
+        self._length_for: str | None = None
+        self.code_loaded = False  # set by the page once its worker imported the training code
         self.model_picker.changed.connect(self._schedule_costs)
         self.model_picker.changed.connect(self._resolve_max_length)
         self.method.changed.connect(self._on_method)
@@ -202,7 +205,9 @@ class SetupPanel(QScrollArea):
         path = self.dataset_picker.current_path()
         if editor is None or not path:
             return
-        editor.widget.setSpecialValueText(NONE_TEXTS["max_length"] + " (measuring…)")
+        editor.widget.setSpecialValueText(NONE_TEXTS["max_length"] + " (measuring)")
+        if not self.code_loaded:
+            return  # transformers is being imported in another worker; code_ready() measures then
         try:
             spec = self.model_picker.spec()
         except UserError:
@@ -213,17 +218,22 @@ class SetupPanel(QScrollArea):
         task.worker.failed.connect(self._on_max_length_failed)
         self._length_task = task
 
+    def code_ready(self) -> None:
+        """The training code (transformers) is imported: workers may use it without racing its import."""
+        self.code_loaded = True
+        self._resolve_max_length()
+
     def _on_max_length_failed(self, *_details) -> None:
         self.form.editors["max_length"].widget.setSpecialValueText(NONE_TEXTS["max_length"])
 
     def _on_max_length(self, result) -> None:
         data_dir, length, why = result
-        if data_dir != getattr(self, "_length_for", None):
+        if data_dir != self._length_for:
             return  # an answer for an earlier dataset
         editor = self.form.editors["max_length"]
         self.dataset_max_length = length
-        editor.widget.setSpecialValueText(f"{NONE_TEXTS['max_length']}: {length}")
-        editor.widget.setToolTip(f"Empty = {length} tokens for this dataset ({why}).\n\n" + editor.field.metadata["help"])
+        editor.widget.setSpecialValueText(f"{NONE_TEXTS['max_length']} ({length})")
+        editor.widget.setToolTip(f"auto = {length} tokens for this dataset ({why}).\n\n" + editor.field.metadata["help"])
         self._schedule_costs()
 
     def _on_method(self, method: str) -> None:
@@ -345,3 +355,6 @@ class SetupPanel(QScrollArea):
         if self._cost_task is not None and self._cost_task.is_running():
             self._cost_task.cancel()  # a config read cannot be interrupted; it ends within seconds
             self._cost_task.wait(timeout_ms)
+        if self._length_task is not None and self._length_task.is_running():
+            self._length_task.cancel()  # tokenizing checks the cancel between examples
+            self._length_task.wait(timeout_ms)
