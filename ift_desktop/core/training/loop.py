@@ -57,11 +57,14 @@ class TrainingResult:
     metrics: list[dict] = field(default_factory=list)
 
 
-def _trainer_class(is_seq2seq: bool, *, completion_head: bool = False, cpu_autocast: torch.dtype | None = None):
+def _trainer_class(
+    is_seq2seq: bool, *, completion_head: bool = False, autocast: tuple[str, torch.dtype] | None = None
+):
     """The Trainer for this run: counts the tokens it trains on; with ``completion_head`` the loss of a
-    causal LM applies the output head only at completion positions (head_loss.py); with
-    ``cpu_autocast`` the forward passes (training and evaluation) run under CPU autocast in that dtype
-    (the fp32 weights stay)."""
+    causal LM applies the output head only at completion positions (head_loss.py); with ``autocast``
+    (device type, dtype) the forward passes of training and evaluation run under autocast (the fp32
+    weights stay). The Trainer's own mixed precision wraps ``model.forward``, which the
+    completion-only loss does not call, so the autocast is entered here around every loss."""
     from transformers import Seq2SeqTrainer, Trainer  # noqa: I001
 
     base = Seq2SeqTrainer if is_seq2seq else Trainer
@@ -79,9 +82,10 @@ def _trainer_class(is_seq2seq: bool, *, completion_head: bool = False, cpu_autoc
             return super().training_step(model, inputs, num_items_in_batch)
 
         def autocast_smart_context_manager(self, cache_enabled: bool | None = True):
-            if cpu_autocast is None:
+            if autocast is None:
                 return super().autocast_smart_context_manager(cache_enabled)
-            return torch.autocast("cpu", dtype=cpu_autocast, cache_enabled=cache_enabled)
+            device_type, dtype = autocast
+            return torch.autocast(device_type, dtype=dtype, cache_enabled=cache_enabled)
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if not completion_head or "labels" not in inputs:
@@ -316,7 +320,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
     trainer_cls = _trainer_class(
         loaded.is_seq2seq,
         completion_head=supports_completion_head(base),
-        cpu_autocast=dtype if device.type == "cpu" and precision.autocast else None,
+        autocast=(device.type, dtype) if precision.autocast and device.type in ("cpu", "cuda") else None,
     )
     holder: dict = {}
 
