@@ -110,6 +110,7 @@ class EventCallback(TrainerCallback):
         self._wall = 0.0  # running seconds of this session before the current span (pauses excluded)
         self._span_started: float | None = None
         self._eval_batches = 0
+        self.validation_s = 0.0  # seconds spent validating in this session (the Trainer's eval_runtime)
 
     # --------------------------------------------------------------------------------- timing
     @property
@@ -179,6 +180,7 @@ class EventCallback(TrainerCallback):
         logs = dict(logs or {})
         step = int(state.global_step)
         if "eval_loss" in logs:
+            self.validation_s += float(_finite(logs.get("eval_runtime")) or 0.0)
             eval_loss = _finite(logs["eval_loss"])
             self.emit({"type": "eval", "step": step, "eval_loss": eval_loss})
             if self._pending is not None and self._pending["step"] == step:
@@ -219,6 +221,7 @@ class EventCallback(TrainerCallback):
         step = int(state.global_step)
         if control.should_evaluate:
             self._eval_batches = 0
+        self.validation_s = 0.0  # seconds spent validating in this session (the Trainer's eval_runtime)
             self.emit({"type": "status", "status": "validating", "message": f"Validating after step {step}…"})
         elif control.should_save:
             self.emit({"type": "status", "status": "saving", "message": f"Saving a checkpoint at step {step}…"})

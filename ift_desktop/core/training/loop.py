@@ -323,6 +323,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
         autocast=(device.type, dtype) if precision.autocast and device.type in ("cpu", "cuda") else None,
     )
     holder: dict = {}
+    probe_seconds: list[float] = []
 
     def tokens_seen() -> int:
         counted = getattr(holder.get("trainer"), "tokens_seen", None)
@@ -334,6 +335,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
         count = len(config.probe_prompts)
         emit({"type": "status", "status": "probing",
               "message": f"Answering {count} probe prompt{'s' if count != 1 else ''} at step {step}…"})
+        probe_started = time.monotonic()
         answers = generate_answers(
             current_model,
             tokenizer,
@@ -343,6 +345,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
             max_new_tokens=config.probe_max_new_tokens,
         )
         row = {"step": step, "answers": answers}
+        probe_seconds.append(time.monotonic() - probe_started)
         run.append_probe(row)
         emit({"type": "probe", **row})
 
@@ -435,7 +438,11 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
     evals = [row["eval_loss"] for row in metrics if row.get("eval_loss") is not None]
     last_checkpoint = run.last_checkpoint()
     elapsed = elapsed_offset + (time.monotonic() - started)
+    session_s = max(1e-9, time.monotonic() - started)
+    checks = {"validation_s": round(bridge.validation_s, 2), "probes_s": round(sum(probe_seconds), 2)}
+    share = (checks["validation_s"] + checks["probes_s"]) / session_s
     run.update_record(
+        **checks,
         status=status,
         global_step=global_step,
         max_steps=int(trainer.state.max_steps),
@@ -452,7 +459,8 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
             "type": "status",
             "status": status,
             "message": f"{'Finished' if status == 'finished' else 'Stopped'} at step {global_step}; "
-            f"saved the {'adapter' if config.method == 'lora' else 'model'} to {artifact}",
+            f"saved the {'adapter' if config.method == 'lora' else 'model'} to {artifact}"
+            + (f"; validation and probes took {share:.0%} of the time" if share >= 0.005 else ""),
         }
     )
     del trainer
