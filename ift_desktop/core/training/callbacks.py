@@ -221,7 +221,6 @@ class EventCallback(TrainerCallback):
         step = int(state.global_step)
         if control.should_evaluate:
             self._eval_batches = 0
-        self.validation_s = 0.0  # seconds spent validating in this session (the Trainer's eval_runtime)
             self.emit({"type": "status", "status": "validating", "message": f"Validating after step {step}…"})
         elif control.should_save:
             self.emit({"type": "status", "status": "saving", "message": f"Saving a checkpoint at step {step}…"})
