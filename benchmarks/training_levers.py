@@ -234,6 +234,8 @@ def main(argv=None) -> int:
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--memory-levers", default="plain,head+grouped+nodrop,head+grouped+nodrop+ckpt",
+                        help="comma-separated levers whose peak RSS is measured (each in a fresh process)")
     parser.add_argument("--memory-child", choices=LEVERS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -296,7 +298,7 @@ def main(argv=None) -> int:
 
     memory = {}
     if not args.no_memory:
-        for lever in levers:
+        for lever in [name for name in args.memory_levers.split(",") if name in levers]:
             memory[lever] = peak_rss_of(lever, args)
             print(f"  peak RSS {lever}: {memory[lever]:.2f} GiB", flush=True)
 
