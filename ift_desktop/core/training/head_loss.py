@@ -7,6 +7,12 @@ runs as usual for its hidden states, and the head and the cross-entropy run only
 states whose next token is a completion token: the same loss (a sum over the same terms), without
 the logits of the prompt ever existing.
 
+Right-padded batches (the loop's collator pads on the right) run without their padding mask: under
+the causal mask a real token never sees the padding after it, so its hidden state is the same, and
+attention then takes the causal kernel (flash attention on the CPU: memory linear in the length)
+instead of an explicit ``batch x heads x length²`` mask and score matrix. The padding's own outputs
+are never used (their labels are -100).
+
 The loss follows the Trainer's conventions: a sum divided by ``num_items_in_batch`` (the completion
 tokens of the whole accumulated batch) when given, else the mean over this batch.
 """
@@ -38,11 +44,23 @@ def supports_completion_head(model) -> bool:
     return isinstance(decoder, torch.nn.Module) and decoder is not causal and isinstance(head, torch.nn.Module)
 
 
+def is_right_padded(attention_mask: torch.Tensor | None) -> bool:
+    """True when every row is ones then zeros (padding only at the end), or there is no mask."""
+    if attention_mask is None:
+        return True
+    if attention_mask.dim() != 2:
+        return False
+    return bool((attention_mask[:, 1:] <= attention_mask[:, :-1]).all())
+
+
 def completion_loss(model, inputs: dict, num_items_in_batch=None) -> torch.Tensor:
     """Cross-entropy of the completion tokens of a causal-LM batch, the head applied only there."""
     causal = _causal_lm(model)
     labels = inputs["labels"]
-    decoder_inputs = {key: inputs[key] for key in ("input_ids", "attention_mask", "position_ids") if key in inputs}
+    keys = ["input_ids", "position_ids"]
+    if not is_right_padded(inputs.get("attention_mask")):
+        keys.append("attention_mask")
+    decoder_inputs = {key: inputs[key] for key in keys if key in inputs}
     hidden = causal.base_model(**decoder_inputs, use_cache=False).last_hidden_state
     targets = labels[:, 1:]
     trained = targets != IGNORE_INDEX

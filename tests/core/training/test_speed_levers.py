@@ -33,7 +33,7 @@ def data(tmp_path_factory):
     return make_tiny_dataset(tmp_path_factory.mktemp("data"), n=8, val=2, test=2)
 
 
-def _batch(tokenizer, n=4, max_length=96):
+def _batch(tokenizer, n=4, max_length=1000):  # long enough that the rows differ in length (padding)
     features = [
         encode_example(row, tokenizer, is_seq2seq=False, max_length=max_length, use_chat_template=None)[0]
         for row in tiny_examples(n)
@@ -186,3 +186,18 @@ def test_eta_is_the_mean_pace_of_the_session_with_pauses_left_out(monkeypatch):
     now[0] += 2.0  # a validation after step 4 counts: it recurs
     assert bridge.eta_s(4) == pytest.approx(6 * 10.0 / 4)
     assert bridge.elapsed_s == pytest.approx(10.0)
+
+
+def test_right_padded_batches_drop_the_mask_and_keep_the_loss(llama):
+    """Without the padding mask the real tokens' hidden states are the same (causal attention never looks
+    ahead to the padding on the right), so the loss is too; a left-padded batch keeps its mask."""
+    from ift_desktop.core.training.head_loss import is_right_padded
+
+    loaded = load_model(ModelSpec.parse(str(llama)), for_training=True, dtype=torch.float32)
+    model = loaded.model.eval()
+    batch = _batch(loaded.tokenizer, max_length=1000)
+    assert is_right_padded(batch["attention_mask"]) and (batch["attention_mask"] == 0).any()
+    with torch.no_grad():
+        assert completion_loss(model, batch).item() == pytest.approx(model(**batch).loss.item(), rel=1e-5)
+    left = batch["attention_mask"].flip(1)
+    assert not is_right_padded(left)
