@@ -131,6 +131,10 @@ class _Reporter:
             if not self.tty:
                 self._line(f"step {event['step']}: checkpoint {event['path']}")
         elif kind == "status":
+            if event.get("done") is not None:  # a validation batch: redrawn on a terminal, silent otherwise
+                if self.tty:
+                    self.progress(None, event.get("message", ""))
+                return
             self._line(f"[{event['status']}] {event.get('message', '')}")
 
     def _log(self, event: dict) -> None:
