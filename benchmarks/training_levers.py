@@ -302,13 +302,33 @@ def main(argv=None) -> int:
             memory[lever] = peak_rss_of(lever, args)
             print(f"  peak RSS {lever}: {memory[lever]:.2f} GiB", flush=True)
 
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from flops import step_flops
+
+    config = model.get_base_model().config
+
+    def model_flops(lever: str) -> float:
+        """Model FLOPs of one pass over the lever's batches, as that lever computes them."""
+        batches = grouped_batches if "grouped" in lever else random_batches
+        total = 0.0
+        for b in batches:
+            lengths = b["attention_mask"].sum(dim=1)
+            positions = int(b["input_ids"].numel())
+            head = int((b["labels"][:, 1:] != -100).sum()) if "head" in lever else positions
+            total += step_flops(config, tokens=positions, sum_sq_lengths=int(b["input_ids"].shape[1] ** 2 * len(lengths)),
+                                head_positions=head, method="lora")
+        return total
+
     base = tokens["plain"] / statistics.median(times["plain"])
-    print("\n| lever | useful tokens/s (median) | x plain | mean loss | peak RSS GiB |")
-    print("|---|---|---|---|---|")
+    print("\n| lever | useful tokens/s (median) | x plain | model GFLOP/s | share of the fp32 ceiling | mean loss | peak RSS GiB |")
+    print("|---|---|---|---|---|---|---|")
     for lever in levers:
-        rate = tokens[lever] / statistics.median(times[lever])
+        seconds = statistics.median(times[lever])
+        rate = tokens[lever] / seconds
         rss = f"{memory[lever]:.2f}" if lever in memory else "-"
-        print(f"| {lever} | {rate:.1f} | {rate / base:.2f} | {losses[lever]:.4f} | {rss} |")
+        gflops = model_flops(lever) / seconds / 1e9
+        print(f"| {lever} | {rate:.1f} | {rate / base:.2f} | {gflops:.1f} | {gflops / ceiling['fp32']:.0%} | "
+              f"{losses[lever]:.4f} | {rss} |")
     return 0
 
 
