@@ -308,15 +308,16 @@ def main(argv=None) -> int:
     config = model.get_base_model().config
 
     def model_flops(lever: str) -> float:
-        """Model FLOPs of one pass over the lever's batches, as that lever computes them."""
+        """Useful model FLOPs of one pass over the lever's batches: the non-padding tokens, and the head
+        where the lever runs it on real tokens (all of them for the full head, the completion otherwise)."""
         batches = grouped_batches if "grouped" in lever else random_batches
         total = 0.0
         for b in batches:
-            lengths = b["attention_mask"].sum(dim=1)
-            positions = int(b["input_ids"].numel())
-            head = int((b["labels"][:, 1:] != -100).sum()) if "head" in lever else positions
-            total += step_flops(config, tokens=positions, sum_sq_lengths=int(b["input_ids"].shape[1] ** 2 * len(lengths)),
-                                head_positions=head, method="lora")
+            lengths = b["attention_mask"].sum(dim=1).long()
+            useful = int(lengths.sum())
+            head = int((b["labels"][:, 1:] != -100).sum()) if "head" in lever else useful
+            total += step_flops(config, tokens=useful, sum_sq_lengths=int((lengths**2).sum()), head_positions=head,
+                                method="lora")
         return total
 
     base = tokens["plain"] / statistics.median(times["plain"])
