@@ -134,6 +134,10 @@ class _Reporter:
         elif kind == "warning":
             self._line(f"warning: {event.get('message', '')}")
         elif kind == "status" and event.get("status") != "failed":  # the failure is the command's one error line
+            if event.get("done") is not None:  # a validation batch: redrawn on a terminal, silent otherwise
+                if self.tty:
+                    self.progress(None, event.get("message", ""))
+                return
             self._line(f"[{event['status']}] {event.get('message', '')}")
 
     def _log(self, event: dict) -> None:

@@ -366,3 +366,48 @@ def test_a_real_lora_run_on_the_builtin_model_from_the_page(qtbot, page):
     assert page.message.kind == "", page.message.text()
     assert (page.last_run / "adapter" / "adapter_config.json").is_file()
     assert len(page.curves.loss) >= 1
+
+
+class PhasedTrainer(ScriptedTrainer):
+    """A scripted run that says what it does between steps, as run_training does."""
+
+    def __init__(self, gate):
+        super().__init__(steps=4)
+        self.gate = gate
+
+    def __call__(self, config, *, data_dir, model, out_dir, on_event=None, control=None, resume=False, state=None):
+        emit = on_event
+        emit({"type": "status", "status": "loading", "message": "Loading the model"})
+        emit({"type": "status", "status": "tokenizing", "message": "Tokenizing the training and validation examples"})
+        self.gate.wait(5)
+        self.gate.clear()
+        emit({"type": "status", "status": "started", "message": "Training", "precision": "fp32",
+              "precision_reason": "fp32 (this CPU has no native bf16 arithmetic)"})
+        emit({"type": "log", "step": 1, "max_steps": 4, "loss": 2.0, "tokens_per_s": 1234.0, "elapsed_s": 10.0,
+              "eta_s": 30.0})
+        emit({"type": "status", "status": "validating", "message": "Validating after step 1: batch 2 of 5",
+              "done": 2, "total": 5})
+        self.gate.wait(5)
+        emit({"type": "status", "status": "finished", "message": "Done"})
+        return ScriptedResult("finished", Path(out_dir), 4)
+
+
+def test_every_phase_shows_what_the_run_does_with_precision_speed_and_time_left(qtbot, page):
+    import threading
+
+    gate = threading.Event()
+    page.train_function = PhasedTrainer(gate)
+    page.start_button.click()
+    qtbot.waitUntil(lambda: "Tokenizing" in page.status.text(), timeout=3000)
+    assert page.progress.maximum() == 0  # busy while loading and tokenizing
+    gate.set()
+    qtbot.waitUntil(lambda: "Validating after step 1: batch 2 of 5" in page.status.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "1,234 tokens/s" in page.speed.text(), timeout=3000)
+    assert page.speed.text().startswith("fp32") and "no native bf16" in page.speed.toolTip()
+    assert "left" in page.speed.text() and page.progress.value() == 1
+    first = page.clock.elapsed_s()
+    qtbot.wait(300)
+    assert page.clock.elapsed_s() > first >= 10.0  # the clock moves between logs
+    gate.set()
+    _run_until_end(qtbot, page, timeout=3000)
+    assert "Finished" in page.status.text() and "left" not in page.speed.text()

@@ -1,9 +1,12 @@
 """Where the model runs (CUDA, Apple MPS or CPU) and in which precision.
 
 ``choose_device()`` picks the best available accelerator unless the user asked for one;
-``choose_dtype()`` gives bfloat16 where the hardware supports it and float32 elsewhere (CPU
-training in bf16 is slow and lossy, so the CPU stays in fp32); ``describe_device()`` says what the
-machine has, for the status bar and the memory estimate.
+``choose_dtype()`` gives bfloat16 where the hardware supports it and float32 elsewhere (for loading
+and generation the CPU stays in fp32); ``training_precision()`` says in which precision a training
+run computes and why: bf16 autocast over fp32 master weights on GPUs with bf16 and on CPUs with
+native bf16 arithmetic (AVX-512 BF16 / AMX, or Arm's BF16), fp32 elsewhere (an emulated bf16 is
+slower than fp32). ``describe_device()`` says what the machine has, for the status bar and the
+memory estimate.
 """
 
 from __future__ import annotations
@@ -59,6 +62,72 @@ def choose_device(preference: str | None = "auto") -> torch.device:
     if _mps_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+_NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # x86 (cpuinfo "flags"), Arm ("Features")
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        text = open("/proc/cpuinfo", encoding="utf-8", errors="replace").read()
+    except OSError:
+        return set()
+    flags: set[str] = set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() in ("flags", "features"):
+            flags.update(value.split())
+    return flags
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU computes bf16 in hardware (AVX-512 BF16, AMX or Arm BF16), as oneDNN uses it.
+
+    torch's ``torch.ops.mkldnn._is_mkldnn_bf16_supported()`` is also true on plain AVX-512 CPUs, where
+    oneDNN emulates bf16 (slower than fp32), so the CPU's own feature flags decide."""
+    return bool(_cpu_flags() & set(_NATIVE_BF16_FLAGS))
+
+
+@dataclass(frozen=True)
+class TrainingPrecision:
+    """How a training run computes: ``dtype`` of the matrix products, whether it is autocast over
+    fp32 master weights, and a sentence saying why (shown on the Train page)."""
+
+    dtype: torch.dtype
+    autocast: bool
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.dtype, "fp32")
+
+
+def training_precision(device: torch.device, precision: str | None = "auto") -> TrainingPrecision:
+    """The precision a training run on ``device`` uses for ``precision`` (auto|bf16|fp16|fp32)."""
+    precision = (precision or "auto").lower()
+    if device.type != "cpu":
+        dtype = choose_dtype(device, precision)
+        if dtype == torch.float32:
+            why = "as chosen" if precision == "fp32" else f"this {device.type.upper()} device has no fast bf16"
+            return TrainingPrecision(torch.float32, False, f"fp32 ({why})")
+        name = "bf16" if dtype == torch.bfloat16 else "fp16"
+        why = "as chosen" if precision != "auto" else "this GPU computes bf16 natively"
+        return TrainingPrecision(dtype, True, f"{name} mixed precision ({why}; full fine-tuning keeps fp32 weights)")
+    native = cpu_has_native_bf16()
+    if precision == "fp16":
+        raise ModelError("fp16 training is not supported on the CPU; choose 'auto', 'bf16' or 'fp32'.")
+    if precision == "fp32":
+        return TrainingPrecision(torch.float32, False, "fp32 (as chosen)")
+    if precision == "bf16":
+        note = "this CPU has native bf16" if native else "this CPU has no native bf16, so it is emulated and slower"
+        return TrainingPrecision(torch.bfloat16, True, f"bf16 autocast over fp32 weights (as chosen; {note})")
+    if native:
+        return TrainingPrecision(
+            torch.bfloat16, True, "bf16 autocast over fp32 weights (this CPU computes bf16 natively: about 2x fp32)"
+        )
+    return TrainingPrecision(
+        torch.float32, False, "fp32 (this CPU has no native bf16 arithmetic; emulated bf16 would be slower)"
+    )
 
 
 def supports_bf16(device: torch.device) -> bool:

@@ -1,18 +1,25 @@
 """What full fine-tuning and LoRA cost: trainable parameters and a memory estimate.
 
-The estimate adds the four usual parts, for training with AdamW:
+The estimate adds the parts of the app's own training path (core/training/loop.py), with AdamW:
 
-- weights: LoRA keeps the frozen base at the load precision plus the adapters in fp32; full
-  fine-tuning keeps fp32 master weights (bf16/fp16 run as autocast), as the training loop does;
-- gradients: one per trainable parameter;
-- optimizer: AdamW keeps two fp32 moments per trainable parameter (8 bytes each);
-- activations: what the backward pass keeps per layer, roughly ``16 * hidden`` values per token
-  (attention in/out, MLP intermediate, norms), plus the logits over the vocabulary in fp32; with
-  gradient checkpointing only the layer inputs are kept and one layer is recomputed at a time.
+- runtime: on the CPU the peak is the process's resident memory, which starts with Python, torch,
+  transformers and peft themselves (``CPU_RUNTIME_BYTES``, measured); a GPU's
+  ``max_memory_allocated`` counts only tensors;
+- weights: on the CPU every weight stays fp32 (bf16 runs as autocast); on a GPU LoRA keeps the
+  frozen base at the load precision plus the adapters in fp32, and full fine-tuning fp32 master
+  weights;
+- gradients: one fp32 value per trainable parameter; optimizer: AdamW's two fp32 moments (8 bytes);
+- activations: what the backward pass keeps per token and layer of the longest batch (``batch x
+  max length`` positions, batches being grouped by length): the norms' inputs and outputs, q/k/v,
+  the attention output, the MLP's four intermediate vectors (``7 h + 2 kv + 4 i`` values), plus a
+  copy of each adapter's input when LoRA dropout is on; with gradient checkpointing only each
+  layer's input plus one layer being recomputed;
+- the output head: fp32 logits, their log-softmax and gradient, only at the completion positions
+  (``completion_share`` of the positions; the loop never builds the prompt's logits).
 
-It is an estimate (allocator overhead and framework buffers add ~10-20 %), good for "will it fit",
-not a measurement. Works from a loaded model or from a config alone (built on the ``meta`` device,
-so nothing is allocated).
+Within ~15 % of the measured peak on the built-in model and a tiny model (benchmarks/memory_check.py),
+good for "will it fit". Works from a loaded model or from a config alone (built on the ``meta``
+device, so nothing is allocated).
 """
 
 from __future__ import annotations
@@ -26,6 +33,10 @@ LLAMA_LIKE_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_p
 T5_TARGETS = ["q", "k", "v", "o", "wi", "wi_0", "wi_1", "wo"]
 
 
+CPU_RUNTIME_BYTES = int(0.45 * 2**30)  # a training process's RSS before any model (benchmarks/memory_check.py)
+DEFAULT_COMPLETION_SHARE = 0.25  # the share of positions that are completion tokens (the head runs only there)
+
+
 @dataclass(frozen=True)
 class MemoryEstimate:
     trainable_params: int
@@ -35,6 +46,7 @@ class MemoryEstimate:
     optimizer_bytes: int
     activations_bytes: int
     total_bytes: int
+    runtime_bytes: int = 0
 
     @property
     def trainable_fraction(self) -> float:
@@ -108,6 +120,9 @@ def estimate_memory(
     target_modules: list[str] | None = None,
     dtype: torch.dtype = torch.float32,
     gradient_checkpointing: bool = False,
+    device_kind: str = "cpu",
+    lora_dropout: float = 0.0,
+    completion_share: float = DEFAULT_COMPLETION_SHARE,
 ) -> MemoryEstimate:
     """Training memory for ``method`` ("full" or "lora") at a batch size and sequence length."""
     module = _as_module(model_or_config)
@@ -121,42 +136,61 @@ def estimate_memory(
             continue
         seen.add(id(parameter))
         base_params += parameter.numel()
-    value_bytes = torch.finfo(dtype).bits // 8
+    on_cpu = device_kind == "cpu"
+    # the CPU keeps fp32 weights and activations (bf16 is autocast); a GPU stores low-precision activations
+    value_bytes = 4 if on_cpu else torch.finfo(dtype).bits // 8
     if method == "full":  # trained with fp32 master weights; bf16/fp16 only as autocast
         trainable = base_params
         total = base_params
         weights = base_params * 4
-        gradients = trainable * 4
     elif method == "lora":
         targets = target_modules or default_lora_targets(base_module)
         trainable = _lora_params(base_module, targets, lora_r)
         total = base_params + trainable
         weights = base_params * value_bytes + trainable * 4
-        gradients = trainable * 4
     else:
         raise ValueError(f"method must be 'full' or 'lora', not {method!r}")
+    gradients = trainable * 4
     optimizer = trainable * 8
-
-    hidden = int(getattr(config, "hidden_size", None) or getattr(config, "d_model", 0) or 0)
-    layers = int(getattr(config, "num_hidden_layers", None) or getattr(config, "num_layers", 0) or 0)
-    if getattr(config, "is_encoder_decoder", False):
-        layers += int(getattr(config, "num_decoder_layers", None) or layers)
-    vocab = int(getattr(config, "vocab_size", 0) or 0)
-    tokens = batch_size * max_length
-    per_layer = tokens * hidden * 16 * value_bytes
-    if gradient_checkpointing:
-        layer_acts = layers * tokens * hidden * value_bytes + per_layer
-    else:
-        layer_acts = layers * per_layer
-    logits = tokens * vocab * 4 * 2  # fp32 logits and their gradient
-    activations = int(layer_acts + logits)
-    total_bytes = int(weights + gradients + optimizer + activations)
+    activations = _activation_bytes(
+        config,
+        tokens=batch_size * max_length,
+        value_bytes=value_bytes,
+        lora_dropout=lora_dropout if method == "lora" else 0.0,
+        gradient_checkpointing=gradient_checkpointing,
+        completion_share=completion_share,
+    )
+    runtime = CPU_RUNTIME_BYTES if on_cpu else 0
+    total_bytes = int(runtime + weights + gradients + optimizer + activations)
     return MemoryEstimate(
         trainable_params=int(trainable),
         total_params=int(total),
         weights_bytes=int(weights),
         gradients_bytes=int(gradients),
         optimizer_bytes=int(optimizer),
-        activations_bytes=activations,
+        activations_bytes=int(activations),
         total_bytes=total_bytes,
+        runtime_bytes=int(runtime),
     )
+
+
+def _activation_bytes(config, *, tokens, value_bytes, lora_dropout, gradient_checkpointing, completion_share) -> int:
+    hidden = int(getattr(config, "hidden_size", None) or getattr(config, "d_model", 0) or 0)
+    inter = int(getattr(config, "intermediate_size", None) or getattr(config, "d_ff", 0) or 4 * hidden)
+    heads = int(getattr(config, "num_attention_heads", None) or getattr(config, "num_heads", 1) or 1)
+    kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
+    kv = hidden * kv_heads // heads
+    layers = int(getattr(config, "num_hidden_layers", None) or getattr(config, "num_layers", 0) or 0)
+    if getattr(config, "is_encoder_decoder", False):
+        layers += int(getattr(config, "num_decoder_layers", None) or layers)
+    vocab = int(getattr(config, "vocab_size", 0) or 0)
+    per_token = 7 * hidden + 2 * kv + 4 * inter  # values kept per token and layer for the backward pass
+    if lora_dropout > 0:  # each adapter's input is copied by its dropout, with a one-byte mask
+        per_token += (6 * hidden + inter) * (1 + 1 / value_bytes)
+    per_layer = tokens * per_token * value_bytes
+    if gradient_checkpointing:
+        layer_acts = layers * tokens * hidden * value_bytes + per_layer
+    else:
+        layer_acts = layers * per_layer
+    head = tokens * completion_share * vocab * 4 * 3  # fp32 logits, log-softmax and gradient
+    return int(layer_acts + head)

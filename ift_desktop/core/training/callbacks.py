@@ -73,7 +73,9 @@ class EventCallback(TrainerCallback):
     ``tokens_seen`` is a callable returning the non-padding tokens trained on so far in this
     session (read only at log time: one device sync per log). ``on_metrics`` receives each
     metrics row (step, epoch, loss, learning_rate, grad_norm, elapsed_s, tokens_per_s, and eval_loss
-    on evaluation steps) once it is complete. ``on_evaluated(step, model)`` runs after each
+    on evaluation steps) once it is complete; ``elapsed_s`` counts validations, probes and checkpoints
+    but not pauses, and ``tokens_per_s`` only the training steps. Between steps it announces what
+    runs (``validating`` with the batch count, ``saving``) as status events. ``on_evaluated(step, model)`` runs after each
     evaluation (probe prompts).
     """
 
@@ -86,6 +88,7 @@ class EventCallback(TrainerCallback):
         on_metrics: Callable[[dict], None],
         on_evaluated: Callable[[int, object], None] | None = None,
         elapsed_offset: float = 0.0,
+        eval_batches_total: int = 0,
     ):
         self.emit = emit
         self.user = control
@@ -93,6 +96,7 @@ class EventCallback(TrainerCallback):
         self.on_metrics = on_metrics
         self.on_evaluated = on_evaluated
         self.elapsed_offset = elapsed_offset
+        self.eval_batches_total = eval_batches_total  # batches of one validation (0 = unknown)
         self.max_steps = 0
         self.nan_step: int | None = None
         self.stopped_by_user = False
@@ -103,18 +107,41 @@ class EventCallback(TrainerCallback):
         self._last_active = 0.0
         self._pending: dict | None = None
         self._session_start_step = 0
+        self._wall = 0.0  # running seconds of this session before the current span (pauses excluded)
+        self._span_started: float | None = None
+        self._eval_batches = 0
+        self.validation_s = 0.0  # seconds spent validating in this session (the Trainer's eval_runtime)
 
     # --------------------------------------------------------------------------------- timing
     @property
     def elapsed_s(self) -> float:
-        return self.elapsed_offset + self._active
+        """The run's training time: earlier sessions plus this one's running time (pauses left out)."""
+        return self.elapsed_offset + self.running_s
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.max_steps = int(state.max_steps or 0)
         self._session_start_step = int(state.global_step)
 
     def on_step_begin(self, args, state, control, **kwargs):
-        self._step_started = time.monotonic()
+        # A pause takes effect here, between steps, once the last step's log, validation and checkpoint
+        # are out: the bar, the charts and "Paused after step N" then agree.
+        if self.user.is_paused() and not self.user.stop_requested():
+            self._close_span()
+            self.emit({"type": "status", "status": "paused", "message": f"Paused after step {state.global_step}."})
+            while not self.user.wait_while_paused(0.1):
+                pass
+            if not self.user.stop_requested():
+                self.emit({"type": "status", "status": "resumed", "message": f"Resumed at step {state.global_step}."})
+        now = time.monotonic()
+        if self._span_started is None:
+            self._span_started = now
+        self._step_started = now
+
+    def _close_span(self) -> None:
+        """Add the running time since the last pause (steps, validation, probes, checkpoints) to ``_wall``."""
+        if self._span_started is not None:
+            self._wall += time.monotonic() - self._span_started
+            self._span_started = None
 
     def on_step_end(self, args, state, control, **kwargs):
         if self._step_started is not None:
@@ -122,12 +149,6 @@ class EventCallback(TrainerCallback):
             self._active += duration
             self._step_times.append(duration)
             self._step_started = None
-        if self.user.is_paused() and not self.user.stop_requested():
-            self.emit({"type": "status", "status": "paused", "message": f"Paused after step {state.global_step}."})
-            while not self.user.wait_while_paused(0.1):
-                pass
-            if not self.user.stop_requested():
-                self.emit({"type": "status", "status": "resumed", "message": f"Resumed at step {state.global_step}."})
         if self.user.stop_requested() and not control.should_training_stop:
             self.stopped_by_user = True
             control.should_training_stop = True
@@ -137,17 +158,29 @@ class EventCallback(TrainerCallback):
             )
         return control
 
+    @property
+    def running_s(self) -> float:
+        """Seconds this session has been running since its first step, pauses left out."""
+        running = self._wall
+        if self._span_started is not None:
+            running += time.monotonic() - self._span_started
+        return running
+
     def eta_s(self, step: int) -> float | None:
-        if not self._step_times or not self.max_steps:
+        """Time left: the steps left at the mean pace of this session so far, validations, probes and
+        checkpoints included (they recur at a fixed interval). The mean over all steps, not a recent
+        window: batches of grouped lengths make single steps vary a lot."""
+        done = step - self._session_start_step
+        if done <= 0 or not self.max_steps:
             return None
-        mean = sum(self._step_times) / len(self._step_times)
-        return max(0.0, (self.max_steps - step) * mean)
+        return max(0.0, (self.max_steps - step) * self.running_s / done)
 
     # ----------------------------------------------------------------------------------- logs
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = dict(logs or {})
         step = int(state.global_step)
         if "eval_loss" in logs:
+            self.validation_s += float(_finite(logs.get("eval_runtime")) or 0.0)
             eval_loss = _finite(logs["eval_loss"])
             self.emit({"type": "eval", "step": step, "eval_loss": eval_loss})
             if self._pending is not None and self._pending["step"] == step:
@@ -180,6 +213,31 @@ class EventCallback(TrainerCallback):
             control.should_save = False
             control.should_evaluate = False
             self.flush()
+        self._announce(state, control)
+        return control
+
+    def _announce(self, state, control) -> None:
+        """Say what comes between this step and the next one (validation, then a checkpoint)."""
+        step = int(state.global_step)
+        if control.should_evaluate:
+            self._eval_batches = 0
+            self.emit({"type": "status", "status": "validating", "message": f"Validating after step {step}…"})
+        elif control.should_save:
+            self.emit({"type": "status", "status": "saving", "message": f"Saving a checkpoint at step {step}…"})
+
+    def on_prediction_step(self, args, state, control, **kwargs):
+        self._eval_batches += 1
+        total = self.eval_batches_total
+        of = f" of {total}" if total else ""
+        self.emit(
+            {
+                "type": "status",
+                "status": "validating",
+                "message": f"Validating after step {state.global_step}: batch {self._eval_batches}{of}",
+                "done": self._eval_batches,
+                "total": total,
+            }
+        )
         return control
 
     def flush(self) -> None:
@@ -191,6 +249,9 @@ class EventCallback(TrainerCallback):
     def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
         if self.on_evaluated is not None and model is not None:
             self.on_evaluated(int(state.global_step), model)
+        if control.should_save:
+            step = int(state.global_step)
+            self.emit({"type": "status", "status": "saving", "message": f"Saving a checkpoint at step {step}…"})
         return control
 
     def on_save(self, args, state, control, **kwargs):

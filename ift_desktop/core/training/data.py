@@ -127,6 +127,39 @@ def check_dataset_folder(data_dir: str | Path) -> Path:
     return data_dir
 
 
+DEFAULT_KEEP_WHOLE = 0.99  # the share of training examples an automatic max length keeps whole
+
+
+def dataset_max_length(
+    data_dir: str | Path,
+    tokenizer,
+    *,
+    is_seq2seq: bool,
+    use_chat_template: bool | None,
+    state: TaskState | None = None,
+) -> tuple[int, str]:
+    """The max length a run on ``data_dir`` uses when none is set, and why (one phrase).
+
+    The max length chosen on the dataset's statistics step (``max_length`` in manifest.json) when
+    the dataset has one; otherwise the smallest multiple of 32 tokens that keeps 99 % of the
+    training examples whole, measured with this tokenizer (the Train page and the CLI share it)."""
+    data_dir = check_dataset_folder(data_dir)
+    chosen = read_manifest(data_dir).get("max_length")
+    if isinstance(chosen, int) and not isinstance(chosen, bool) and chosen >= 8:
+        return chosen, "the max length chosen for this dataset"
+    from ..data.stats import token_stats
+
+    rows = read_split(data_dir, "train")
+    if not rows:
+        raise DataError(f"The training split {data_dir / 'train.jsonl'} is empty; prepare the dataset with more rows.")
+    if state is not None:
+        state.report(None, "Measuring the training examples' lengths")
+    stats = token_stats(rows, tokenizer, max_length=512, is_seq2seq=is_seq2seq,
+                        use_chat_template=use_chat_template, state=state)
+    length = stats.suggested_max_length(keep=DEFAULT_KEEP_WHOLE)
+    return length, f"keeps {DEFAULT_KEEP_WHOLE:.0%} of the {len(rows):,} training examples whole"
+
+
 @dataclass
 class TrainingData:
     train: EncodedSplit

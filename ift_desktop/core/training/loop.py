@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -21,16 +21,23 @@ from transformers import PrinterCallback
 
 from ..atomic import atomic_directory
 from ..errors import Cancelled, TrainingError, UserError
-from ..models import ModelSpec, choose_device, choose_dtype, count_parameters, describe_device, load_model
+from ..models import ModelSpec, choose_device, count_parameters, describe_device, load_model
 from ..models.consent import remember_for_run
-from ..models.device import free_accelerator_memory
+from ..models.device import free_accelerator_memory, training_precision
 from ..models.memory import default_lora_targets
 from ..progress import TaskState
 from .callbacks import EventCallback, TrainingControl
 from .config import TrainConfig, smaller_batch_config
 from .data import (
-    CompletionOnlyCollator, ListDataset, check_dataset_folder, count_tokens, dropped_examples_message, load_training_data,
+    CompletionOnlyCollator,
+    ListDataset,
+    check_dataset_folder,
+    count_tokens,
+    dataset_max_length,
+    dropped_examples_message,
+    load_training_data,
 )
+from .head_loss import completion_loss, supports_completion_head
 from .probes import generate_answers
 from .run_folder import RunFolder, library_versions, now_iso
 from .run_lock import RunLock
@@ -54,7 +61,14 @@ class TrainingResult:
     metrics: list[dict] = field(default_factory=list)
 
 
-def _trainer_class(is_seq2seq: bool):
+def _trainer_class(
+    is_seq2seq: bool, *, completion_head: bool = False, autocast: tuple[str, torch.dtype] | None = None
+):
+    """The Trainer for this run: counts the tokens it trains on; with ``completion_head`` the loss of a
+    causal LM applies the output head only at completion positions (head_loss.py); with ``autocast``
+    (device type, dtype) the forward passes of training and evaluation run under autocast (the fp32
+    weights stay). The Trainer's own mixed precision wraps ``model.forward``, which the
+    completion-only loss does not call, so the autocast is entered here around every loss."""
     from transformers import Seq2SeqTrainer, Trainer  # noqa: I001
 
     base = Seq2SeqTrainer if is_seq2seq else Trainer
@@ -63,11 +77,28 @@ def _trainer_class(is_seq2seq: bool):
         """Counts the non-padding tokens it trains on (kept on the device; read at log time)."""
 
         tokens_seen: torch.Tensor | None = None
+        # completion_loss divides by num_items_in_batch (the whole accumulated batch) when it is given
+        loss_is_scaled_for_ga = True if completion_head else None
 
         def training_step(self, model, inputs, num_items_in_batch=None):
             counted = count_tokens(inputs, is_seq2seq).detach()
             self.tokens_seen = counted if self.tokens_seen is None else self.tokens_seen + counted
             return super().training_step(model, inputs, num_items_in_batch)
+
+        def autocast_smart_context_manager(self, cache_enabled: bool | None = True):
+            if autocast is None:
+                return super().autocast_smart_context_manager(cache_enabled)
+            device_type, dtype = autocast
+            return torch.autocast(device_type, dtype=dtype, cache_enabled=cache_enabled)
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if not completion_head or "labels" not in inputs:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            if num_items_in_batch is None and model.training:
+                loss = completion_loss(model, inputs) / self.current_gradient_accumulation_steps
+            else:
+                loss = completion_loss(model, inputs, num_items_in_batch)
+            return (loss, {"loss": loss}) if return_outputs else loss
 
     return CountingTrainer
 
@@ -120,6 +151,8 @@ def _training_arguments(config: TrainConfig, run: RunFolder, device: torch.devic
         weight_decay=config.weight_decay,
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size,
+        train_sampling_strategy="group_by_length",  # batches of similar lengths: little padding
+        prediction_loss_only=True,
         gradient_accumulation_steps=config.grad_accum,
         max_grad_norm=config.max_grad_norm,
         seed=config.seed,
@@ -220,15 +253,25 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
 
     emit({"type": "status", "status": "loading", "message": f"Loading {model.display_name}"})
     device = choose_device(config.device)
-    dtype = choose_dtype(device, config.precision)
+    precision = training_precision(device, config.precision)
+    dtype = precision.dtype
     # Full fine-tuning keeps fp32 master weights (bf16/fp16 run as autocast); LoRA freezes the base,
-    # so the base can sit in the low precision while peft keeps the adapters in fp32.
-    load_dtype = torch.float32 if config.method == "full" else dtype
+    # so on a GPU the base can sit in the low precision while peft keeps the adapters in fp32. On the
+    # CPU every weight stays fp32 and bf16 runs as autocast.
+    load_dtype = torch.float32 if config.method == "full" or device.type == "cpu" else dtype
     loaded = load_model(model, for_training=True, dtype=load_dtype, device=device, state=state)
     remember_for_run(model, run.path)  # the user allowed this model's code: their run may use it later
     base = loaded.model
     if hasattr(base, "merge_and_unload"):  # training on top of a LoRA run: fold its adapter in first
         base = base.merge_and_unload()
+    if config.max_length is None:
+        max_length, why = dataset_max_length(
+            data_dir, loaded.tokenizer, is_seq2seq=loaded.is_seq2seq, use_chat_template=config.use_chat_template,
+            state=state,
+        )
+        config = replace(config, max_length=max_length)  # the run folder keeps the length it ran with
+        emit({"type": "status", "status": "tokenizing", "message": f"Max length {max_length} tokens ({why})"})
+    emit({"type": "status", "status": "tokenizing", "message": "Tokenizing the training and validation examples"})
     data = load_training_data(
         data_dir,
         loaded.tokenizer,
@@ -277,7 +320,8 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
                 "skipped_too_long": data.train.n_skipped,
             },
             "versions": library_versions(),
-            "device": vars(describe_device(device)) | {"dtype": str(dtype).replace("torch.", "")},
+            "device": vars(describe_device(device))
+            | {"dtype": str(dtype).replace("torch.", ""), "precision": precision.name, "precision_reason": precision.reason},
         }
     )
     record.setdefault("created", now_iso())
@@ -290,8 +334,13 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
     run.write_record(record)
 
     tokenizer = loaded.tokenizer
-    trainer_cls = _trainer_class(loaded.is_seq2seq)
+    trainer_cls = _trainer_class(
+        loaded.is_seq2seq,
+        completion_head=supports_completion_head(base),
+        autocast=(device.type, dtype) if precision.autocast and device.type in ("cpu", "cuda") else None,
+    )
     holder: dict = {}
+    probe_seconds: list[float] = []
 
     def tokens_seen() -> int:
         counted = getattr(holder.get("trainer"), "tokens_seen", None)
@@ -300,6 +349,10 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
     def probe(step: int, current_model) -> None:
         if not config.probe_prompts:
             return
+        count = len(config.probe_prompts)
+        emit({"type": "status", "status": "probing",
+              "message": f"Answering {count} probe prompt{'s' if count != 1 else ''} at step {step}…"})
+        probe_started = time.monotonic()
         answers = generate_answers(
             current_model,
             tokenizer,
@@ -309,6 +362,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
             max_new_tokens=config.probe_max_new_tokens,
         )
         row = {"step": step, "answers": answers}
+        probe_seconds.append(time.monotonic() - probe_started)
         run.append_probe(row)
         emit({"type": "probe", **row})
 
@@ -329,6 +383,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
         on_metrics=run.append_metrics,
         on_evaluated=probe,
         elapsed_offset=elapsed_offset,
+        eval_batches_total=-(-len(data.validation.features) // config.batch_size) if has_eval else 0,
     )
     trainer = trainer_cls(
         model=base,
@@ -360,6 +415,8 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
             "status": "started",
             "message": f"Training {model.display_name} with {config.method} "
             f"({trainable:,} of {total:,} weights trainable) on {describe_device(device).name}",
+            "precision": precision.name,
+            "precision_reason": precision.reason,
         }
     )
     try:
@@ -392,12 +449,18 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
 
     status = "stopped" if bridge.stopped_by_user else "finished"
     artifact = run.artifact_dir(config.method)
+    emit({"type": "status", "status": "saving",
+          "message": f"Saving the {'adapter' if config.method == 'lora' else 'model'}…"})
     _save_artifact(trainer.model, tokenizer, artifact)
     losses = [row["loss"] for row in metrics if row.get("loss") is not None]
     evals = [row["eval_loss"] for row in metrics if row.get("eval_loss") is not None]
     last_checkpoint = run.last_checkpoint()
     elapsed = elapsed_offset + (time.monotonic() - started)
+    session_s = max(1e-9, time.monotonic() - started)
+    checks = {"validation_s": round(bridge.validation_s, 2), "probes_s": round(sum(probe_seconds), 2)}
+    share = (checks["validation_s"] + checks["probes_s"]) / session_s
     run.update_record(
+        **checks,
         status=status,
         global_step=global_step,
         max_steps=int(trainer.state.max_steps),
@@ -414,7 +477,8 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
             "type": "status",
             "status": status,
             "message": f"{'Finished' if status == 'finished' else 'Stopped'} at step {global_step}; "
-            f"saved the {'adapter' if config.method == 'lora' else 'model'} to {artifact}",
+            f"saved the {'adapter' if config.method == 'lora' else 'model'} to {artifact}"
+            + (f"; validation and probes took {share:.0%} of the time" if share >= 0.005 else ""),
         }
     )
     del trainer

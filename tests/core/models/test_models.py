@@ -203,7 +203,30 @@ def test_memory_estimate_lora_is_cheaper_and_scales_with_batch(tiny_llama):
     bigger = estimate_memory(config, method="lora", batch_size=8, max_length=128, lora_r=8)
     assert bigger.activations_bytes == 2 * lora.activations_bytes
     assert full.total_bytes == sum(
-        [full.weights_bytes, full.gradients_bytes, full.optimizer_bytes, full.activations_bytes]
+        [full.runtime_bytes, full.weights_bytes, full.gradients_bytes, full.optimizer_bytes, full.activations_bytes]
     )
     assert default_lora_targets(config) == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
     assert json.dumps(lora.to_dict())
+
+
+def test_memory_estimate_formula_parts(tiny_llama):
+    """The parts of the estimate follow the loop: fp32 on the CPU, runtime only in a process's RSS,
+    activations linear in the positions, the head only at completion positions, dropout copies."""
+    from ift_desktop.core.models.memory import CPU_RUNTIME_BYTES
+
+    config = load_model_config(ModelSpec.parse(str(tiny_llama)))
+    h, kv, i, layers, vocab = 32, 32, 64, 2, 384
+    cpu = estimate_memory(config, method="lora", batch_size=2, max_length=64, completion_share=0.5)
+    tokens = 2 * 64
+    per_layer = tokens * (7 * h + 2 * kv + 4 * i) * 4
+    assert cpu.activations_bytes == layers * per_layer + int(tokens * 0.5 * vocab * 4 * 3)
+    assert cpu.runtime_bytes == CPU_RUNTIME_BYTES
+    assert cpu.weights_bytes == (cpu.total_params - cpu.trainable_params) * 4 + cpu.trainable_params * 4
+    gpu = estimate_memory(config, method="lora", batch_size=2, max_length=64, completion_share=0.5,
+                          dtype=torch.bfloat16, device_kind="cuda")
+    assert gpu.runtime_bytes == 0 and gpu.weights_bytes < cpu.weights_bytes
+    dropout = estimate_memory(config, method="lora", batch_size=2, max_length=64, completion_share=0.5, lora_dropout=0.1)
+    assert dropout.activations_bytes > cpu.activations_bytes
+    checkpointed = estimate_memory(config, method="lora", batch_size=2, max_length=64, completion_share=0.5,
+                                   gradient_checkpointing=True)
+    assert checkpointed.activations_bytes < cpu.activations_bytes

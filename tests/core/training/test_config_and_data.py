@@ -22,9 +22,9 @@ from tiny_models import make_tiny_dataset, make_tiny_llama, make_tiny_t5
 
 def test_defaults_are_the_measured_recipe():
     config = TrainConfig()
-    assert (config.method, config.lora_r, config.lora_alpha, config.lora_dropout) == ("lora", 16, 32, 0.05)
-    assert config.learning_rate == 3e-4 and TrainConfig(method="full").learning_rate == 2e-5
-    assert (config.batch_size, config.grad_accum, config.max_length) == (4, 1, 512)
+    assert (config.method, config.lora_r, config.lora_alpha, config.lora_dropout) == ("lora", 16, 32, 0.0)
+    assert config.learning_rate == 1e-3 and TrainConfig(method="full").learning_rate == 2e-5
+    assert (config.batch_size, config.grad_accum, config.max_length) == (4, 1, None)  # None: from the dataset
     assert 0 < config.warmup_ratio <= 0.1
 
 

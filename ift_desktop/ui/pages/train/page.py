@@ -37,6 +37,7 @@ from ift_desktop.ui.workers import run_in_thread
 from .hints import CurveReader
 from .probes import ProbeHistory
 from .resume import ResumableRun, load_resumable, resumable_runs
+from .run_clock import RunClock
 from .session import TrainingSession, default_train_function, preload_trainer, quit_when_done
 from .setup_panel import SetupPanel
 
@@ -73,6 +74,11 @@ class TrainPage(QWidget):
         self.trainer_ready = False  # the training code is imported in a worker first
         self._last_log: dict | None = None
         self._pending_lines: list[str] = []
+        self.clock = RunClock()
+        self._phase_text = ""  # what the run does now (status line), applied by the 10 Hz refresh
+        self._precision = ""  # e.g. "fp32", from the run's "started" event
+        self._tokens_per_s: float | None = None
+        self._clock_on = False  # the speed line ticks from Start on
         self._view_timer = QTimer(self)
         self._view_timer.setInterval(100)
         self._view_timer.timeout.connect(self._refresh_view)
@@ -113,6 +119,10 @@ class TrainPage(QWidget):
         self.status = QLabel("Choose a model and a dataset, then press Start.")
         self.status.setObjectName("Hint")
         self.status.setWordWrap(True)  # a long status wraps; it never widens the window
+        self.speed = QLabel()  # precision · tokens/s · elapsed · time left, once a run started
+        self.speed.setObjectName("Hint")
+        # its line is always there: a label appearing at Start would resize (and redraw) the charts
+        self.speed.setMinimumHeight(self.speed.fontMetrics().height())
         self.message = InlineMessage()
         self.hint = InlineMessage()
 
@@ -168,6 +178,7 @@ class TrainPage(QWidget):
         right_layout.addLayout(controls)
         right_layout.addWidget(self.progress)
         right_layout.addWidget(self.status)
+        right_layout.addWidget(self.speed)
         right_layout.addWidget(self.message)
         right_layout.addWidget(self.hint)
         right_layout.addWidget(self.after_run)
@@ -202,6 +213,7 @@ class TrainPage(QWidget):
 
     def _on_trainer_ready(self, _result=None) -> None:
         self.trainer_ready = True
+        self.setup.code_ready()
         self._update_buttons()
 
     # state ----------------------------------------------------------------------------------------
@@ -307,7 +319,12 @@ class TrainPage(QWidget):
         self.progress.setRange(0, 0)
         self.progress.setFormat("loading…")
         verb = "Continuing" if resume else "Starting"
+        self._phase_text = ""
         self.status.setText(f"{verb} {Path(out_dir).name}: loading {getattr(spec, 'display_name', spec)}…")
+        self._precision, self._tokens_per_s = "", None
+        earlier = [row.get("elapsed_s") for row in history if isinstance(row.get("elapsed_s"), (int, float))]
+        self.clock.start(max(earlier) if earlier else 0.0)
+        self._clock_on = True
         self._say(f"{verb} run {Path(out_dir).name} ({getattr(config, 'method', '')}) → {out_dir}")
         self._update_buttons()
 
@@ -315,19 +332,19 @@ class TrainPage(QWidget):
     def pause(self) -> None:
         if self.session is not None and not self.session.paused:
             self.session.pause()
-            self.status.setText("Pausing after the current step…")
+            self._set_phase("Pausing after the current step…")
             self._update_buttons()
 
     def resume(self) -> None:
         if self.session is not None and self.session.paused:
             self.session.resume_training()
-            self.status.setText("Resuming…")
+            self._set_phase("Resuming…")
             self._update_buttons()
 
     def stop(self) -> None:
         if self.session is not None and not self.session.stop_requested:
             self.session.stop()
-            self.status.setText("Stopping after the current step and saving a checkpoint…")
+            self._set_phase("Stopping after the current step and saving a checkpoint…")
             self._say("Stop requested")
             self._update_buttons()
 
@@ -354,12 +371,21 @@ class TrainPage(QWidget):
             self.message.show_warning(str(event.get("message", "")))
             self._say(f"warning: {event.get('message', '')}")
 
+    def _set_phase(self, text: str) -> None:
+        """The status line says ``text`` from the next view refresh on (events keep their order)."""
+        self._phase_text = text
+
     def _on_log(self, event: dict) -> None:
         """Store the point; the labels and the log pane follow on the next view refresh (10 Hz)."""
         self.curves.add_log(event)
         self._last_log = event
         step = int(event.get("step") or 0)
         total = int(event.get("max_steps") or self._max_steps or 0)
+        self.clock.update(event.get("elapsed_s"), event.get("eta_s"))
+        if isinstance(event.get("tokens_per_s"), (int, float)):
+            self._tokens_per_s = float(event["tokens_per_s"])
+        if self.session is None or (not self.session.paused and not self.session.stop_requested):
+            self._set_phase(f"Training · step {step} of {total or '?'} · loss {_num(event.get('loss'), '.4f')}")
         self._say(
             f"step {step}/{total or '?'}  loss {_num(event.get('loss'), '.4f')}  lr {_num(event.get('learning_rate'), '.2e')}"
             f"  grad {_num(event.get('grad_norm'), '.3f')}  {_num(event.get('tokens_per_s'), '.0f')} tok/s"
@@ -368,10 +394,15 @@ class TrainPage(QWidget):
         self._show_hint(self.reader.on_log(step, event.get("loss")))
 
     def _refresh_view(self) -> None:
-        """Show the latest logged step and the pending log lines (called by a 10 Hz timer)."""
+        """Show the latest logged step, what the run does now, the ticking clock and the pending log
+        lines (called by a 10 Hz timer)."""
         if self._pending_lines:
             lines, self._pending_lines = self._pending_lines, []
             self.log.appendPlainText("\n".join(lines))
+        if self._phase_text and self.status.text() != self._phase_text:
+            self.status.setText(self._phase_text)
+        if self._clock_on:
+            self._show_speed()
         event, self._last_log = self._last_log, None
         if event is None:
             return
@@ -381,27 +412,46 @@ class TrainPage(QWidget):
             self._max_steps = total
             self.progress.setRange(0, total)
             self.progress.setValue(min(step, total))
-        self.progress.setFormat(f"step {step} / {total or '?'}  ·  ETA {_clock(event.get('eta_s'))}")
-        if self.session is not None and not self.session.paused and not self.session.stop_requested:
-            self.status.setText(
-                f"Training · loss {_num(event.get('loss'), '.4f')} · {_num(event.get('tokens_per_s'), '.0f')} tokens/s"
-                f" · elapsed {_clock(event.get('elapsed_s'))}"
-            )
+        self.progress.setFormat(f"step {step} / {total or '?'}")
+
+    def _show_speed(self) -> None:
+        parts = []
+        if self._precision:
+            parts.append(self._precision)
+        if self._tokens_per_s is not None:
+            parts.append(f"{self._tokens_per_s:,.0f} tokens/s")
+        parts.append(f"elapsed {_clock(self.clock.elapsed_s())}")
+        eta = self.clock.eta_s()
+        if eta is not None and self.clock.running:
+            parts.append(f"about {_clock(eta)} left")
+        text = "  ·  ".join(parts)
+        if self.speed.text() != text:
+            self.speed.setText(text)
 
     def _on_status(self, event: dict) -> None:
         status, text = event.get("status", ""), event.get("message", "")
-        self._say(f"{status}: {text}" if text else status)
+        if not (status == "validating" and event.get("done")):  # one log line per validation, not per batch
+            self._say(f"{status}: {text}" if text else status)
         if status == "started":
             self.context.runs_changed.emit()
+            self._precision = event.get("precision") or ""
+            self.speed.setToolTip(f"Precision: {event.get('precision_reason') or self._precision}")
+            if event.get("precision_reason"):
+                self._say(f"precision: {event['precision_reason']}")
             if self.progress.maximum() == 0:
                 self.progress.setRange(0, max(1, self._max_steps))
                 self.progress.setFormat(f"step 0 / {self._max_steps or '?'}")
-        if status in ("loading", "started", "resumed", "stopping") and text:
-            self.status.setText(text)
+            self._set_phase("Training · the first step is running…")
+        elif status in ("loading", "tokenizing", "resumed", "stopping", "validating", "probing", "saving") and text:
+            self._set_phase(text)
         if status == "paused":
-            self.status.setText(text or "Paused. Press Resume to go on.")
+            self.clock.pause()
+            self._set_phase(text or "Paused. Press Resume to go on.")
+        elif status == "resumed":
+            self.clock.resume()
         if status in ("finished", "stopped", "failed"):
             self._ended_status = status
+            self.clock.stop()
 
     def _show_hint(self, hint) -> None:
         if hint is None:
@@ -418,6 +468,8 @@ class TrainPage(QWidget):
             self.retry_button.setVisible(False)
             self.evaluate_button.setVisible(False)
             self.after_run.show()
+            self._phase_text = ""
+            self.clock.stop()
             self.status.setText("Stopped.")
             self.progress.setRange(0, 1)
             self.progress.setFormat("stopped before the first step")
@@ -441,6 +493,8 @@ class TrainPage(QWidget):
             summary.append(f"validation loss {result.final_eval_loss:.4f}")
         if getattr(result, "elapsed_s", None) is not None:
             summary.append(f"{_clock(result.elapsed_s)} of training")
+        self._phase_text = ""
+        self.clock.stop()
         self.status.setText(("Stopped at " if stopped else "Finished at ") + " · ".join(summary))
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
@@ -450,6 +504,8 @@ class TrainPage(QWidget):
     def _on_failed(self, message: str, details: str, is_user_error: bool) -> None:
         self._refresh_view()
         self.message.show_failure(message, is_user_error, doing="training")
+        self._phase_text = ""
+        self.clock.stop()
         self.status.setText("Failed.")
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)

@@ -58,6 +58,7 @@ LABELS = {
 }
 NONE_TEXTS = {
     "max_steps": "none: train for the epochs",
+    "max_length": "auto",
     "learning_rate": "auto",
     "lora_target_modules": "all linear layers",
     "eval_max_examples": "all",
@@ -91,6 +92,17 @@ def default_learning_rates() -> dict[str, float]:
     from ift_desktop.core.training.config import DEFAULT_LR
 
     return dict(DEFAULT_LR)
+
+
+def resolve_dataset_max_length(spec, data_dir, state=None) -> tuple[str, int, str]:
+    """``(data_dir, max length, why)``: what a run of ``spec`` on ``data_dir`` uses by default (a worker)."""
+    from ift_desktop.core.models import is_seq2seq_config, load_model_config, load_tokenizer
+    from ift_desktop.core.training.data import dataset_max_length
+
+    is_seq2seq = is_seq2seq_config(load_model_config(spec, state))
+    tokenizer = load_tokenizer(spec, state)
+    length, why = dataset_max_length(data_dir, tokenizer, is_seq2seq=is_seq2seq, use_chat_template=None, state=state)
+    return str(data_dir), length, why
 
 
 def _section(title: str) -> QLabel:
@@ -188,7 +200,12 @@ class SetupPanel(QScrollArea):
         self._cost_timer.setSingleShot(True)
         self._cost_timer.setInterval(350)
         self._cost_timer.timeout.connect(self._estimate)
+        self.dataset_max_length: int | None = None  # what "from the dataset" means for the chosen data
+        self._length_task = None
+        self._length_for: str | None = None
+        self.code_loaded = False  # set by the page once its worker imported the training code
         self.model_picker.changed.connect(self._schedule_costs)
+        self.model_picker.changed.connect(self._resolve_max_length)
         self.method.changed.connect(self._on_method)
         self.form.changed.connect(self._on_form)
         self.dataset_picker.changed.connect(self._on_dataset)
@@ -201,7 +218,47 @@ class SetupPanel(QScrollArea):
     def _on_dataset(self) -> None:
         path = self.dataset_picker.current_path()
         self.probes.set_examples(validation_prompts(path) if path else [])
+        self._resolve_max_length()
         self.changed.emit()
+
+    def _resolve_max_length(self) -> None:
+        """Show the max length a run on this dataset uses when the field is left empty (a worker:
+        it may tokenize the training split)."""
+        self.dataset_max_length = None
+        editor = self.form.editors.get("max_length")
+        path = self.dataset_picker.current_path()
+        if editor is None or not path:
+            return
+        editor.widget.setSpecialValueText(NONE_TEXTS["max_length"] + " (measuring)")
+        if not self.code_loaded:
+            return  # transformers is being imported in another worker; code_ready() measures then
+        try:
+            spec = self.model_picker.spec()
+        except UserError:
+            return
+        self._length_for = str(path)
+        task = quit_when_done(run_in_thread(None, resolve_dataset_max_length, spec, path))
+        task.worker.finished.connect(self._on_max_length)
+        task.worker.failed.connect(self._on_max_length_failed)
+        self._length_task = task
+
+    def code_ready(self) -> None:
+        """The training code (transformers) is imported: workers may use it without racing its import."""
+        self.code_loaded = True
+        self._resolve_max_length()
+
+    def _on_max_length_failed(self, *_details) -> None:
+        self.form.editors["max_length"].widget.setSpecialValueText(NONE_TEXTS["max_length"])
+
+    def _on_max_length(self, result) -> None:
+        data_dir, length, why = result
+        if data_dir != self._length_for:
+            return  # an answer for an earlier dataset
+        editor = self.form.editors["max_length"]
+        self.dataset_max_length = length
+        editor.widget.setSpecialValueText(f"{NONE_TEXTS['max_length']} ({length})")
+        editor.widget.setToolTip(f"auto = {length} tokens for this dataset ({why}).\n\n" + editor.field.metadata["help"])
+        self._schedule_costs()
 
     def _on_method(self, method: str) -> None:
         for name, editor in self.form.editors.items():
@@ -251,7 +308,7 @@ class SetupPanel(QScrollArea):
         return CostRequest(
             spec=spec,
             batch_size=values.get("batch_size") or 1,
-            max_length=values.get("max_length") or 512,
+            max_length=values.get("max_length") or self.dataset_max_length or 512,
             lora_r=values.get("lora_r") or 16,
             target_modules=values.get("lora_target_modules") or None,
             gradient_checkpointing=bool(values.get("gradient_checkpointing")),
@@ -338,3 +395,6 @@ class SetupPanel(QScrollArea):
         if self._cost_task is not None and self._cost_task.is_running():
             self._cost_task.cancel()  # a config read cannot be interrupted; it ends within seconds
             self._cost_task.wait(timeout_ms)
+        if self._length_task is not None and self._length_task.is_running():
+            self._length_task.cancel()  # tokenizing checks the cancel between examples
+            self._length_task.wait(timeout_ms)

@@ -1,0 +1,123 @@
+"""The Train page's memory estimate against the measured peak of real runs (CPU: peak RSS).
+
+    .venv/bin/python benchmarks/memory_check.py [--steps 3] [--cases builtin-lora,builtin-full,tiny-lora,tiny-full]
+
+Each case runs the app's own training path (``run_training``, every setting the default except a
+few steps and no evaluation or checkpoints) in a fresh process and reads the process's peak RSS
+(``ru_maxrss``); the estimate is ``estimate_memory`` for the same model, method, batch size and max
+length (the max length the run recorded: the dataset's). The built-in model trains on DialogSum dev
+(the default run's data), the tiny model of tests/tiny_models.py on its tiny dataset. Prints one
+table: measured, estimated, estimate / measured. The goal is within 15 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+DIALOGSUM_DEV = REPO.parent / "shared" / "data" / "dialogsum" / "dialogsum.dev.jsonl"
+
+
+def dataset(kind: str, work: Path) -> Path:
+    from ift_desktop.core.data.dataset_files import write_dataset
+
+    if kind == "tiny":
+        sys.path.insert(0, str(REPO / "tests"))
+        from tiny_models import make_tiny_dataset
+
+        return make_tiny_dataset(work / "tiny-data", n=64, val=0, test=0)
+    rows = [json.loads(line) for line in DIALOGSUM_DEV.read_text(encoding="utf-8").splitlines()[:450]]
+    train = [{"prompt": f"Summarize the following dialogue:\n\n{r['dialogue']}", "completion": r["summary"]} for r in rows]
+    return write_dataset(work / "dialogsum-dev", {"train": train}, {"source": "DialogSum dev (memory check)"})
+
+
+def child(args) -> None:
+    """One case: train, then print the peak RSS and the run's settings as JSON."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from ift_desktop.core.models import ModelSpec
+    from ift_desktop.core.training import RunFolder, TrainConfig, run_training
+
+    model_kind, method = args.case.split("-")
+    work = Path(args.work)
+    data_dir = dataset(model_kind, work)
+    if model_kind == "tiny":
+        from tiny_models import make_tiny_llama  # on the path since dataset()
+
+        spec = ModelSpec.parse(str(make_tiny_llama(work / "tiny-llama", chat_template=True)))
+    else:
+        spec = ModelSpec.parse("builtin")
+    config = TrainConfig(method=method, max_steps=args.steps, eval_steps=0, save_steps=0)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    run_training(config, data_dir=data_dir, model=spec, out_dir=work / f"run-{args.case}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    record = RunFolder(work / f"run-{args.case}").read_record()
+    print("RESULT " + json.dumps({"peak": peak, "runtime": before, "config": record["config"],
+                                  "spec": spec.name_or_path, "source": spec.source}))
+
+
+def estimate(result: dict):
+    from ift_desktop.core.models import ModelSpec, load_model_config
+    from ift_desktop.core.models.memory import estimate_memory
+
+    config = result["config"]
+    spec = ModelSpec.parse("builtin" if result["source"] == "builtin" else result["spec"])
+    return estimate_memory(load_model_config(spec), method=config["method"], batch_size=config["batch_size"],
+                           max_length=config["max_length"], lora_r=config["lora_r"],
+                           gradient_checkpointing=config["gradient_checkpointing"])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cases", default="tiny-lora,tiny-full,builtin-lora,builtin-full")
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.case:
+        child(args)
+        return 0
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ift-memory-check-") as work:
+        for case in args.cases.split(","):
+            command = [sys.executable, __file__, "--case", case, "--work", work, "--steps", str(args.steps),
+                       "--threads", str(args.threads)]
+            done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+            lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+            if not lines:
+                print(f"{case} failed:\n{done.stderr[-3000:]}")
+                return 1
+            result = json.loads(lines[-1][len("RESULT "):])
+            guess = estimate(result)
+            ratio = guess.total_bytes / result["peak"]
+            rows.append((case, result, guess, ratio))
+            print(f"{case}: peak RSS {result['peak'] / 2**30:.2f} GiB (runtime before loading "
+                  f"{result['runtime'] / 2**30:.2f}), estimate {guess.total_bytes / 2**30:.2f} GiB "
+                  f"({ratio:.2f}x); batch {result['config']['batch_size']}, max length {result['config']['max_length']}; "
+                  f"parts: " + ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in guess.to_dict().items()
+                                         if k.endswith("_bytes") and k != "total_bytes"), flush=True)
+    print("\n| case | batch x max length | peak RSS GiB | estimate GiB | estimate / measured |")
+    print("|---|---|---|---|---|")
+    for case, result, guess, ratio in rows:
+        config = result["config"]
+        print(f"| {case} | {config['batch_size']} x {config['max_length']} | {result['peak'] / 2**30:.2f} | "
+              f"{guess.total_bytes / 2**30:.2f} | {ratio:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
