@@ -29,6 +29,7 @@ from .callbacks import EventCallback, TrainingControl
 from .config import TrainConfig, smaller_batch_config
 from .data import CompletionOnlyCollator, ListDataset, check_dataset_folder, count_tokens, load_training_data
 from .probes import generate_answers
+from .ranks import PROCESS_GROUP_TIMEOUT_S, is_main_process, run_folder_for_this_process
 from .run_folder import RunFolder, library_versions, now_iso
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,8 @@ def _training_arguments(config: TrainConfig, run: RunFolder, device: torch.devic
         remove_unused_columns=False,
         label_names=["labels"],
         log_level="error",
+        ddp_timeout=PROCESS_GROUP_TIMEOUT_S,  # a launched run whose peer died ends instead of hanging
+        ddp_find_unused_parameters=False,  # every trainable weight takes part in each step
     )
 
 
@@ -183,7 +186,7 @@ def run_training(
 
 
 def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbacks) -> TrainingResult:
-    run = RunFolder(out_dir)
+    run = run_folder_for_this_process(out_dir, config)  # only rank 0 writes in a launched run
     checkpoint, previous = None, {}
     if resume:
         previous = run.read_record()
@@ -327,7 +330,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
     if control.stop_requested() or (state and state.is_cancelled()):
         if resume:
             run.update_record(status="stopped")
-        else:  # nothing was trained: leave no half-made run behind (the folder was empty before)
+        elif is_main_process():  # nothing was trained: leave no half-made run behind (the folder was empty before)
             shutil.rmtree(run.path, ignore_errors=True)
             if folder_existed:
                 run.path.mkdir(parents=True, exist_ok=True)
@@ -373,7 +376,8 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
 
     status = "stopped" if bridge.stopped_by_user else "finished"
     artifact = run.artifact_dir(config.method)
-    _save_artifact(trainer.model, tokenizer, artifact)
+    if is_main_process():
+        _save_artifact(trainer.model, tokenizer, artifact)
     losses = [row["loss"] for row in metrics if row.get("loss") is not None]
     evals = [row["eval_loss"] for row in metrics if row.get("eval_loss") is not None]
     last_checkpoint = run.last_checkpoint()

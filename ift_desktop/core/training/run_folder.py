@@ -26,6 +26,9 @@ from ..atomic import append_jsonl, atomic_write_json, atomic_write_jsonl, read_j
 from ..errors import TrainingError
 
 RUN_SCHEMA_VERSION = 1
+# written before training starts by whoever launches a run in another process (run_file.py, launch.py,
+# heartbeat.py, supervisor.py); a folder holding only these is still a new run's folder
+LAUNCH_FILES = frozenset({"launch.json", "accelerate.yaml", "status.json", "control.json", "launch.log"})
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -149,5 +152,5 @@ class RunFolder:
             raise TrainingError(
                 f"{self.path} already holds a run; choose a new output folder, or add --resume to continue it."
             )
-        if self.path.is_dir() and any(self.path.iterdir()):
+        if self.path.is_dir() and any(child.name not in LAUNCH_FILES for child in self.path.iterdir()):
             raise TrainingError(f"{self.path} is not empty; choose a new or empty folder for the run.")
