@@ -26,7 +26,7 @@ from .heartbeat import STALE_AFTER_S, mark_ended, read_run_status, write_control
 from .run_folder import RunFolder, now_iso
 
 LAUNCH_LOG = "launch.log"
-_FAILED_RANK = re.compile(r"rank\s*:\s*(\d+)")
+_FAILED_RANK = re.compile(r"\brank\s*:\s*(\d+)")
 _SIGNAL = re.compile(r"Signal (\d+) \((SIG\w+)\)")
 _EXITCODE = re.compile(r"exitcode\s*:\s*(-?\d+)")
 
@@ -57,6 +57,7 @@ def train_argv(run_file: str | Path, out_dir: str | Path, *, resume: bool = Fals
 def failure_message(lines: list[str], returncode: int, processes: int, run_dir: Path) -> str:
     """One line from the launcher's output: which rank ended how, and where the run can go on."""
     text = "\n".join(lines)
+    text = text.split("Root Cause", 1)[-1]  # torch.distributed lists the first failure there; the rest were ended by it
     rank = _FAILED_RANK.search(text)
     sig = _SIGNAL.search(text)
     code = _EXITCODE.search(text)
@@ -103,9 +104,7 @@ def supervise(argv: list[str], run_dir: str | Path, *, processes: int, stale_aft
         started = time.monotonic()
         while process.poll() is None:
             time.sleep(0.5)
-            status = read_run_status(run_dir, stale_after_s=stale_after_s)
-            silent = status.state == "interrupted" or (status.state == "absent" and time.monotonic() - started > stale_after_s * 3)
-            if silent and process.poll() is None:
+            if process.poll() is None and _is_silent(run_dir, stale_after_s, time.monotonic() - started):
                 hung = True
                 _end_group(process)
     finally:
@@ -122,6 +121,15 @@ def supervise(argv: list[str], run_dir: str | Path, *, processes: int, stale_aft
         message = failure_message(list(tail), process.returncode, processes, run_dir)
     _record_failure(run_dir, message)
     raise TrainingError(message)
+
+
+def _is_silent(run_dir: Path, stale_after_s: float, running_s: float) -> bool:
+    """Rank 0's heartbeat is older than ``stale_after_s`` (or never came): a hang, not an exit
+    (a dead rank 0 is noticed by torch.distributed's agent, which then ends the group itself)."""
+    status = read_run_status(run_dir, stale_after_s=stale_after_s)
+    if status.state == "absent":
+        return running_s > 3 * stale_after_s
+    return status.heartbeat_age_s is not None and status.heartbeat_age_s > stale_after_s and status.state != "ended"
 
 
 def _where_to_go_on(run_dir: Path) -> str:
