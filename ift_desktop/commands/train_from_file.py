@@ -133,6 +133,7 @@ def _fresh_start(out: Path) -> None:
 
 
 def _detach(out: Path, args) -> int:
+    from ift_desktop.core.training.heartbeat import RunStatusFile
     from ift_desktop.core.training.run_file import RUN_FILE_NAME
     from ift_desktop.core.training.supervisor import LAUNCH_LOG, start_detached, train_argv
 
@@ -145,6 +146,7 @@ def _detach(out: Path, args) -> int:
     if args.trust_remote_code:
         argv.append("--trust-remote-code")
     pid = start_detached(argv, out)
+    RunStatusFile(out).update(status="starting", message="Starting the training process…", pid=pid)
     print(json.dumps({"status": "detached", "run": str(out.resolve()), "pid": pid, "log": str(out / LAUNCH_LOG)}))
     return 0
 

@@ -128,8 +128,9 @@ def _pid_alive(pid: int) -> bool:
 
 
 def read_run_status(run_dir: str | Path, *, stale_after_s: float = STALE_AFTER_S, now: float | None = None) -> RunStatus:
-    """Read ``status.json``: live (fresh heartbeat), ended, or interrupted (heartbeat stale, or the
-    process is gone on this host)."""
+    """Read ``status.json``: ended, live, or interrupted. On this host the training process's pid
+    decides (it may take a while to start beating); a run on another host is live while its
+    heartbeat is fresher than ``stale_after_s``."""
     path = Path(run_dir) / STATUS_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -145,9 +146,9 @@ def read_run_status(run_dir: str | Path, *, stale_after_s: float = STALE_AFTER_S
     pid = data.get("pid") if isinstance(data.get("pid"), int) else None
     if status in ENDED:
         state = "ended"
+    elif pid is not None and data.get("host") == socket.gethostname():
+        state = "live" if _pid_alive(pid) else "interrupted"  # on this machine the process itself answers
     elif age is None or age > stale_after_s:
-        state = "interrupted"
-    elif pid is not None and data.get("host") == socket.gethostname() and not _pid_alive(pid):
         state = "interrupted"
     else:
         state = "live"

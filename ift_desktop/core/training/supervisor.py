@@ -127,7 +127,7 @@ def _is_silent(run_dir: Path, stale_after_s: float, running_s: float) -> bool:
     """Rank 0's heartbeat is older than ``stale_after_s`` (or never came): a hang, not an exit
     (a dead rank 0 is noticed by torch.distributed's agent, which then ends the group itself)."""
     status = read_run_status(run_dir, stale_after_s=stale_after_s)
-    if status.state == "absent":
+    if status.state == "absent" or status.status == "starting":  # loading torch may take a while
         return running_s > 3 * stale_after_s
     return status.heartbeat_age_s is not None and status.heartbeat_age_s > stale_after_s and status.state != "ended"
 

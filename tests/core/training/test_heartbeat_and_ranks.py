@@ -59,9 +59,11 @@ def test_status_file_beats_and_reports_events(tmp_path):
 
 
 def test_a_run_whose_heartbeat_stopped_is_interrupted(tmp_path):
-    RunStatusFile(tmp_path).update(status="running")
+    RunStatusFile(tmp_path).update(status="running", host="another-machine")  # only the heartbeat tells
     assert read_run_status(tmp_path).state == "live"
     assert read_run_status(tmp_path, now=time.time() + 3600).state == "interrupted"
+    RunStatusFile(tmp_path).update(status="starting")  # on this host the live pid answers, beat or not
+    assert read_run_status(tmp_path, now=time.time() + 3600).state == "live"
     assert read_run_status(tmp_path / "nothing").state == "absent"
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from ift_desktop.core.errors import TrainingError
 from ift_desktop.core.models.spec import ModelSpec
 from ift_desktop.core.training.config import TrainConfig
+from ift_desktop.core.training.heartbeat import read_run_status
 from ift_desktop.core.training.run_folder import RunFolder
 
 RESUMABLE_STATUSES = ("stopped", "failed", "running")  # "running": the app or machine died mid-run
@@ -32,12 +33,13 @@ def _step_of(checkpoint: Path) -> int:
     return int(checkpoint.name.rsplit("-", 1)[-1])
 
 
-def load_resumable(run_dir: Path) -> ResumableRun:
-    """What continuing ``run_dir`` needs; raises a ``UserError`` saying why when it cannot go on."""
+def load_resumable(run_dir: Path, *, need_checkpoint: bool = True) -> ResumableRun:
+    """What continuing ``run_dir`` needs; raises a ``UserError`` saying why when it cannot go on.
+    (``need_checkpoint=False``: what following a live run needs.)"""
     run = RunFolder(run_dir)
     record = run.read_record()
     checkpoint = run.last_checkpoint()
-    if checkpoint is None:
+    if checkpoint is None and need_checkpoint:
         raise TrainingError(f"Run {run.path.name} has no checkpoint to continue from; start a new run instead.")
     data = record.get("data") or {}
     data_dir = Path(data["dir"]) if isinstance(data, dict) and data.get("dir") else None
@@ -46,7 +48,7 @@ def load_resumable(run_dir: Path) -> ResumableRun:
             f"The dataset of run {run.path.name} ({data_dir or 'not recorded'}) is gone, so it cannot be continued; "
             "start a new run instead."
         )
-    step = _step_of(checkpoint)
+    step = _step_of(checkpoint) if checkpoint is not None else 0
     return ResumableRun(
         path=run.path,
         config=TrainConfig.from_dict(record.get("config") or {}),
@@ -69,6 +71,11 @@ def resumable_runs(workspace) -> list[tuple[Path, str]]:
         checkpoint = RunFolder(item.path).last_checkpoint()
         if checkpoint is None:
             continue
+        liveness = read_run_status(item.path).state
+        if liveness == "live":
+            continue  # training in another process right now: attach to it, do not start it twice
+        if status == "running":
+            status = "interrupted"  # its process is gone (heartbeat stopped, or the app died mid-run)
         method = (summary.get("config") or {}).get("method", "")
         detail = f"{status} at step {_step_of(checkpoint)}" + (f", {method}" if method else "")
         runs.append((item.path, f"{item.name}  ({detail})"))

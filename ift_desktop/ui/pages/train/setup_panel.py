@@ -22,6 +22,7 @@ from .method import CostRequest, MethodChooser, estimate_costs
 from .pickers import DatasetPicker, ModelPicker
 from .probes import ProbeEditor
 from .session import quit_when_done
+from .where_to_run import WhereToRun
 
 # TrainConfig fields shown outside the "Advanced" fold, in this order.
 COMMON_FIELDS = (
@@ -144,12 +145,14 @@ class SetupPanel(QScrollArea):
             self.config_cls, COMMON_FIELDS, OWN_EDITORS, labels=LABELS, choices=field_choices(), none_texts=NONE_TEXTS
         )
         self.probes = ProbeEditor()
+        self.where = WhereToRun()
         for title, widget in (
             ("Base model", self.model_picker),
             ("Dataset", self.dataset_picker),
             ("Method", self.method),
             ("Settings", self.form),
             ("Probe prompts", self.probes),
+            ("Where to run", self.where),
         ):
             layout.addWidget(_section(title))
             layout.addWidget(widget)
@@ -172,6 +175,7 @@ class SetupPanel(QScrollArea):
         self._on_dataset()
         self._on_method(self.method.method())
         self._schedule_costs()
+        self.where.show_config(self._config_or_none())
 
     # reactions ----------------------------------------------------------------------------------
     def _on_dataset(self) -> None:
@@ -191,7 +195,14 @@ class SetupPanel(QScrollArea):
 
     def _on_form(self) -> None:
         self._schedule_costs()
+        self.where.show_config(self._config_or_none())
         self.changed.emit()
+
+    def _config_or_none(self):
+        try:
+            return self.config_cls(**{**self.form.values(), "method": self.method.method()})
+        except (UserError, TypeError):
+            return None
 
     def _schedule_costs(self) -> None:
         self.cost_pending = True
