@@ -279,6 +279,7 @@ def write_cluster_files(run_dir: str | Path, *, nodes: int, gpus_per_node: int) 
     if not (run_dir / RUN_FILE_NAME).is_file():
         write_run_file(run_dir, run_file)
     processes = nodes * gpus_per_node
+    split_global_batch(run_file.config.batch_size, run_file.config.grad_accum, processes)  # the run must fit
     if not (run_dir / ACCELERATE_CONFIG_NAME).is_file():
         write_accelerate_config(run_dir, processes=processes, strategy=run_file.strategy, config=run_file.config)
     written = {
