@@ -29,6 +29,7 @@ from .callbacks import EventCallback, TrainingControl
 from .config import TrainConfig, smaller_batch_config
 from .data import CompletionOnlyCollator, ListDataset, check_dataset_folder, count_tokens, load_training_data
 from .probes import generate_answers
+from .rank_sync import sum_over_ranks
 from .ranks import PROCESS_GROUP_TIMEOUT_S, is_main_process, run_folder_for_this_process
 from .run_folder import RunFolder, library_versions, now_iso
 
@@ -280,7 +281,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
 
     def tokens_seen() -> int:
         counted = getattr(holder.get("trainer"), "tokens_seen", None)
-        return int(counted.item()) if counted is not None else 0
+        return int(sum_over_ranks(counted).item()) if counted is not None else 0  # every rank's tokens
 
     def probe(step: int, current_model) -> None:
         if not config.probe_prompts:

@@ -25,6 +25,18 @@ def _distributed_ready() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
+def sum_over_ranks(value: torch.Tensor) -> torch.Tensor:
+    """``value`` added up over every rank (itself in a one-process run). A collective: the Trainer
+    logs at the same steps on every rank, so it is called there together."""
+    if not _distributed_ready():
+        return value
+    import torch.distributed as dist
+
+    total = value.detach().clone()
+    dist.all_reduce(total, op=dist.ReduceOp.SUM)
+    return total
+
+
 class RankSyncedControl(TrainingControl):
     """A ``TrainingControl`` whose answers are the state rank 0 broadcast at the last step end.
 
