@@ -5,6 +5,7 @@
     ift-desktop train --data DIR --model MODEL --method lora|full [--max-steps N | --epochs E]
         [--lr X] [--batch-size N] [--grad-accum N] [--max-length N] [--lora-r N] [--seed N]
         --out RUN [--resume]
+    ift-desktop train --config RUN_FILE [--out RUN] [--processes N] [--strategy ddp|fsdp|deepspeed] [--detach] [--resume]
 
 MODEL is ``builtin``, a Hugging Face Hub id or a local folder (or a run folder). Writes the run
 folder of DESIGN.md (``run.json``, ``metrics.jsonl``, ``checkpoints/``, ``adapter/`` or ``model/``).

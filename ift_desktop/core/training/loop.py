@@ -29,7 +29,7 @@ from .callbacks import EventCallback, TrainingControl
 from .config import TrainConfig, smaller_batch_config
 from .data import CompletionOnlyCollator, ListDataset, check_dataset_folder, count_tokens, load_training_data
 from .probes import generate_answers
-from .rank_sync import sum_over_ranks
+from .rank_sync import save_sharded_artifact, sum_over_ranks
 from .ranks import PROCESS_GROUP_TIMEOUT_S, is_main_process, run_folder_for_this_process
 from .run_folder import RunFolder, library_versions, now_iso
 
@@ -377,7 +377,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
 
     status = "stopped" if bridge.stopped_by_user else "finished"
     artifact = run.artifact_dir(config.method)
-    if is_main_process():
+    if not save_sharded_artifact(trainer, tokenizer, artifact) and is_main_process():
         _save_artifact(trainer.model, tokenizer, artifact)
     losses = [row["loss"] for row in metrics if row.get("loss") is not None]
     evals = [row["eval_loss"] for row in metrics if row.get("eval_loss") is not None]

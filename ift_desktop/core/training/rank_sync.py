@@ -10,11 +10,14 @@ the state a few times a second, so a long pause never runs into the process-grou
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 
 import torch
 from transformers import TrainerCallback
 
+from ..atomic import atomic_directory
 from .callbacks import TrainingControl
 from .ranks import is_launched, is_main_process
 
@@ -94,6 +97,22 @@ class RankSyncCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         self.control.sync()
         return control
+
+
+def save_sharded_artifact(trainer, tokenizer, target: Path) -> bool:
+    """FSDP / DeepSpeed: every rank helps gather the full weights and rank 0 writes them (the
+    Trainer's ``save_model`` does both), then rank 0 swaps them into ``target`` with the tokenizer.
+    Returns False when the model is not sharded: then rank 0 saves its own complete copy."""
+    if not (getattr(trainer, "is_fsdp_enabled", False) or getattr(trainer, "is_deepspeed_enabled", False)):
+        return False
+    staging = target.parent / f".{target.name}.gathered"
+    trainer.save_model(str(staging))  # a collective; only rank 0 writes
+    if is_main_process():
+        with atomic_directory(target) as tmp:
+            shutil.copytree(staging, tmp, dirs_exist_ok=True)
+            tokenizer.save_pretrained(tmp)
+        shutil.rmtree(staging, ignore_errors=True)
+    return True
 
 
 def control_for_this_process(local: TrainingControl) -> tuple[TrainingControl, list]:
