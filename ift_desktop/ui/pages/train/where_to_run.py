@@ -50,6 +50,9 @@ class WhereToRun(QWidget):
             if not item.available:
                 self.strategy.model().item(self.strategy.count() - 1).setEnabled(False)
         self.strategy.setToolTip("How the processes share the model; the Hugging Face Trainer runs each through accelerate")
+        for combo in (self.mode, self.strategy):  # long item texts must not widen the setup panel
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         self.split = QLabel()
         self.split.setObjectName("Hint")
         self.split.setWordWrap(True)
