@@ -95,6 +95,10 @@ def run_from_file(args: argparse.Namespace) -> int:
     run_file = RunFile.read(config_path)
     if args.processes is not None or args.strategy:
         run_file = run_file.with_launch(args.processes or run_file.processes, args.strategy)
+    if run_file.processes > 1 and not is_launched():
+        from ift_desktop.core.training.launch import split_global_batch
+
+        split_global_batch(run_file.config.batch_size, run_file.config.grad_accum, run_file.processes)  # before any write
     out = _out_folder(args, config_path)
     model = replace(run_file.model, trust_remote_code=bool(args.trust_remote_code))  # consent: this machine only
     check_dataset_folder(run_file.data_dir)
@@ -154,11 +158,10 @@ def _detach(out: Path, args) -> int:
 def _launch(out: Path, run_file, args) -> int:
     from ift_desktop.commands.train import print_summary
     from ift_desktop.core.training import RunFolder
-    from ift_desktop.core.training.launch import accelerate_argv, free_port, split_global_batch, write_accelerate_config
+    from ift_desktop.core.training.launch import accelerate_argv, free_port, write_accelerate_config
     from ift_desktop.core.training.run_file import RUN_FILE_NAME
     from ift_desktop.core.training.supervisor import supervise
 
-    split_global_batch(run_file.config.batch_size, run_file.config.grad_accum, run_file.processes)  # fail early
     yaml = write_accelerate_config(out, processes=run_file.processes, strategy=run_file.strategy, config=run_file.config)
     _fresh_start(out)
     argv = accelerate_argv(
