@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -124,7 +125,8 @@ def _check_folder(out: Path, resume: bool) -> None:
         return
     if not folder.exists():
         raise TrainingError(f"{folder.path} holds no run to resume; drop --resume to start a new run there.")
-    if read_run_status(out).is_live:
+    status = read_run_status(out)
+    if status.is_live and status.pid != os.getpid():  # (the app or --detach wrote this process's own pid)
         raise TrainingError(f"Run {folder.path.name} is still training in another process; attach to it instead.")
 
 

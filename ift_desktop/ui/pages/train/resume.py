@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ift_desktop.core.errors import TrainingError
+from ift_desktop.core.errors import TrainingError, UserError
 from ift_desktop.core.models.spec import ModelSpec
 from ift_desktop.core.training.config import TrainConfig
 from ift_desktop.core.training.heartbeat import read_run_status
+from ift_desktop.core.training.run_file import RunFile
 from ift_desktop.core.training.run_folder import RunFolder
 
 RESUMABLE_STATUSES = ("stopped", "failed", "running")  # "running": the app or machine died mid-run
@@ -51,13 +52,22 @@ def load_resumable(run_dir: Path, *, need_checkpoint: bool = True) -> ResumableR
     step = _step_of(checkpoint) if checkpoint is not None else 0
     return ResumableRun(
         path=run.path,
-        config=TrainConfig.from_dict(record.get("config") or {}),
+        config=_users_config(run.path, record),
         model=ModelSpec.from_dict(record.get("model") or {}),
         data_dir=data_dir,
         last_step=step,
         history=[row for row in run.read_metrics() if int(row.get("step", 0)) <= step],
         probes=[row for row in run.read_probes() if int(row.get("step", 0)) <= step],
     )
+
+
+def _users_config(run_dir: Path, record: dict) -> TrainConfig:
+    """The settings as the user chose them: a run launched on several processes keeps each process's
+    share of the batch in run.json, and the global batch in its run file."""
+    try:
+        return RunFile.read(run_dir).config
+    except UserError:
+        return TrainConfig.from_dict(record.get("config") or {})
 
 
 def resumable_runs(workspace) -> list[tuple[Path, str]]:
