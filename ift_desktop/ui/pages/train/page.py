@@ -291,6 +291,7 @@ class TrainPage(QWidget):
         except (UserError, OSError) as exc:
             self.message.show_error(exc.one_line() if isinstance(exc, UserError) else f"Could not start the process: {exc}")
             return False
+        self._show_separate(out_dir, processes)
         return AttachedRun(out_dir, parent=self)
 
     def attach_to_live_run(self, run_dir: str | Path | None = None) -> bool:
@@ -310,11 +311,24 @@ class TrainPage(QWidget):
         except UserError as exc:
             self.message.show_error(exc.one_line())
             return False
+        from ift_desktop.core.training.heartbeat import read_run_status
+
         self.setup.show_config(run.config)
+        self.setup.model_picker.select(str(run.model))
+        self.setup.dataset_picker.select(str(run.data_dir))
+        processes = read_run_status(run.path).processes
+        self.setup.where.set_choice(processes, separate=True)
         self._begin(run.model, run.data_dir, run.config, run.path, resume=True, history=[],
                     session=AttachedRun(run.path, parent=self))  # fmt: skip
         self._say(f"Attached to run {run.path.name}, training in another process")
+        self._show_separate(run.path, processes)
         return True
+
+    def _show_separate(self, run_dir: Path, processes: int) -> None:
+        count = f"{processes} processes" if processes > 1 else "its own process"
+        self.message.show_info(
+            f"Run {Path(run_dir).name} trains in {count}; it goes on if you close the window, and the app finds it again."
+        )
 
     def _begin(self, spec, data_dir, config, out_dir: Path, *, resume: bool, history: list[dict], session=None) -> None:
         self.curves.clear()
