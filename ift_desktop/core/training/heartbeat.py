@@ -124,7 +124,10 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a killed process nobody has reaped yet (a zombie) is not training
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def read_run_status(run_dir: str | Path, *, stale_after_s: float = STALE_AFTER_S, now: float | None = None) -> RunStatus:
