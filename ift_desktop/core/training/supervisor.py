@@ -45,6 +45,7 @@ def start_detached(argv: list[str], run_dir: str | Path, *, env: dict | None = N
             close_fds=True,
             env={**os.environ, **(env or {})},
         )
+    threading.Thread(target=process.wait, name="ift-reap-detached", daemon=True).start()  # no zombie left behind
     return process.pid
 
 
