@@ -175,3 +175,26 @@ def test_killing_one_rank_of_two_ends_the_run_with_a_clear_message(tmp_path, set
     status = read_run_status(run)
     assert status.state == "ended" and status.status == "failed" and "Rank 1 of 2" in status.message
     assert not _ranks_of(run)  # no rank left behind
+
+
+def test_pause_resume_and_stop_reach_both_ranks_through_the_control_file(tmp_path, setup):
+    from ift_desktop.core.training.heartbeat import write_control
+
+    config = _run_file(setup, tmp_path, max_steps=400, eval_steps=0, save_steps=50, probe_prompts=[])
+    run = tmp_path / "run"
+    process = _cli("train", "--config", config, "--out", run, "--processes", 2)
+    _wait_for(lambda: read_run_status(run).step >= 3, 300, "training to start")
+    write_control(run, "pause")
+    _wait_for(lambda: read_run_status(run).status == "paused", 60, "the pause")
+    held = read_run_status(run).step
+    time.sleep(3)
+    assert read_run_status(run).step == held and process.poll() is None  # held on both ranks, not hung
+    write_control(run, "run")
+    _wait_for(lambda: read_run_status(run).status == "running", 60, "the resume")
+    write_control(run, "stop")
+    out, err = process.communicate(timeout=300)  # both ranks stop at the same step: no hang in an all-reduce
+    assert process.returncode == 0, err[-2000:]
+    record = json.loads((run / "run.json").read_text())
+    assert record["status"] == "stopped" and record["global_step"] < 400
+    assert (run / "adapter" / "adapter_config.json").is_file()
+    assert (run / "checkpoints" / f"checkpoint-{record['global_step']}").is_dir()  # stop saves where it stopped
