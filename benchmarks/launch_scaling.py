@@ -125,7 +125,8 @@ def main(argv=None) -> int:
     config = TrainConfig(max_steps=args.steps, batch_size=args.batch_size, max_length=args.max_length, eval_steps=0,
                          save_steps=0, seed=1, device="cpu" if args.cpu_check else "auto")  # fmt: skip
     run_file = RunFile(config, ModelSpec.parse(model), data).write(root / "launch.json")
-    print(f"{gpus} GPU(s){' (CPU check: 2 gloo processes)' if args.cpu_check else ''}; model {model}; "
+    where = "CPU check: the GPU plan run as 2 gloo processes" if args.cpu_check else f"{gpus} GPU(s)"
+    print(f"{where}; model {model}; "
           f"global batch {args.batch_size}; {args.steps} steps; torch {torch.__version__}")  # fmt: skip
     results = {}
     for path, processes in plan(gpus):
