@@ -5,6 +5,7 @@
     ift-desktop train --data DIR --model MODEL --method lora|full [--max-steps N | --epochs E]
         [--lr X] [--batch-size N] [--grad-accum N] [--max-length N] [--lora-r N] [--seed N]
         --out RUN [--resume]
+    ift-desktop train --config RUN_FILE [--out RUN] [--processes N] [--strategy ddp|fsdp|deepspeed] [--detach] [--resume]
 
 MODEL is ``builtin``, a Hugging Face Hub id or a local folder (or a run folder). Writes the run
 folder of DESIGN.md (``run.json``, ``metrics.jsonl``, ``checkpoints/``, ``adapter/`` or ``model/``).
@@ -31,9 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     def h(name: str) -> str:  # the fields' help text, escaped for argparse's %-formatting
         return TrainConfig.help(name).replace("%", "%%")
 
-    parser.add_argument("--data", required=True, metavar="DIR", help="a prepared dataset folder (ift-desktop prepare)")
-    parser.add_argument("--model", required=True, metavar="MODEL", help="'builtin', a Hub id (org/name) or a folder")
-    parser.add_argument("--method", choices=METHODS, default="lora", help=h("method"))
+    parser.add_argument("--config", metavar="RUN_FILE",
+                        help="train from a run file (launch.json saved by the Train page, or a run's run.json) "
+                        "instead of --data/--model and the settings below")
+    parser.add_argument("--data", metavar="DIR", help="a prepared dataset folder (ift-desktop prepare)")
+    parser.add_argument("--model", metavar="MODEL", help="'builtin', a Hub id (org/name) or a folder")
+    parser.add_argument("--method", choices=METHODS, help=h("method") + " Default: lora.")
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--max-steps", type=int, metavar="N", help=h("max_steps"))
     length.add_argument("--epochs", type=float, metavar="E", help=h("epochs"))
@@ -64,8 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trust-remote-code", action="store_true",
                         help="allow the model to run the Python code it ships, for this model (remembered for the run "
                              "it trains); a run folder's own files never allow it (only for authors you trust)")
-    parser.add_argument("--out", required=True, metavar="RUN", help="the run folder to write")
+    parser.add_argument("--out", metavar="RUN", help="the run folder to write (with --config: default beside the run file)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    from ift_desktop.commands.train_from_file import add_launch_arguments
+
+    add_launch_arguments(parser)
 
 
 _OPTIONS = {
@@ -81,7 +88,7 @@ _OPTIONS = {
 def config_from_args(args: argparse.Namespace):
     from ift_desktop.core.training import TrainConfig
 
-    values = {"method": args.method}
+    values = {"method": args.method or "lora"}
     for option, name in _OPTIONS.items():
         value = getattr(args, option, None)
         if value is not None:
@@ -183,9 +190,16 @@ def run(args: argparse.Namespace) -> int:
     from transformers.utils import logging as hf_logging
 
     from ift_desktop.core.models import ModelSpec, check_model_source
-    from ift_desktop.core.training import RunFolder, TrainingControl, run_training
+    from ift_desktop.core.training import RunFolder
     from ift_desktop.core.training.data import check_dataset_folder
 
+    if args.config:
+        from ift_desktop.commands.train_from_file import run_from_file
+
+        return run_from_file(args)
+    missing = [f"--{name}" for name in ("data", "model", "out") if not getattr(args, name)]
+    if missing:
+        raise TrainingError(f"train needs {', '.join(missing)} (or --config RUN_FILE); see ift-desktop train --help.")
     config = config_from_args(args)  # bad settings fail here, before anything is loaded
     check_dataset_folder(args.data)
     spec = ModelSpec.parse(args.model, trust_remote_code=args.trust_remote_code)
@@ -203,23 +217,44 @@ def run(args: argparse.Namespace) -> int:
             "command without --resume to start it again from the beginning in that folder."
         )
 
-    reporter = _Reporter()
-    control = TrainingControl()
-    restore = _install_interrupt(control, reporter)
+    result = train_here(config, data_dir=args.data, model=spec, out_dir=args.out, resume=args.resume)
+    print_summary(result)
+    return 0
+
+
+def train_here(config, *, data_dir, model, out_dir, resume: bool):
+    """Train in this process (one rank of a launched run, or the whole run), reporting on stderr.
+
+    Rank 0 keeps ``RUN/status.json`` beating and obeys ``RUN/control.json``, so the app can attach."""
+    from ift_desktop.commands.train_from_file import watched_by_files
+    from ift_desktop.core.training import TrainingControl, run_training
+    from ift_desktop.core.training.rank_sync import control_for_this_process
+    from ift_desktop.core.training.ranks import is_main_process
+
+    reporter = _Reporter() if is_main_process() else None
+    local = TrainingControl()
+    control, sync_callbacks = control_for_this_process(local)
+    restore = _install_interrupt(local, reporter) if reporter else (lambda: None)
     try:
-        result = run_training(
-            config,
-            data_dir=args.data,
-            model=spec,
-            out_dir=args.out,
-            on_event=reporter,
-            control=control,
-            resume=args.resume,
-            state=TaskState(on_progress=reporter.progress),
-        )
+        with watched_by_files(out_dir, local, reporter) as on_event:
+            return run_training(
+                config,
+                data_dir=data_dir,
+                model=model,
+                out_dir=out_dir,
+                on_event=on_event,
+                control=control,
+                resume=resume,
+                state=TaskState(on_progress=reporter.progress if reporter else None),
+                callbacks=sync_callbacks,
+            )
     finally:
-        reporter.close()
+        if reporter:
+            reporter.close()
         restore()
+
+
+def print_summary(result) -> None:
     summary = {
         "status": result.status,
         "run": str(result.run_dir),
@@ -230,7 +265,6 @@ def run(args: argparse.Namespace) -> int:
         "elapsed_s": result.elapsed_s,
     }
     print(json.dumps(summary))
-    return 0
 
 
 def _install_interrupt(control, reporter):

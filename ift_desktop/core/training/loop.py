@@ -9,6 +9,7 @@ Expected failures (bad data, NaN loss, out of memory) raise :class:`TrainingErro
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
@@ -39,6 +40,8 @@ from .data import (
 )
 from .head_loss import completion_loss, supports_completion_head
 from .probes import generate_answers
+from .rank_sync import save_sharded_artifact, sum_over_ranks
+from .ranks import PROCESS_GROUP_TIMEOUT_S, is_main_process, run_folder_for_this_process
 from .run_folder import RunFolder, library_versions, now_iso
 from .run_lock import RunLock
 from .run_record_guard import check_steps_left, kept_on_failed_resume, known_failure, record_failure
@@ -176,6 +179,8 @@ def _training_arguments(config: TrainConfig, run: RunFolder, device: torch.devic
         remove_unused_columns=False,
         label_names=["labels"],
         log_level="error",
+        ddp_timeout=PROCESS_GROUP_TIMEOUT_S,  # a launched run whose peer died ends instead of hanging
+        ddp_find_unused_parameters=False,  # every trainable weight takes part in each step
     )
 
 
@@ -209,10 +214,12 @@ def run_training(
         if on_event is not None:
             on_event(event)
 
-    lock = RunLock(out_dir)  # one process per run folder; the OS drops it when this process ends
+    main = is_main_process()  # in a launched run rank 0 alone holds the folder and keeps its record
+    lock = RunLock(out_dir) if main else None  # one process per run folder; the OS drops it when it ends
     try:
-        lock.acquire()
-        with kept_on_failed_resume(RunFolder(out_dir), resume):
+        if lock is not None:
+            lock.acquire()
+        with kept_on_failed_resume(RunFolder(out_dir), resume) if main else contextlib.nullcontext():
             return _run(config, data_dir, model, out_dir, emit, control or TrainingControl(), resume, state, callbacks)
     except Cancelled:
         raise
@@ -222,11 +229,12 @@ def run_training(
             emit({"type": "status", "status": "failed", "message": message})
         raise
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbacks) -> TrainingResult:
-    run = RunFolder(out_dir)
+    run = run_folder_for_this_process(out_dir, config)  # only rank 0 writes in a launched run
     checkpoint, previous = None, {}
     if resume:
         previous = run.read_record()
@@ -344,7 +352,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
 
     def tokens_seen() -> int:
         counted = getattr(holder.get("trainer"), "tokens_seen", None)
-        return int(counted.item()) if counted is not None else 0
+        return int(sum_over_ranks(counted).item()) if counted is not None else 0  # every rank's tokens
 
     def probe(step: int, current_model) -> None:
         if not config.probe_prompts:
@@ -400,7 +408,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
     if control.stop_requested() or (state and state.is_cancelled()):
         if resume:
             run.update_record(status="stopped")
-        else:  # nothing was trained: leave no half-made run behind (the folder was empty before)
+        elif is_main_process():  # nothing was trained: leave no half-made run behind (the folder was empty before)
             shutil.rmtree(run.path, ignore_errors=True)
             if folder_existed:
                 run.path.mkdir(parents=True, exist_ok=True)
@@ -449,9 +457,11 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
 
     status = "stopped" if bridge.stopped_by_user else "finished"
     artifact = run.artifact_dir(config.method)
-    emit({"type": "status", "status": "saving",
-          "message": f"Saving the {'adapter' if config.method == 'lora' else 'model'}…"})
-    _save_artifact(trainer.model, tokenizer, artifact)
+    if is_main_process():
+        emit({"type": "status", "status": "saving",
+              "message": f"Saving the {'adapter' if config.method == 'lora' else 'model'}…"})
+    if not save_sharded_artifact(trainer, tokenizer, artifact) and is_main_process():
+        _save_artifact(trainer.model, tokenizer, artifact)
     losses = [row["loss"] for row in metrics if row.get("loss") is not None]
     evals = [row["eval_loss"] for row in metrics if row.get("eval_loss") is not None]
     last_checkpoint = run.last_checkpoint()

@@ -28,6 +28,9 @@ from ..errors import TrainingError
 from .run_lock import CAN_TELL_LIVE_RUNS, LOCK_NAME, is_held_by_another, shown_status
 
 RUN_SCHEMA_VERSION = 1
+# written before training starts by whoever launches a run in another process (run_file.py, launch.py,
+# heartbeat.py, supervisor.py); a folder holding only these is still a new run's folder
+LAUNCH_FILES = frozenset({"launch.json", "accelerate.yaml", "status.json", "control.json", "launch.log"})
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -178,7 +181,7 @@ class RunFolder:
             return False
         if status == "running" and not CAN_TELL_LIVE_RUNS:  # no lock on this system: it may still be training
             return False
-        known = {"run.json", "metrics.jsonl", "probes.jsonl", "checkpoints", LOCK_NAME}
+        known = {"run.json", "metrics.jsonl", "probes.jsonl", "checkpoints", LOCK_NAME} | LAUNCH_FILES
         return status in ("running", "interrupted", "failed", "stopped") and all(
             child.name in known or child.name.startswith((".run.json.", ".adapter.", ".model."))
             for child in self.path.iterdir()
@@ -187,7 +190,7 @@ class RunFolder:
     def clear_unstarted(self) -> None:
         """Remove what an unstarted run left (record, logs, unfinished checkpoints) so it starts afresh."""
         for child in self.path.iterdir():
-            if child.name == LOCK_NAME:
+            if child.name == LOCK_NAME or child.name in LAUNCH_FILES:  # the run file and its launch settings stay
                 continue
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
@@ -211,6 +214,6 @@ class RunFolder:
             raise TrainingError(
                 f"{self.path} already holds a run; choose a new output folder, or add --resume to continue it."
             )
-        if self.path.is_dir() and any(child.name != LOCK_NAME for child in self.path.iterdir()):
+        if self.path.is_dir() and any(child.name not in LAUNCH_FILES | {LOCK_NAME} for child in self.path.iterdir()):
             raise TrainingError(f"{self.path} is not empty; choose a new or empty folder for the run.")
         return False

@@ -101,8 +101,10 @@ class RunsPage(QWidget):
         self.evaluate_button = QPushButton("Evaluate…")
         self.export_adapter_button = QPushButton("Export adapter…")
         self.export_merged_button = QPushButton("Export merged model…")
+        self.launch_button = QPushButton("Launch command…")
+        self.launch_button.setToolTip("Copy the command that starts this run on several GPUs, or write a Slurm script")
         for button in (self.refresh_button, self.open_button, self.evaluate_button,
-                       self.export_adapter_button, self.export_merged_button):
+                       self.export_adapter_button, self.export_merged_button, self.launch_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         self.refresh_button.clicked.connect(self.refresh)
@@ -110,6 +112,7 @@ class RunsPage(QWidget):
         self.evaluate_button.clicked.connect(lambda: self.context.navigate.emit("evaluate"))
         self.export_adapter_button.clicked.connect(lambda: self._export(merged=False))
         self.export_merged_button.clicked.connect(lambda: self._export(merged=True))
+        self.launch_button.clicked.connect(self.open_launch_dialog)
 
         self.plot = pg.PlotWidget(background="w", axisItems={"bottom": StepAxis("bottom")})
         self.plot.setLabel("bottom", "step")
@@ -212,6 +215,7 @@ class RunsPage(QWidget):
         one = len(chosen) == 1
         for button in (self.open_button, self.export_adapter_button, self.export_merged_button):
             button.setEnabled(one and self._task is None)
+        self.launch_button.setEnabled(one)
         self.plot.clear()
         if self.plot.plotItem.legend is not None:
             self.plot.plotItem.legend.clear()
@@ -267,6 +271,16 @@ class RunsPage(QWidget):
         chosen = self.selected()
         if chosen:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(chosen[0].path)))
+
+    def open_launch_dialog(self):
+        from .launch_dialog import LaunchDialog
+
+        chosen = self.selected()
+        if len(chosen) != 1:
+            return None
+        dialog = LaunchDialog(chosen[0].path, self)
+        dialog.open()
+        return dialog
 
     def _export(self, merged: bool) -> None:
         chosen = self.selected()

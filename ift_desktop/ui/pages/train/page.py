@@ -34,11 +34,13 @@ from ift_desktop.ui.widgets.curves import TrainingCurves
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.workers import run_in_thread
 
+from .attach import AttachedRun, start_separate_run
 from .hints import CurveReader
 from .probes import ProbeHistory
 from .resume import ResumableRun, load_resumable, resumable_runs
 from .run_clock import RunClock
 from .session import TrainingSession, default_train_function, preload_trainer, quit_when_done
+from .run_file_actions import open_run_file, save_run_file
 from .setup_panel import SetupPanel
 
 LOG_LINES = 5000
@@ -203,7 +205,10 @@ class TrainPage(QWidget):
         layout.addWidget(split, 1)
 
         context.runs_changed.connect(self._refresh_resumable)
+        self.setup.where.save_requested.connect(lambda: save_run_file(self))
+        self.setup.where.open_requested.connect(lambda: open_run_file(self))
         self._refresh_resumable()
+        QTimer.singleShot(0, self.attach_to_live_run)
         self._preload = quit_when_done(run_in_thread(self, preload_trainer))
         self._preload.worker.finished.connect(self._on_trainer_ready)
         self._preload.worker.failed.connect(
@@ -263,7 +268,9 @@ class TrainPage(QWidget):
         base = self.run_name.text().strip() or f"{Path(data_dir).name}-{getattr(config, 'method', 'run')}"
         out_dir = self.context.workspace.new_run_path(base)
         self.setup.model_picker.remember(spec)
-        self._begin(spec, data_dir, config, out_dir, resume=False, history=[])
+        session = self._start_separate(spec, data_dir, config, out_dir, resume=False)
+        if session is not False:
+            self._begin(spec, data_dir, config, out_dir, resume=False, history=[], session=session)
 
     def continue_run(self, run_dir: str | Path) -> None:
         """Resume a stopped run from its last checkpoint; the curves continue where they stopped."""
@@ -276,8 +283,12 @@ class TrainPage(QWidget):
             self.message.show_error(exc.one_line())
             return
         self.setup.show_config(run.config)
-        self._begin(run.model, run.data_dir, run.config, run.path, resume=True, history=run.history)
-        for row in run.probes:
+        session = self._start_separate(run.model, run.data_dir, run.config, run.path, resume=True)
+        if session is False:
+            return
+        history = run.history if session is None else []  # a followed run replays its own files
+        self._begin(run.model, run.data_dir, run.config, run.path, resume=True, history=history, session=session)
+        for row in run.probes if session is None else []:
             self.probe_history.add_answers(row.get("step", 0), row.get("answers") or [])
 
     def _continue_selected(self) -> None:
@@ -288,7 +299,57 @@ class TrainPage(QWidget):
         if self.last_run is not None:
             self.continue_run(self.last_run)
 
-    def _begin(self, spec, data_dir, config, out_dir: Path, *, resume: bool, history: list[dict]) -> None:
+    def _start_separate(self, spec, data_dir, config, out_dir: Path, *, resume: bool):
+        """Where to run = as a separate process: start it detached and follow it (an
+        :class:`AttachedRun`); ``None`` for a run in this app, ``False`` when it could not start."""
+        if not self.setup.where.separate():
+            return None
+        _mode, processes, strategy = self.setup.where.choice()
+        try:
+            start_separate_run(spec, data_dir, config, out_dir, processes=processes, strategy=strategy, resume=resume)
+        except (UserError, OSError) as exc:
+            self.message.show_error(exc.one_line() if isinstance(exc, UserError) else f"Could not start the process: {exc}")
+            return False
+        self._show_separate(out_dir, processes)
+        return AttachedRun(out_dir, parent=self)
+
+    def attach_to_live_run(self, run_dir: str | Path | None = None) -> bool:
+        """Follow a run training in another process (the newest live one in the workspace when
+        ``run_dir`` is None): its curves, probe answers and buttons as for a run in this app."""
+        from ift_desktop.core.training.run_tail import live_runs
+
+        if self.session is not None:
+            return False
+        if run_dir is None:
+            found = live_runs(item.path for item in self.context.workspace.list_runs())
+            if not found:
+                return False
+            run_dir = found[0]
+        try:
+            run = load_resumable(Path(run_dir), need_checkpoint=False)
+        except UserError as exc:
+            self.message.show_error(exc.one_line())
+            return False
+        from ift_desktop.core.training.heartbeat import read_run_status
+
+        self.setup.show_config(run.config)
+        self.setup.model_picker.select(str(run.model))
+        self.setup.dataset_picker.select(str(run.data_dir))
+        processes = read_run_status(run.path).processes
+        self.setup.where.set_choice(processes, separate=True)
+        self._begin(run.model, run.data_dir, run.config, run.path, resume=True, history=[],
+                    session=AttachedRun(run.path, parent=self))  # fmt: skip
+        self._say(f"Attached to run {run.path.name}, training in another process")
+        self._show_separate(run.path, processes)
+        return True
+
+    def _show_separate(self, run_dir: Path, processes: int) -> None:
+        count = f"{processes} processes" if processes > 1 else "its own process"
+        self.message.show_info(
+            f"Run {Path(run_dir).name} trains in {count}; it goes on if you close the window, and the app finds it again."
+        )
+
+    def _begin(self, spec, data_dir, config, out_dir: Path, *, resume: bool, history: list[dict], session=None) -> None:
         self.curves.clear()
         self.curves.load_history(history)
         self.reader.reset()
@@ -308,10 +369,12 @@ class TrainPage(QWidget):
         previous, self._previous_session = self._previous_session, None
         if previous is not None and not previous.is_running():
             previous.deleteLater()
-        function = self.train_function or default_train_function()
-        self.session = TrainingSession(
-            function, config, data_dir=data_dir, model=spec, out_dir=out_dir, resume=resume, parent=self
-        )
+        if session is None:
+            function = self.train_function or default_train_function()
+            session = TrainingSession(
+                function, config, data_dir=data_dir, model=spec, out_dir=out_dir, resume=resume, parent=self
+            )
+        self.session = session
         self.session.event.connect(self._on_event)
         self.session.finished.connect(self._on_finished)
         self.session.failed.connect(self._on_failed)
@@ -566,9 +629,30 @@ class TrainPage(QWidget):
         )
         return answer == QMessageBox.Yes
 
+    def ask_keep_separate_run(self) -> str:
+        """A run in its own process: ``"stop"``, ``"keep"`` (it goes on; the app attaches next time) or ``"cancel"``."""
+        box = QMessageBox(self)
+        box.setWindowTitle("Training is running")
+        box.setText("A training run is going on in its own process. Stop it, or keep it going after the window closes?")
+        box.setInformativeText("A run kept going is found again the next time the app starts.")
+        stop = box.addButton("Stop the run", QMessageBox.DestructiveRole)
+        keep = box.addButton("Keep it going", QMessageBox.AcceptRole)
+        box.addButton(QMessageBox.Cancel)
+        box.setDefaultButton(keep)
+        box.exec()
+        return "stop" if box.clickedButton() is stop else "keep" if box.clickedButton() is keep else "cancel"
+
     def confirm_close(self) -> bool:
-        """True when the window may close (no run, or the user agreed to stop it)."""
+        """True when the window may close (no run, or the user agreed to stop it, or to keep it going)."""
         if self.session is None:
+            return True
+        if isinstance(self.session, AttachedRun):
+            answer = self.ask_keep_separate_run()
+            if answer == "cancel":
+                return False
+            if answer == "stop":
+                self.stop()
+            self.session.detach()
             return True
         if not self.ask_stop_on_close():
             return False
@@ -580,7 +664,9 @@ class TrainPage(QWidget):
         self.setup.shutdown(timeout_ms)
         if self._preload.is_running():
             self._preload.wait(min(timeout_ms, 2000))
-        if self.session is not None:
+        if isinstance(self.session, AttachedRun):
+            self.session.detach()  # its own process decides; confirm_close asked the user
+        elif self.session is not None:
             self.session.stop()
             self.session.wait(timeout_ms)
 

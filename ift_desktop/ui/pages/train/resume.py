@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ift_desktop.core.errors import TrainingError
+from ift_desktop.core.errors import TrainingError, UserError
 from ift_desktop.core.models.spec import ModelSpec
 from ift_desktop.core.training.config import TrainConfig
+from ift_desktop.core.training.heartbeat import read_run_status
+from ift_desktop.core.training.run_file import RunFile
 from ift_desktop.core.training.run_folder import RunFolder
 from ift_desktop.core.training.run_lock import shown_status
 
@@ -33,12 +35,13 @@ def _step_of(checkpoint: Path) -> int:
     return int(checkpoint.name.rsplit("-", 1)[-1])
 
 
-def load_resumable(run_dir: Path) -> ResumableRun:
-    """What continuing ``run_dir`` needs; raises a ``UserError`` saying why when it cannot go on."""
+def load_resumable(run_dir: Path, *, need_checkpoint: bool = True) -> ResumableRun:
+    """What continuing ``run_dir`` needs; raises a ``UserError`` saying why when it cannot go on.
+    (``need_checkpoint=False``: what following a live run needs.)"""
     run = RunFolder(run_dir)
     record = run.read_record()
     checkpoint = run.last_checkpoint()
-    if checkpoint is None:
+    if checkpoint is None and need_checkpoint:
         raise TrainingError(f"Run {run.path.name} has no checkpoint to continue from; start a new run instead.")
     data = record.get("data") or {}
     data_dir = Path(data["dir"]) if isinstance(data, dict) and data.get("dir") else None
@@ -47,16 +50,25 @@ def load_resumable(run_dir: Path) -> ResumableRun:
             f"The dataset of run {run.path.name} ({data_dir or 'not recorded'}) is gone, so it cannot be continued; "
             "start a new run instead."
         )
-    step = _step_of(checkpoint)
+    step = _step_of(checkpoint) if checkpoint is not None else 0
     return ResumableRun(
         path=run.path,
-        config=TrainConfig.from_dict(record.get("config") or {}),
+        config=_users_config(run.path, record),
         model=ModelSpec.from_dict(record.get("model") or {}),
         data_dir=data_dir,
         last_step=step,
         history=[row for row in run.read_metrics() if int(row.get("step", 0)) <= step],
         probes=[row for row in run.read_probes() if int(row.get("step", 0)) <= step],
     )
+
+
+def _users_config(run_dir: Path, record: dict) -> TrainConfig:
+    """The settings as the user chose them: a run launched on several processes keeps each process's
+    share of the batch in run.json, and the global batch in its run file."""
+    try:
+        return RunFile.read(run_dir).config
+    except UserError:
+        return TrainConfig.from_dict(record.get("config") or {})
 
 
 def resumable_runs(workspace) -> list[tuple[Path, str]]:
@@ -70,6 +82,11 @@ def resumable_runs(workspace) -> list[tuple[Path, str]]:
         checkpoint = RunFolder(item.path).last_checkpoint()
         if checkpoint is None:
             continue
+        liveness = read_run_status(item.path).state
+        if liveness == "live":
+            continue  # training in another process right now: attach to it, do not start it twice
+        if status == "running":
+            status = "interrupted"  # its process is gone (heartbeat stopped, or the app died mid-run)
         method = (summary.get("config") or {}).get("method", "")
         detail = f"{status} at step {_step_of(checkpoint)}" + (f", {method}" if method else "")
         runs.append((item.path, f"{item.name}  ({detail})"))

@@ -24,6 +24,7 @@ from .method import CostRequest, MethodChooser, estimate_costs
 from .pickers import DatasetPicker, ModelPicker
 from .probes import ProbeEditor
 from .session import quit_when_done
+from .where_to_run import WhereToRun
 
 # TrainConfig fields shown outside the "Advanced" fold, in this order.
 COMMON_FIELDS = (
@@ -179,12 +180,14 @@ class SetupPanel(QScrollArea):
         settings_layout.setContentsMargins(0, 0, 0, 0)
         settings_layout.addWidget(self.form)
         settings_layout.addWidget(self.eval_note)
+        self.where = WhereToRun()
         for title, widget in (
             ("Base model", self.model_picker),
             ("Dataset", self.dataset_picker),
             ("Method", self.method),
             ("Settings", settings_box),
             ("Probe prompts", self.probes),
+            ("Where to run", self.where),
         ):
             layout.addWidget(_section(title))
             layout.addWidget(widget)
@@ -213,6 +216,7 @@ class SetupPanel(QScrollArea):
         self._on_method(self.method.method())
         self._show_eval_note()
         self._schedule_costs()
+        self.where.show_config(self._config_or_none())
 
     # reactions ----------------------------------------------------------------------------------
     def _on_dataset(self) -> None:
@@ -273,6 +277,7 @@ class SetupPanel(QScrollArea):
     def _on_form(self) -> None:
         self._schedule_costs()
         self._show_eval_note()
+        self.where.show_config(self._config_or_none())
         self.changed.emit()
 
     def _show_eval_note(self) -> None:
@@ -286,6 +291,12 @@ class SetupPanel(QScrollArea):
         _fitted, note = fit_eval_interval(values["max_steps"], values["eval_steps"])
         self.eval_note.setText(note)
         self.eval_note.setVisible(bool(note))
+
+    def _config_or_none(self):
+        try:
+            return self.config_cls(**{**self.form.values(), "method": self.method.method()})
+        except (UserError, TypeError):
+            return None
 
     def _schedule_costs(self) -> None:
         self.cost_pending = True
