@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..atomic import atomic_write_json
+from ..errors import TrainingError
 
 STATUS_FILE = "status.json"
 CONTROL_FILE = "control.json"
@@ -79,7 +80,12 @@ class RunStatusFile:
             self.update(step=int(event.get("step") or 0), max_steps=int(event.get("max_steps") or 0), eta_s=event.get("eta_s"))
 
     def start(self) -> "RunStatusFile":
-        self.update()
+        try:
+            self.update()
+        except OSError as exc:  # the first write is where an unwritable run folder shows
+            raise TrainingError(
+                f"Cannot write the run folder {self.path.parent} ({exc.strerror or exc}); choose a folder you can write to."
+            ) from None
         self._thread = threading.Thread(target=self._beat, name="ift-heartbeat", daemon=True)
         self._thread.start()
         return self
