@@ -57,7 +57,7 @@ def append_jsonl(path: str | os.PathLike, row) -> None:
 
 # ------------------------------------------------------------------------------- folder swaps
 # Leftovers are named after the process that made them, so a later process can tell ours from the
-# user's files and a dead process's from a live one's: ``.NAME.ift-PID-XXXX.partial`` (being built,
+# user's files and a dead process's from a live one's: ``.NAME.ift-PID-RANDOM.partial`` (being built,
 # or the old folder after an exchange) and ``.NAME.ift-PID.old`` (the old folder set aside).
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.ift-(?P<pid>\d+)(?:-[^./]+\.partial|\.old)$")
 _RENAME_EXCHANGE = 2  # linux/fs.h

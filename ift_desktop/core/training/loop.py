@@ -41,7 +41,7 @@ from .data import (
 from .head_loss import completion_loss, supports_completion_head
 from .probes import generate_answers
 from .rank_sync import save_sharded_artifact, sum_over_ranks
-from .ranks import PROCESS_GROUP_TIMEOUT_S, is_main_process, run_folder_for_this_process
+from .ranks import PROCESS_GROUP_TIMEOUT_S, is_main_process, run_folder_for_this_process, world_size
 from .run_folder import RunFolder, library_versions, now_iso
 from .run_lock import RunLock
 from .run_record_guard import check_steps_left, kept_on_failed_resume, known_failure, record_failure
@@ -344,7 +344,8 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
     tokenizer = loaded.tokenizer
     trainer_cls = _trainer_class(
         loaded.is_seq2seq,
-        completion_head=supports_completion_head(base),
+        # in a launched run the model is called through its DDP/FSDP/DeepSpeed wrapper, so it keeps its own loss
+        completion_head=supports_completion_head(base) and world_size() == 1,
         autocast=(device.type, dtype) if precision.autocast and device.type in ("cpu", "cuda") else None,
     )
     holder: dict = {}

@@ -27,9 +27,9 @@ MAX_REFERENCES = 8
 _BOX_STYLE = "QPlainTextEdit { font-size: 11pt; background: #ffffff; }"
 
 
-def _text_box(placeholder: str, lines: int) -> QPlainTextEdit:
+def _text_box(hint: str, lines: int) -> QPlainTextEdit:
     box = QPlainTextEdit()
-    box.setPlaceholderText(placeholder)
+    box.setPlaceholderText(hint)
     box.setTabChangesFocus(True)
     box.setStyleSheet(_BOX_STYLE)
     height = box.fontMetrics().lineSpacing() * lines + 12
