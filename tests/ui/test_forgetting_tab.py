@@ -107,7 +107,7 @@ def test_the_tab_follows_the_pages_run_and_is_reachable_without_an_evaluation(qt
         make_run(context.workspace.runs_dir / name)
     page = EvaluatePage(context)
     qtbot.addWidget(page)
-    assert page.tabs.tabText(2) == "Forgetting" and page.tabs.widget(2) is page.forgetting
+    assert page.tabs.tabText(2) == "Forgetting" and page.tabs.widget(2).widget() is page.forgetting  # inside its scroll area
     page.show()
     assert page.tabs.isVisible()
     setup_run = page.setup.run_combo.currentData()

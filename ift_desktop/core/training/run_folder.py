@@ -183,7 +183,8 @@ class RunFolder:
             return False
         known = {"run.json", "metrics.jsonl", "probes.jsonl", "checkpoints", LOCK_NAME} | LAUNCH_FILES
         return status in ("running", "interrupted", "failed", "stopped") and all(
-            child.name in known or child.name.startswith((".run.json.", ".adapter.", ".model."))
+            child.name in known
+            or child.name.startswith((".run.json.", ".adapter.", ".model.", *(f".{name}." for name in LAUNCH_FILES)))
             for child in self.path.iterdir()
         )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QFrame, QLabel, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from ift_desktop.core.evaluation.report import Comparison
 from ift_desktop.ui.widgets.folders import last_folder, remember_folder
@@ -74,7 +74,11 @@ class EvaluatePage(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(overview, "Overview")
         self.tabs.addTab(examples_split, "Examples")
-        self.tabs.addTab(self.forgetting, "Forgetting")
+        forgetting_scroll = QScrollArea()  # the check's settings and results scroll rather than heighten the window
+        forgetting_scroll.setWidgetResizable(True)
+        forgetting_scroll.setFrameShape(QFrame.NoFrame)
+        forgetting_scroll.setWidget(self.forgetting)
+        self.tabs.addTab(forgetting_scroll, "Forgetting")
         self.tabs.setCornerWidget(self.setup.export_bar, Qt.TopRightCorner)
 
         layout = QVBoxLayout(self)
