@@ -191,6 +191,11 @@ def read_jsonl_tolerant(path: str | os.PathLike) -> list[dict]:
         return []
     except OSError:
         return []
+    return jsonl_rows(data)
+
+
+def jsonl_rows(data: bytes) -> list[dict]:
+    """The JSON objects of JSON-lines ``data``; lines that are not UTF-8, not JSON or not objects are skipped."""
     rows = []
     for raw in data.splitlines():
         try:

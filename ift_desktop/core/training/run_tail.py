@@ -9,9 +9,9 @@ checkpoint) is read again from the start.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from ..atomic import jsonl_rows
 from .heartbeat import RunStatus, read_run_status
 from .run_folder import RunFolder
 
@@ -41,15 +41,7 @@ class _Lines:
         if end < 0:
             return []  # a line still being written
         self.offset += end + 1
-        rows = []
-        for line in chunk[: end + 1].splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict):
-                rows.append(row)
-        return rows
+        return jsonl_rows(chunk[: end + 1])
 
 
 class RunTail:
