@@ -95,11 +95,24 @@ def run(args) -> int:
     return args._benchmark(args)
 
 
+def _base_and_tuned(args):
+    """The base model and the fine-tuned run (or None) that ``--model`` / ``--run`` name; a run without a saved
+    model stops here, before the long base pass. Remote code only with this command's own consent."""
+    from ift_desktop.core.models import ModelSpec
+    from ift_desktop.core.models.loading import run_parts
+
+    trust = bool(getattr(args, "trust_remote_code", False))
+    tuned = run_spec(args.run, trust_remote_code=trust) if args.run else None
+    base = (ModelSpec.parse(args.model, trust_remote_code=trust) if args.model
+            else replace(run_parts(tuned.name_or_path)[0], trust_remote_code=trust))
+    if tuned is not None:
+        run_parts(tuned.name_or_path)
+    return base, tuned
+
+
 def run_mmlu_benchmark(args) -> int:
     from ift_desktop.core.atomic import atomic_write_json
     from ift_desktop.core.evaluation.mmlu import compare, list_subjects
-    from ift_desktop.core.models import ModelSpec
-    from ift_desktop.core.models.loading import run_parts
 
     out = check_output(args.out)
     if not args.model and not args.run:
@@ -112,12 +125,7 @@ def run_mmlu_benchmark(args) -> int:
         unknown = [s for s in subjects if s not in available]
         if unknown:
             raise EvaluationError(f"Unknown subject(s) {', '.join(unknown)}; available: {', '.join(available)}.")
-    trust = bool(args.trust_remote_code)
-    tuned_spec = run_spec(args.run, trust_remote_code=trust) if args.run else None
-    base_spec = (ModelSpec.parse(args.model, trust_remote_code=trust) if args.model
-                 else replace(run_parts(tuned_spec.name_or_path)[0], trust_remote_code=trust))
-    if tuned_spec is not None:
-        run_parts(tuned_spec.name_or_path)  # a run without a saved model stops here, before the long base pass
+    base_spec, tuned_spec = _base_and_tuned(args)
 
     progress = TerminalProgress()
     try:
@@ -171,8 +179,6 @@ def run_classification_benchmark(args) -> int:
     from ift_desktop.core.atomic import atomic_write_json
     from ift_desktop.core.evaluation.classification import classification_template, compare, read_labelled
     from ift_desktop.core.evaluation.forgetting import trained_chat_template
-    from ift_desktop.core.models import ModelSpec
-    from ift_desktop.core.models.loading import run_parts
 
     out = check_output(args.out)
     if not args.model and not args.run:
@@ -185,12 +191,8 @@ def run_classification_benchmark(args) -> int:
                          limit=args.limit)
     if args.shots >= len(rows.texts):
         raise EvaluationError(f"--shots {args.shots} leaves none of the {len(rows.texts)} rows to score; use fewer.")
-    tuned_spec = run_spec(args.run) if args.run else None
-    base_spec = ModelSpec.parse(args.model) if args.model else run_parts(tuned_spec.name_or_path)[0]
-    chat = None
-    if tuned_spec is not None:
-        run_parts(tuned_spec.name_or_path)  # a run without a saved model stops here, before the long base pass
-        chat = trained_chat_template(tuned_spec.name_or_path)
+    base_spec, tuned_spec = _base_and_tuned(args)
+    chat = trained_chat_template(tuned_spec.name_or_path) if tuned_spec is not None else None
 
     progress = TerminalProgress()
     try:
