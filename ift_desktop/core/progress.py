@@ -3,6 +3,9 @@
 Long core functions take ``state: TaskState | None`` and call ``state.report(...)`` and
 ``state.check_cancelled()``. The UI's worker builds a TaskState whose callbacks emit Qt signals;
 the CLI builds one that draws a terminal progress line; tests pass ``None`` or a recording one.
+
+A stage of a longer task reports into its own sub-range of the bar with ``state.span(lo, hi, prefix)``
+(or the None-safe :func:`span`): the stage counts 0..1, the whole bar sees ``lo``..``hi``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ from typing import Callable
 from .errors import Cancelled
 
 ProgressCallback = Callable[[float | None, str], None]
+
+
+def span(state: TaskState | None, lo: float, hi: float, prefix: str | None = None) -> TaskState | None:
+    """``state.span(lo, hi, prefix)``, or None when there is no state (the callers that report nothing)."""
+    return None if state is None else state.span(lo, hi, prefix)
 
 
 class TaskState:
@@ -51,6 +59,16 @@ class TaskState:
         self._last_time = time.monotonic()
         if self._on_progress is not None:
             self._on_progress(fraction, message)
+
+    def span(self, lo: float, hi: float, prefix: str | None = None) -> TaskState:
+        """A state for one stage: its 0..1 lands in ``[lo, hi]`` of this bar, its messages read
+        ``"<prefix>: <message>"`` when a prefix is given; same cancel flag, same partial results."""
+
+        def forward(fraction: float | None, message: str) -> None:
+            shown = f"{prefix}: {message}" if prefix else message
+            self.report(None if fraction is None else lo + (hi - lo) * fraction, shown)
+
+        return TaskState(on_progress=forward, cancel_event=self.cancel_event, on_partial=self.partial)
 
     def partial(self, result: object) -> None:
         """Hand a partial result (a finished row, a logged step) to whoever watches."""

@@ -23,22 +23,11 @@ from pathlib import Path
 
 from ..atomic import atomic_write_json
 from ..errors import EvaluationError
-from ..progress import TaskState
+from ..progress import TaskState, span
 from .generation import GenerationSettings, generate
 
 SCHEMA_VERSION = 1
 ROUGE_KEYS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
-
-
-def span_state(state: TaskState | None, lo: float, hi: float) -> TaskState | None:
-    """A TaskState whose 0..1 progress lands in ``[lo, hi]`` of ``state``'s bar (same cancel flag)."""
-    if state is None:
-        return None
-
-    def forward(fraction, message):
-        state.report(None if fraction is None else lo + (hi - lo) * fraction, message)
-
-    return TaskState(on_progress=forward, cancel_event=state.cancel_event, on_partial=state.partial)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -208,7 +197,7 @@ def evaluate(
         from ..models import load_model
 
         t0 = time.perf_counter()
-        loaded = load_model(spec, device=device, state=span_state(state, 0.0, 0.15))
+        loaded = load_model(spec, device=device, state=span(state, 0.0, 0.15))
         if hasattr(loaded.model, "merge_and_unload"):  # our own copy: fold LoRA into the weights, faster to run
             loaded.model = loaded.model.merge_and_unload()
             details["adapter_merged"] = True
@@ -222,14 +211,14 @@ def evaluate(
 
     prompts = [row["prompt"] for row in rows]
     references = [example_references(row) for row in rows]
-    gen = generate(loaded, prompts, settings, batch_size=batch_size, state=state, progress_span=(0.15, 0.9))
+    gen = generate(loaded, prompts, settings, batch_size=batch_size, state=span(state, 0.15, 0.9))
 
     if state is not None:
         state.check_cancelled()
         state.report(0.9, "Scoring (ROUGE, BLEU, overlaps)")
     t0 = time.perf_counter()
     scored = score(gen.texts, references, use_stemmer=use_stemmer, tokenizer=rouge_tokenizer,
-                   state=span_state(state, 0.9, 1.0))
+                   state=span(state, 0.9, 1.0))
     score_s = time.perf_counter() - t0
 
     matches = exact_match(gen.texts, references)

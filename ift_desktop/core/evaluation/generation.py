@@ -181,14 +181,13 @@ def generate(
     *,
     batch_size: int = 8,
     state: TaskState | None = None,
-    progress_span: tuple[float, float] = (0.0, 1.0),
     what: str = "Generating answers",
     streamer=None,
 ) -> GenerationResult:
     """Answer every prompt with ``loaded`` (a :class:`~ift_desktop.core.models.LoadedModel`).
 
     ``loaded`` needs ``model``, ``tokenizer``, ``is_seq2seq`` and ``context_length``. Progress is
-    reported inside ``progress_span`` of the caller's bar, as "``what`` done/total". Raises
+    reported as "``what`` done/total" (a caller's stage narrows it with ``state.span``). Raises
     :class:`Cancelled` when asked. ``streamer`` (one prompt only) receives the tokens as they are made,
     e.g. a ``transformers.TextIteratorStreamer`` read by another thread.
     """
@@ -201,7 +200,6 @@ def generate(
         raise EvaluationError(f"Batch size is {batch_size}; it must be at least 1.")
     model, tokenizer, is_seq2seq = loaded.model, loaded.tokenizer, bool(loaded.is_seq2seq)
     context = getattr(loaded, "context_length", None)
-    lo, hi = progress_span
 
     encoded, chat_template = format_prompts(
         prompts, tokenizer, is_seq2seq=is_seq2seq, use_chat_template=settings.use_chat_template
@@ -238,7 +236,7 @@ def generate(
         for first in range(0, len(order), batch_size):
             if state is not None:
                 state.check_cancelled()
-                state.report(lo + (hi - lo) * done / max(1, len(order)), f"{what} {done}/{len(order)}")
+                state.report(done / max(1, len(order)), f"{what} {done}/{len(order)}")
             batch = order[first:first + batch_size]
             width = max(len(encoded[i]) for i in batch)
             input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
@@ -282,7 +280,7 @@ def generate(
             model.train()
     seconds = time.perf_counter() - start
     if state is not None:
-        state.report(hi, f"{what} {len(order)}/{len(order)}")
+        state.report(1.0, f"{what} {len(order)}/{len(order)}")
     return GenerationResult(
         texts=texts,
         new_tokens=new_tokens,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import EvaluationError
-from ..progress import TaskState
+from ..progress import TaskState, span
 
 
 @dataclass
@@ -61,16 +61,16 @@ def compare_shot_counts(
     settings = GenerationSettings(max_new_tokens=max_new_tokens)
     rows = []
     for index, k in enumerate(shot_counts):
-        span = (index / len(shot_counts), (index + 1) / len(shot_counts))
         step = f"{k}-shot ({index + 1} of {len(shot_counts)})"  # the message and the bar count the same work
-        if state is not None:
-            state.report(span[0], f"{step}: building prompts")
+        stage = span(state, index / len(shot_counts), (index + 1) / len(shot_counts), step)
+        if stage is not None:
+            stage.report(0.0, "building prompts")
         prompts = [
             build_few_shot_prompt(same_task_pool(pool, query), query, k, tokenizer=loaded.tokenizer, context_length=loaded.context_length)
             for query in queries
         ]
-        result = generate(loaded, [p.text for p in prompts], settings, batch_size=batch_size, state=state,
-                          progress_span=span, what=f"{step}: answers")
+        result = generate(loaded, [p.text for p in prompts], settings, batch_size=batch_size, state=stage,
+                          what="answers")
         scores = score(result.texts, [_references(q) for q in queries])
         corpus = scores["corpus"]
         rows.append(

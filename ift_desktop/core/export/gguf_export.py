@@ -51,14 +51,6 @@ class GgufExport:
         return ollama_commands(self.ollama_name, self.modelfile_path.name)
 
 
-def _span(state: TaskState, start: float, end: float) -> TaskState:
-    """A TaskState for one stage, reporting into ``[start, end]`` of the whole and sharing its cancel."""
-    def report(fraction, message):
-        state.report(None if fraction is None else start + (end - start) * fraction, message)
-
-    return TaskState(on_progress=report, cancel_event=state.cancel_event)
-
-
 def check_target(run_dir: Path, out_path: str | Path) -> Path:
     out = Path(out_path).expanduser()
     if out.suffix.lower() != ".gguf":
@@ -149,7 +141,7 @@ def export_gguf(run_dir: str | Path, out_path: str | Path, *, quant: str = "f16"
     uses_chat = bool(record.get("chat_template"))
     max_new_tokens = int((record.get("config") or {}).get("probe_max_new_tokens") or 48)
 
-    model, tokenizer = load_merged_model(run_dir, dtype=torch.float32, device="cpu", state=_span(state, 0.0, 0.15))
+    model, tokenizer = load_merged_model(run_dir, dtype=torch.float32, device="cpu", state=state.span(0.0, 0.15))
     model.eval()
     if uses_chat and not tokenizer.chat_template:
         raise ExportError(
@@ -178,11 +170,11 @@ def export_gguf(run_dir: str | Path, out_path: str | Path, *, quant: str = "f16"
     partial = out.with_name(f".{out.stem}.partial-{os.getpid()}.gguf")
     try:
         write_started = time.monotonic()
-        write_gguf(model, vocab, support, partial, quant=quant, name=run_dir.name, state=state, progress_span=(0.3, 0.6))
+        write_gguf(model, vocab, support, partial, quant=quant, name=run_dir.name, state=state.span(0.3, 0.6))
         write_s = time.monotonic() - write_started
         state.report(0.6, "Reading the file back and asking it the probe prompts…")
         result = round_trip(partial, reference=reference, source_tokenizer=tokenizer, intended=intended,
-                            max_new_tokens=max_new_tokens, state=_span(state, 0.6, 0.97))
+                            max_new_tokens=max_new_tokens, state=state.span(0.6, 0.97))
         _judge(result, quant, lambda: _rounding_explains(model, tokenizer, result, intended, max_new_tokens))
         del model
         size = partial.stat().st_size

@@ -100,7 +100,6 @@ def write_gguf(
     quant: str,
     name: str,
     state: TaskState | None = None,
-    progress_span: tuple[float, float] = (0.0, 1.0),
 ) -> WrittenGguf:
     """Write ``model`` (a transformers causal LM, adapters already merged) and ``vocab`` to ``path``."""
     import gguf
@@ -122,7 +121,6 @@ def write_gguf(
     weights = {k: v for k, v in model.state_dict().items() if not k.endswith("rotary_emb.inv_freq")}
     if tied:
         weights.pop("lm_head.weight", None)
-    start, end = progress_span
     quantized = 0
     for index, (hf_name, tensor) in enumerate(weights.items()):
         state.check_cancelled()
@@ -141,11 +139,11 @@ def write_gguf(
         data, raw_dtype = _convert(data, quant)
         quantized += raw_dtype is not None
         writer.add_tensor(gguf_name, data, raw_dtype=raw_dtype)
-        state.report(start + (end - start) * 0.8 * (index + 1) / len(weights), f"Converting tensors ({quant})…")
-    state.report(start + (end - start) * 0.85, "Writing the GGUF file…")
+        state.report(0.8 * (index + 1) / len(weights), f"Converting tensors ({quant})…")
+    state.report(0.85, "Writing the GGUF file…")
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    state.report(end, "GGUF file written")
+    state.report(1.0, "GGUF file written")
     return WrittenGguf(Path(path), len(weights), quantized)

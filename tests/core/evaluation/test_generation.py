@@ -142,7 +142,7 @@ def test_cancel_between_batches(llama):
 def test_progress_is_reported_within_the_span(llama):
     fractions = []
     state = TaskState(on_progress=lambda f, m: fractions.append(f))
-    generate(llama, PROMPTS, GenerationSettings(max_new_tokens=2), batch_size=2, state=state, progress_span=(0.2, 0.6))
+    generate(llama, PROMPTS, GenerationSettings(max_new_tokens=2), batch_size=2, state=state.span(0.2, 0.6))
     assert fractions[0] == pytest.approx(0.2) and fractions[-1] == pytest.approx(0.6)
     assert fractions == sorted(fractions)
 

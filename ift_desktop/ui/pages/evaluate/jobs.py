@@ -16,7 +16,7 @@ from pathlib import Path
 from ift_desktop.core.atomic import atomic_write_json
 from ift_desktop.core.errors import EvaluationError
 from ift_desktop.core.evaluation.report import Comparison, load_evaluation
-from ift_desktop.core.progress import TaskState
+from ift_desktop.core.progress import TaskState, span
 
 
 def base_model_of_run(run_dir: str | Path) -> str:
@@ -31,16 +31,6 @@ def base_model_of_run(run_dir: str | Path) -> str:
             return "builtin"
         return str(model.get("name_or_path") or "builtin")
     return str(model) if isinstance(model, str) and model else "builtin"
-
-
-def _sub_state(state: TaskState | None, lo: float, hi: float, prefix: str) -> TaskState | None:
-    if state is None:
-        return None
-
-    def forward(fraction, message):
-        state.report(None if fraction is None else lo + (hi - lo) * fraction, f"{prefix}: {message}")
-
-    return TaskState(on_progress=forward, cancel_event=state.cancel_event, on_partial=state.partial)
 
 
 def run_evaluations(
@@ -64,7 +54,7 @@ def run_evaluations(
     sides = [side for side, _model in jobs]
     for k, (side, model) in enumerate(jobs):
         label = "Fine-tuned" if side == "tuned" else "Base"
-        sub = _sub_state(state, k / len(jobs), (k + 1) / len(jobs), f"{label} ({k + 1}/{len(jobs)})")
+        sub = span(state, k / len(jobs), (k + 1) / len(jobs), f"{label} ({k + 1}/{len(jobs)})")
         result = evaluate(model=ModelSpec.parse(model), data_dir=data_dir, split=split, limit=limit,
                           max_new_tokens=max_new_tokens, state=sub)
         partner = [paths[s].stem for s in sides if s != side]
