@@ -20,7 +20,6 @@ Bad input exits with status 2 and one line on stderr.
 from __future__ import annotations
 
 import argparse
-import gc
 from dataclasses import replace
 
 from ift_desktop.core.errors import EvaluationError
@@ -74,23 +73,6 @@ def _add_classification(benchmarks) -> None:
     cls.set_defaults(_benchmark=run_classification_benchmark)
 
 
-def _score_model(spec, args, subjects, progress: TerminalProgress, label: str) -> dict:
-    from ift_desktop.core.evaluation.evaluate import span_state
-    from ift_desktop.core.evaluation.mmlu import run_mmlu
-    from ift_desktop.core.models import load_model
-
-    state = progress.state()
-    loaded = load_model(spec, device=args.device, state=span_state(state, 0.0, 0.1))
-    try:
-        result = run_mmlu(loaded, args.data, shots=args.shots, subjects=subjects, limit=args.limit,
-                          batch_size=args.batch_size, state=span_state(state, 0.1, 1.0))
-    finally:
-        del loaded
-        gc.collect()
-    result["model"] = label
-    return result
-
-
 def run(args) -> int:
     return args._benchmark(args)
 
@@ -110,36 +92,46 @@ def _base_and_tuned(args):
     return base, tuned
 
 
-def run_mmlu_benchmark(args) -> int:
-    from ift_desktop.core.atomic import atomic_write_json
-    from ift_desktop.core.evaluation.mmlu import compare, list_subjects
-
-    out = check_output(args.out)
+def _require_model(args) -> None:
     if not args.model and not args.run:
         raise EvaluationError("Give --model MODEL (and optionally --run RUN to compare a fine-tuned run with it).")
-    if not 0 <= args.shots <= 5:
-        raise EvaluationError(f"--shots is {args.shots}; MMLU's dev files hold 5 examples per subject, so use 0 to 5.")
-    available = list_subjects(args.data)  # a missing or empty data folder stops here, before any model loads
-    subjects = [s.strip() for s in args.subjects.split(",") if s.strip()] if args.subjects else None
-    if subjects:
-        unknown = [s for s in subjects if s not in available]
-        if unknown:
-            raise EvaluationError(f"Unknown subject(s) {', '.join(unknown)}; available: {', '.join(available)}.")
-    base_spec, tuned_spec = _base_and_tuned(args)
 
+
+def _score_and_compare(args, base_spec, tuned_spec, score, compare) -> tuple[dict, dict]:
+    """(the file's record, the base's result): the base model scored, then the run when given (the scorer the
+    forgetting check uses), and the comparison (:mod:`ift_desktop.core.evaluation.comparison`)."""
+    from ift_desktop.core.evaluation.sides import score_sides
+
+    specs = [base_spec] + ([tuned_spec] if tuned_spec is not None else [])
     progress = TerminalProgress()
     try:
-        base = _score_model(base_spec, args, subjects, progress, str(base_spec))
-        base["run"] = None
-        result = base
-        if tuned_spec is not None:
-            tuned = _score_model(tuned_spec, args, subjects, progress, str(base_spec))
-            tuned["run"] = tuned_spec.name_or_path
-            tuned["base"] = base
-            tuned["comparison"] = compare(base, tuned)
-            result = tuned
+        sides = score_sides(specs, score, device=args.device, state=progress.state())
     finally:
         progress.clear()
+    base = sides[0].result
+    base["model"], base["run"] = str(base_spec), None
+    if tuned_spec is None:
+        return base, base
+    tuned = sides[1].result
+    tuned["model"], tuned["run"] = str(base_spec), tuned_spec.name_or_path
+    tuned["base"] = base
+    tuned["comparison"] = compare(base, tuned)
+    return tuned, base
+
+
+def run_mmlu_benchmark(args) -> int:
+    from ift_desktop.core.atomic import atomic_write_json
+    from ift_desktop.core.evaluation.forgetting import MMLUCheck, mmlu_scorer, validate_check
+    from ift_desktop.core.evaluation.inputs import words
+    from ift_desktop.core.evaluation.mmlu import compare
+
+    out = check_output(args.out)
+    _require_model(args)
+    check = MMLUCheck(args.data, subjects=words(args.subjects), shots=args.shots, limit=args.limit,
+                      batch_size=args.batch_size)
+    validate_check(check)  # a missing or empty data folder, an unknown subject stop here, before any model loads
+    base_spec, tuned_spec = _base_and_tuned(args)
+    result, base = _score_and_compare(args, base_spec, tuned_spec, mmlu_scorer(check), compare)
     atomic_write_json(out, result, indent=1)
 
     def line(res: dict, name: str) -> str:
@@ -177,36 +169,22 @@ def _confusion_lines(result: dict) -> list[str]:
 
 def run_classification_benchmark(args) -> int:
     from ift_desktop.core.atomic import atomic_write_json
-    from ift_desktop.core.evaluation.classification import classification_template, compare, read_labelled
-    from ift_desktop.core.evaluation.forgetting import trained_chat_template
+    from ift_desktop.core.evaluation.classification import compare
+    from ift_desktop.core.evaluation.forgetting import (
+        ClassificationCheck, classification_scorer, trained_chat_template, validate_check,
+    )
+    from ift_desktop.core.evaluation.inputs import words
 
     out = check_output(args.out)
-    if not args.model and not args.run:
-        raise EvaluationError("Give --model MODEL (and optionally --run RUN to compare a fine-tuned run with it).")
-    if not 0 <= args.shots <= 32:
-        raise EvaluationError(f"--shots is {args.shots}; use 0 (zero-shot) to 32.")
-    labels = [w.strip() for w in args.labels.split(",")] if args.labels else None
-    classification_template(args.template)  # an unknown template stops here, before any model loads
-    rows = read_labelled(args.data, args.text_column, args.label_column, labels=labels, split=args.split,
-                         limit=args.limit)
-    if args.shots >= len(rows.texts):
-        raise EvaluationError(f"--shots {args.shots} leaves none of the {len(rows.texts)} rows to score; use fewer.")
+    _require_model(args)
+    check = ClassificationCheck(args.data, args.text_column, args.label_column, labels=words(args.labels),
+                                template=args.template, shots=args.shots, split=args.split, limit=args.limit,
+                                batch_size=args.batch_size)
+    rows = validate_check(check)  # an unknown template, bad columns or labels stop here, before any model loads
     base_spec, tuned_spec = _base_and_tuned(args)
     chat = trained_chat_template(tuned_spec.name_or_path) if tuned_spec is not None else None
-
-    progress = TerminalProgress()
-    try:
-        base = _classify(base_spec, rows, args, chat, progress)
-        base["model"], base["run"] = str(base_spec), None
-        result = base
-        if tuned_spec is not None:
-            tuned = _classify(tuned_spec, rows, args, chat, progress)
-            tuned["model"], tuned["run"] = str(base_spec), tuned_spec.name_or_path
-            tuned["base"] = base
-            tuned["comparison"] = compare(base, tuned)
-            result = tuned
-    finally:
-        progress.clear()
+    score = classification_scorer(check, rows, chat, seed=args.seed)
+    result, base = _score_and_compare(args, base_spec, tuned_spec, score, compare)
     atomic_write_json(out, result, indent=1)
 
     print(_classification_line(base, str(base_spec)))
@@ -219,22 +197,3 @@ def run_classification_benchmark(args) -> int:
               f"(McNemar p = {comp['paired']['mcnemar_p']:.3g}): {comp['verdict']}")
     print(f"majority class {base['chance']:.3f}; template {base['template']}; written to {out}")
     return 0
-
-
-def _classify(spec, rows, args, chat, progress: TerminalProgress) -> dict:
-    from ift_desktop.core.evaluation.classification import run_classification
-    from ift_desktop.core.evaluation.evaluate import span_state
-    from ift_desktop.core.models import load_model
-
-    state = progress.state()
-    loaded = load_model(spec, device=args.device, state=span_state(state, 0.0, 0.1))
-    try:
-        if hasattr(loaded.model, "merge_and_unload"):
-            loaded.model = loaded.model.merge_and_unload()
-        return run_classification(loaded, rows, template_name=args.template, shots=args.shots, seed=args.seed,
-                                  batch_size=args.batch_size, use_chat_template=chat,
-                                  state=span_state(state, 0.1, 1.0))
-    finally:
-        loaded.model = None
-        del loaded
-        gc.collect()

@@ -58,6 +58,7 @@ def build_check(args):
     from ift_desktop.core.evaluation.forgetting import (
         BUILTIN_REVIEWS, ClassificationCheck, MMLUCheck, TaskCheck, builtin_checks_dir,
     )
+    from ift_desktop.core.evaluation.inputs import words
 
     kwargs = {k: v for k, v in (("limit", args.limit), ("batch_size", args.batch_size)) if v is not None}
     if args.check == "classification":
@@ -65,15 +66,13 @@ def build_check(args):
         if source != BUILTIN_REVIEWS and not (args.text_column and args.label_column):
             raise EvaluationError("Name the columns of --data with --text-column and --label-column.")
         builtin = source == BUILTIN_REVIEWS
-        labels = [w.strip() for w in args.labels.split(",")] if args.labels else None
         return ClassificationCheck(
             source, args.text_column or ("review" if builtin else ""), args.label_column or ("sentiment" if builtin else ""),
-            labels=labels, template=args.template, shots=args.shots or 0, split=args.split or "validation", **kwargs,
+            labels=words(args.labels), template=args.template, shots=args.shots or 0, split=args.split or "validation", **kwargs,
         )
     if args.check == "mmlu":
-        subjects = [s.strip() for s in args.subjects.split(",") if s.strip()] if args.subjects else None
         kwargs.setdefault("limit", None if not args.data else 40)
-        return MMLUCheck(args.data or str(builtin_checks_dir()), subjects=subjects,
+        return MMLUCheck(args.data or str(builtin_checks_dir()), subjects=words(args.subjects),
                          shots=5 if args.shots is None else args.shots, **kwargs)
     if not args.data:
         raise EvaluationError("--check task needs --data: a prepared dataset folder of a task the run was not trained on.")

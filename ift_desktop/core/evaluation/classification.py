@@ -28,7 +28,9 @@ from dataclasses import dataclass
 
 from ..errors import EvaluationError
 from ..progress import TaskState
-from .mmlu import _loglikelihoods, _softmax, wilson_interval
+from .comparison import compare_accuracy, wilson_interval
+from .inputs import check_classification_shots, check_shots_leave_rows
+from .mmlu import _loglikelihoods, _softmax
 
 MAX_LABELS = 20
 
@@ -209,10 +211,8 @@ def run_classification(
     state: TaskState | None = None,
 ) -> dict:
     """Classify every row by the log-likelihood of each label word; accuracy, per class, confusion."""
-    if shots < 0 or shots > 32:
-        raise EvaluationError(f"Shots is {shots}; use 0 (zero-shot) to 32.")
-    if shots >= len(rows.texts):
-        raise EvaluationError(f"{shots} shots leave none of the {len(rows.texts)} rows to score; use fewer shots.")
+    check_classification_shots(shots)
+    check_shots_leave_rows(shots, len(rows.texts))
     template = classification_template(template_name)
     shot_rows = _pick_shots(rows, shots, seed) if shots else []
     if state is not None:
@@ -308,21 +308,12 @@ def summarise(rows: LabelledRows, scored: list[int], loglik: list[list[float]], 
 
 
 def compare(base: dict, tuned: dict) -> dict:
-    """Accuracy before and after fine-tuning on the same rows, per class and overall, with a paired test."""
-    from .mmlu import accuracy_verdict, paired_accuracy
-
+    """Accuracy before and after fine-tuning on the same rows, per class and overall, with a paired test
+    (:mod:`.comparison`, shared with MMLU)."""
     classes = {}
     for name in base.get("labels") or []:
         b, t = base["per_class"].get(name) or {}, tuned["per_class"].get(name) or {}
         classes[name] = {"n": b.get("n") or t.get("n") or 0, "base": b.get("accuracy"), "tuned": t.get("accuracy"),
                          "delta": None if b.get("accuracy") is None or t.get("accuracy") is None
                          else t["accuracy"] - b["accuracy"]}
-    paired = paired_accuracy(base.get("examples", []), tuned.get("examples", []), lambda e: e["index"])
-    delta = tuned["accuracy"] - base["accuracy"]
-    return {
-        "overall": {"base": base["accuracy"], "tuned": tuned["accuracy"], "delta": delta,
-                    "delta_ci95": paired.pop("delta_ci95")},
-        "classes": classes,
-        "paired": paired,
-        "verdict": accuracy_verdict(delta, paired["mcnemar_p"]),
-    }
+    return compare_accuracy(base, tuned, groups_key="classes", groups=classes, item_key=lambda e: e["index"])

@@ -26,7 +26,6 @@ two sides' own results (per-question answers) so the numbers can be re-checked.
 from __future__ import annotations
 
 import datetime as _dt
-import gc
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,11 +33,17 @@ from pathlib import Path
 
 from ..atomic import atomic_write_json
 from ..errors import EvaluationError, UserError
-from ..progress import TaskState
-from .evaluate import span_state
+from ..progress import TaskState, span
+from .classification import compare as classification_compare
+from .comparison import accuracy_record, verdict
+from .inputs import (
+    check_classification_shots, check_limit, check_mmlu_shots, check_shots_leave_rows, check_subjects_ticked,
+    chosen_subjects,
+)
+from .mmlu import compare as mmlu_compare
+from .sides import SIDE_NAMES, ScoredSide, free_memory, score_sides
 
 SCHEMA_VERSION = 1
-ALPHA = 0.05
 
 
 @dataclass
@@ -53,10 +58,9 @@ class MMLUCheck:
     kind: str = field(default="mmlu", init=False)
 
     def __post_init__(self):
-        if not 0 <= int(self.shots) <= 5:
-            raise EvaluationError(f"Shots is {self.shots}; use 0 (zero-shot) to 5 (the dev set has 5 per subject).")
-        if self.limit is not None and int(self.limit) < 1:
-            raise EvaluationError(f"Questions per subject is {self.limit}; use at least 1, or no limit.")
+        check_mmlu_shots(self.shots)
+        check_limit(self.limit, "Questions per subject")
+        check_subjects_ticked(self.subjects)
 
     @property
     def label(self) -> str:
@@ -92,10 +96,8 @@ class ClassificationCheck:
     def __post_init__(self):
         if not str(self.source).strip():
             raise EvaluationError("No labelled data chosen for the classification check; pick a file or the built-in reviews.")
-        if not 0 <= int(self.shots) <= 32:
-            raise EvaluationError(f"Shots is {self.shots}; use 0 (zero-shot) to 32.")
-        if self.limit is not None and int(self.limit) < 1:
-            raise EvaluationError(f"Rows is {self.limit}; use at least 1, or no limit.")
+        check_classification_shots(self.shots)
+        check_limit(self.limit, "Rows")
 
     @property
     def label(self) -> str:
@@ -159,8 +161,7 @@ class TaskCheck:
     kind: str = field(default="task", init=False)
 
     def __post_init__(self):
-        if self.limit is not None and int(self.limit) < 1:
-            raise EvaluationError(f"Examples is {self.limit}; use at least 1, or no limit.")
+        check_limit(self.limit, "Examples")
         if int(self.max_new_tokens) < 1:
             raise EvaluationError(f"Max new tokens is {self.max_new_tokens}; use at least 1 (64 suits short answers).")
 
@@ -198,42 +199,22 @@ def check_forgetting(
     ``ModelSpec.parse`` takes). The JSON is written atomically — to ``out_path``, or under a new name
     in ``out_dir`` — only when both sides finished; its path is in the result's ``path``.
     """
-    from ..models.loading import run_parts
-    from ..models.spec import ModelSpec
-
     started = time.perf_counter()
     run_dir = Path(run_dir).expanduser()
-    if not (run_dir / "run.json").is_file():
-        raise EvaluationError(f"{run_dir} is not a training run (no run.json); pick a run from the Train page.")
-    recorded_base, adapter, full = run_parts(run_dir)  # fails early when the run has no trained weights
-    if base_model is None:
-        base_spec = recorded_base
-    else:
-        base_spec = base_model if isinstance(base_model, ModelSpec) else ModelSpec.parse(base_model)
-    tuned_spec = ModelSpec.parse(run_dir)
+    base_spec, tuned_spec, method = _run_models(run_dir, base_model)
     if (out_dir is None) == (out_path is None):
         raise ValueError("give exactly one of out_dir and out_path")
-    rows = _validate_inputs(check)
-
-    if check.kind == "mmlu":
-        base, tuned = _mmlu_sides(check, base_spec, tuned_spec, device, state)
-        comparison = _compare_mmlu(base, tuned)
-    elif check.kind == "classification":
-        base, tuned = _classification_sides(check, rows, base_spec, tuned_spec, run_dir, device, state)
-        comparison = _compare_classification(base, tuned)
-    else:
-        base, tuned = _task_sides(check, base_spec, tuned_spec, run_dir, device, state)
-        comparison = _compare_task(base, tuned, check, state)
+    rows = validate_check(check)
+    base, tuned, comparison = _score_and_compare(check, rows, base_spec, tuned_spec, run_dir, device, state)
     if state is not None:
         state.check_cancelled()
-
     result = {
         "schema_version": SCHEMA_VERSION,
         "kind": "forgetting",
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "run": str(run_dir.resolve()),
         "run_name": run_dir.name,
-        "method": "lora" if adapter is not None else "full",
+        "method": method,
         "base_model": base_spec.to_dict(),
         "base_label": base_spec.display_name,
         "check": {**asdict(check), "kind": check.kind, "label": check.label,
@@ -244,6 +225,46 @@ def check_forgetting(
         "tuned_result": tuned,
     }
     result["summary"] = summary_line(result)
+    path = _save(result, run_dir, check, out_dir, out_path)
+    if state is not None:
+        state.report(1.0, f"Saved {path.name}")
+    return result
+
+
+def _run_models(run_dir: Path, base_model):
+    """(base spec, fine-tuned spec, "lora" | "full"): fails early when the run has no trained weights."""
+    from ..models.loading import run_parts
+    from ..models.spec import ModelSpec
+
+    if not (run_dir / "run.json").is_file():
+        raise EvaluationError(f"{run_dir} is not a training run (no run.json); pick a run from the Train page.")
+    recorded_base, adapter, _full = run_parts(run_dir)
+    if base_model is None:
+        base_spec = recorded_base
+    else:
+        base_spec = base_model if isinstance(base_model, ModelSpec) else ModelSpec.parse(base_model)
+    return base_spec, ModelSpec.parse(run_dir), "lora" if adapter is not None else "full"
+
+
+def _score_and_compare(check, rows, base_spec, tuned_spec, run_dir: Path, device, state) -> tuple[dict, dict, dict]:
+    """Both sides' results and their comparison, in the check's metric."""
+    if check.kind == "task":
+        base, tuned = _task_sides(check, base_spec, tuned_spec, run_dir, device, state)
+        return base, tuned, _compare_task(base, tuned, check, state)
+    if check.kind == "mmlu":
+        score, compare, groups_key = mmlu_scorer(check), mmlu_compare, "subjects"
+    else:
+        score, compare, groups_key = classification_scorer(check, rows, trained_chat_template(run_dir)), \
+            classification_compare, "classes"
+    base, tuned = (_side_record(side) for side in score_sides([base_spec, tuned_spec], score, device=device, state=state))
+    comparison = accuracy_record(compare(base, tuned), base, tuned, groups_key=groups_key)
+    if check.kind == "classification":
+        comparison["chance_label"] = base.get("chance_label")
+    return base, tuned, comparison
+
+
+def _save(result: dict, run_dir: Path, check, out_dir, out_path) -> Path:
+    """Write the result atomically to ``out_path`` or under a new name in ``out_dir``; note the path in it."""
     if out_path is not None:
         path = Path(out_path).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -253,12 +274,10 @@ def check_forgetting(
         path = out / f"{_unique_stem(out, f'forgetting-{run_dir.name}-{check.slug}')}.json"
     atomic_write_json(path, result, indent=1)
     result["path"] = str(path)
-    if state is not None:
-        state.report(1.0, f"Saved {path.name}")
-    return result
+    return path
 
 
-def _validate_inputs(check):
+def validate_check(check):
     """Fail before loading any model when the check's inputs are unusable; the rows of a classification check."""
     if check.kind == "classification":
         from .classification import classification_template, read_labelled
@@ -266,20 +285,10 @@ def _validate_inputs(check):
         classification_template(check.template)
         rows = read_labelled(check.source, check.text_column, check.label_column, labels=check.labels,
                              split=check.split, limit=check.limit)
-        if check.shots >= len(rows.texts):
-            raise EvaluationError(f"{check.shots} shots leave none of the {len(rows.texts)} rows to score; use fewer shots.")
+        check_shots_leave_rows(check.shots, len(rows.texts))
         return rows
     if check.kind == "mmlu":
-        from .mmlu import list_subjects
-
-        available = list_subjects(check.data_dir)
-        unknown = [s for s in (check.subjects or []) if s not in available]
-        if unknown:
-            raise EvaluationError(
-                f"Unknown MMLU subject(s) {', '.join(unknown)} in {check.data_dir}; available: {', '.join(available)}."
-            )
-        if check.subjects is not None and not check.subjects:
-            raise EvaluationError("No MMLU subject chosen; tick at least one subject.")
+        chosen_subjects(check.data_dir, check.subjects)
     else:
         from .evaluate import load_split_rows
 
@@ -317,28 +326,6 @@ def _source_key(source: str) -> str:
         return source
 
 
-def _free() -> None:
-    """Collect a dropped model before the next one is loaded (two models at once may not fit)."""
-    gc.collect()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except Exception:  # freeing memory is best effort; the next load reports a real shortage
-        pass
-
-
-def _mmlu_sides(check: MMLUCheck, base_spec, tuned_spec, device, state) -> tuple[dict, dict]:
-    from .mmlu import run_mmlu
-
-    def score(loaded, side_state):
-        return run_mmlu(loaded, check.data_dir, shots=check.shots, subjects=check.subjects, limit=check.limit,
-                        batch_size=check.batch_size, state=side_state)
-
-    return _score_sides(base_spec, tuned_spec, device, state, score)
-
-
 def trained_chat_template(run_dir: str | Path) -> bool | None:
     """Whether the run was trained with the chat template (None: the tokenizer's default)."""
     from ..models.spec import read_run_record
@@ -348,43 +335,41 @@ def trained_chat_template(run_dir: str | Path) -> bool | None:
     return None if trained_with is None else bool(trained_with)
 
 
-def _score_sides(base_spec, tuned_spec, device, state, score) -> tuple[dict, dict]:
-    """Load each side in turn (LoRA folded in), ``score(loaded, state)`` it, free it before the next."""
-    from ..models import load_model
-
-    results = []
-    for k, (side, spec) in enumerate((("Base", base_spec), ("Fine-tuned", tuned_spec))):
-        lo = k * 0.5
-        t0 = time.perf_counter()
-        loaded = load_model(spec, device=device, state=_prefixed(span_state(state, lo, lo + 0.08), side))
-        try:
-            if hasattr(loaded.model, "merge_and_unload"):  # our own copy: fold LoRA in, faster to score
-                loaded.model = loaded.model.merge_and_unload()
-            load_s = time.perf_counter() - t0
-            result = score(loaded, _prefixed(span_state(state, lo + 0.08, lo + 0.5), side))
-        finally:
-            loaded.model = None  # the weights go now, not when the loop variable is rebound
-            loaded = None
-            _free()
-        result["model"] = spec.display_name
-        result.setdefault("timings", {})["load_s"] = round(load_s, 3)
-        results.append(result)
-    return results[0], results[1]
+# ------------------------------------------------------------------------------------------------
+# scoring the two sides
 
 
-def _classification_sides(check: ClassificationCheck, rows, base_spec, tuned_spec, run_dir: Path, device, state):
-    from .classification import run_classification
-
-    chat = trained_chat_template(run_dir)  # both sides prompted as the run was trained
+def mmlu_scorer(check: MMLUCheck):
+    """``score(loaded, state)`` for :func:`.sides.score_sides`: the check's MMLU questions."""
+    from .mmlu import run_mmlu
 
     def score(loaded, side_state):
-        return run_classification(loaded, rows, template_name=check.template, shots=check.shots,
-                                  batch_size=check.batch_size, use_chat_template=chat, state=side_state)
+        return run_mmlu(loaded, check.data_dir, shots=check.shots, subjects=check.subjects, limit=check.limit,
+                        batch_size=check.batch_size, state=side_state)
 
-    return _score_sides(base_spec, tuned_spec, device, state, score)
+    return score
+
+
+def classification_scorer(check: ClassificationCheck, rows, use_chat_template: bool | None, seed: int = 0):
+    """``score(loaded, state)`` for :func:`.sides.score_sides`: the check's rows, both sides prompted alike."""
+    from .classification import run_classification
+
+    def score(loaded, side_state):
+        return run_classification(loaded, rows, template_name=check.template, shots=check.shots, seed=seed,
+                                  batch_size=check.batch_size, use_chat_template=use_chat_template, state=side_state)
+
+    return score
+
+
+def _side_record(side: ScoredSide) -> dict:
+    """A side's result as the forgetting file keeps it: with the model's name and its load time."""
+    side.result["model"] = side.spec.display_name
+    side.result.setdefault("timings", {})["load_s"] = side.load_s
+    return side.result
 
 
 def _task_sides(check: TaskCheck, base_spec, tuned_spec, run_dir: Path, device, state) -> tuple[dict, dict]:
+    """Both sides answer the task (greedy generation, :func:`.evaluate.evaluate` loads each in turn)."""
     from .evaluate import evaluate
     from .generation import GenerationSettings
 
@@ -393,13 +378,13 @@ def _task_sides(check: TaskCheck, base_spec, tuned_spec, run_dir: Path, device, 
         use_chat_template=trained_chat_template(run_dir),  # both sides prompted alike
     )
     results = []
-    for k, (side, spec) in enumerate((("Base", base_spec), ("Fine-tuned", tuned_spec))):
+    for k, (side, spec) in enumerate(zip(SIDE_NAMES, (base_spec, tuned_spec))):
         result = evaluate(
             model=spec, data_dir=check.data_dir, split=check.split, limit=check.limit, settings=settings,
-            batch_size=check.batch_size, device=device, state=_prefixed(span_state(state, k * 0.48, (k + 1) * 0.48), side),
+            batch_size=check.batch_size, device=device, state=span(state, k * 0.48, (k + 1) * 0.48, side),
         )
         results.append(_slim_evaluation(result))
-        gc.collect()
+        free_memory()
     return results[0], results[1]
 
 
@@ -413,16 +398,6 @@ def _slim_evaluation(result: dict) -> dict:
     return slim
 
 
-def _prefixed(state: TaskState | None, prefix: str) -> TaskState | None:
-    if state is None:
-        return None
-    return TaskState(
-        on_progress=lambda fraction, message: state.report(fraction, f"{prefix}: {message}"),
-        cancel_event=state.cancel_event,
-        on_partial=state.partial,
-    )
-
-
 def _unique_stem(folder: Path, base: str) -> str:
     from ..workspace.store import unique_name
 
@@ -430,55 +405,7 @@ def _unique_stem(folder: Path, base: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-# comparison
-
-
-def _verdict(delta: float, p_value: float) -> str:
-    if p_value < ALPHA:
-        return "forgetting" if delta < 0 else "improved"
-    return "no significant change"
-
-
-def _accuracy_comparison(cmp: dict, base: dict, tuned: dict, groups: list[dict]) -> dict:
-    """The shape both accuracy checks (MMLU, classification) share: overall with intervals, McNemar."""
-    paired = cmp["paired"]
-    low, high = cmp["overall"]["delta_ci95"]
-    return {
-        "metric": "accuracy",
-        "metric_label": "accuracy",
-        "chance": base.get("chance"),
-        "overall": {"base": cmp["overall"]["base"], "tuned": cmp["overall"]["tuned"], "delta": cmp["overall"]["delta"],
-                    "n": paired["n"], "base_ci95": base.get("ci95"), "tuned_ci95": tuned.get("ci95"),
-                    "delta_low": low, "delta_high": high},
-        "groups": groups,
-        "test": {
-            "name": "McNemar",
-            "description": "exact McNemar test on the items only one of the two models answered right",
-            "p_value": paired["mcnemar_p"],
-            "n": paired["n"],
-            "only_base": paired["only_base_correct"],
-            "only_tuned": paired["only_tuned_correct"],
-        },
-        "verdict": cmp["verdict"],
-    }
-
-
-def _compare_mmlu(base: dict, tuned: dict) -> dict:
-    from .mmlu import compare
-
-    cmp = compare(base, tuned)
-    groups = [{"name": name, **row} for name, row in cmp["subjects"].items()]
-    return _accuracy_comparison(cmp, base, tuned, groups)
-
-
-def _compare_classification(base: dict, tuned: dict) -> dict:
-    from .classification import compare
-
-    cmp = compare(base, tuned)
-    groups = [{"name": name, **row} for name, row in cmp["classes"].items()]
-    result = _accuracy_comparison(cmp, base, tuned, groups)
-    result["chance_label"] = base.get("chance_label")
-    return result
+# comparison (accuracy checks: :mod:`.comparison`; the task check: ROUGE-L, paired randomization)
 
 
 def _compare_task(base: dict, tuned: dict, check: TaskCheck, state) -> dict:
@@ -486,21 +413,13 @@ def _compare_task(base: dict, tuned: dict, check: TaskCheck, state) -> dict:
 
     paired = paired_test(base, tuned, state=state)
     rouge = paired["metrics"]["rougeL"]
-    names: dict[str, list[int]] = {}
-    for i, example in enumerate(base["examples"]):
-        names.setdefault(str(example.get("task") or check.label), []).append(i)
-    groups = []
-    for name, idx in sorted(names.items()):
-        b = sum(float(base["examples"][i]["rougeL"]["fmeasure"]) for i in idx) / len(idx)
-        t = sum(float(tuned["examples"][i]["rougeL"]["fmeasure"]) for i in idx) / len(idx)
-        groups.append({"name": name, "n": len(idx), "base": b, "tuned": t, "delta": t - b})
     return {
         "metric": "rougeL",
         "metric_label": "ROUGE-L",
         "chance": None,
         "overall": {"base": rouge["base"], "tuned": rouge["tuned"], "delta": rouge["delta"], "n": paired["n"],
                     "delta_low": rouge["low"], "delta_high": rouge["high"]},
-        "groups": groups,
+        "groups": _task_groups(base, tuned, check.label),
         "test": {
             "name": "paired randomization",
             "description": paired["method"],
@@ -509,8 +428,21 @@ def _compare_task(base: dict, tuned: dict, check: TaskCheck, state) -> dict:
             "only_base": rouge["losses"],  # examples where the base scored higher
             "only_tuned": rouge["wins"],
         },
-        "verdict": _verdict(rouge["delta"], rouge["p_value"]),
+        "verdict": verdict(rouge["delta"], rouge["p_value"]),
     }
+
+
+def _task_groups(base: dict, tuned: dict, label: str) -> list[dict]:
+    """Mean ROUGE-L per task of a mixture (one group, named after the check, for a single task)."""
+    names: dict[str, list[int]] = {}
+    for i, example in enumerate(base["examples"]):
+        names.setdefault(str(example.get("task") or label), []).append(i)
+    groups = []
+    for name, idx in sorted(names.items()):
+        b = sum(float(base["examples"][i]["rougeL"]["fmeasure"]) for i in idx) / len(idx)
+        t = sum(float(tuned["examples"][i]["rougeL"]["fmeasure"]) for i in idx) / len(idx)
+        groups.append({"name": name, "n": len(idx), "base": b, "tuned": t, "delta": t - b})
+    return groups
 
 
 def format_p(p: float) -> str:

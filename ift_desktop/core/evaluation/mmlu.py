@@ -23,7 +23,7 @@ model's context, shots are dropped for that question, as the original evaluation
 and shots are the same for every question of a subject, so causal models compute their KV cache once
 per subject and score each question's remaining tokens on top of it (same numbers, ~2.5x faster).
 ``compare(base, tuned)`` gives the forgetting view: accuracy per subject before and after fine-tuning,
-with an exact McNemar test on the paired answers.
+with an exact McNemar test on the paired answers (:mod:`.comparison`, shared with classification).
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from pathlib import Path
 
 from ..errors import EvaluationError
 from ..progress import TaskState
+from .comparison import compare_accuracy, wilson_interval
+from .inputs import check_limit, check_mmlu_shots, chosen_subjects
 
 LETTERS = ("A", "B", "C", "D")
 
@@ -245,28 +247,39 @@ def run_mmlu(
     state: TaskState | None = None,
 ) -> dict:
     """Accuracy of ``loaded`` per subject and overall (micro: over questions; macro: over subjects)."""
-    if shots < 0:
-        raise EvaluationError(f"--shots is {shots}; use 0 (zero-shot) to 5 (the dev set has 5 per subject).")
-    if limit is not None and limit < 1:
-        raise EvaluationError(f"--limit is {limit}; it must be at least 1 question per subject.")
-    available = list_subjects(data_dir)
-    chosen = subjects or available
-    unknown = [s for s in chosen if s not in available]
-    if unknown:
-        raise EvaluationError(f"Unknown MMLU subject(s) {', '.join(unknown)} in {data_dir}; available: {', '.join(available)}.")
+    check_mmlu_shots(shots)
+    check_limit(limit, "Questions per subject")
+    chosen = chosen_subjects(data_dir, subjects)
     folder = Path(data_dir).expanduser()
+    plan = _plan_questions(loaded, folder, chosen, shots, limit)
+    start = time.perf_counter()
+    loglik = _score_plan(loaded, plan, batch_size, state)
+    seconds = time.perf_counter() - start
+    if state is not None:
+        state.report(1.0, "MMLU finished")
+    return _summarise(plan, loglik, folder, shots, limit, seconds)
+
+
+@dataclass
+class _Plan:
+    """The questions to score, their prompt ids, and which of them share a cached prefix."""
+
+    items: list[tuple[Question, list[int], int]]  # (question, prompt ids, shots that fit)
+    groups: dict[tuple | None, list[int]]  # (subject, shots) -> item positions; None: no shared prefix
+    prefixes: dict[tuple, list[int]]
+    choices: list[list[int]]
+
+
+def _plan_questions(loaded, folder: Path, chosen: list[str], shots: int, limit: int | None) -> _Plan:
+    """Each test question's prompt ids (shots dropped until it fits), grouped by the prefix they share."""
     tokenizer, is_seq2seq = loaded.tokenizer, bool(loaded.is_seq2seq)
     context = getattr(loaded, "context_length", None) or 2048
     choices = _choice_ids(tokenizer, is_seq2seq)
     room = context - (0 if is_seq2seq else max(len(c) for c in choices))
-
-    items: list[tuple[Question, list[int], int]] = []
-    groups: dict[tuple | None, list[int]] = {}  # questions that share a cached prefix (subject, shots)
-    prefixes: dict[tuple, list[int]] = {}
+    plan = _Plan([], {}, {}, choices)
     for subject in chosen:
         dev = read_questions(folder / f"{subject}_dev.csv", subject) if shots else []
-        test = read_questions(folder / f"{subject}_test.csv", subject)[: limit or None]
-        for q in test:
+        for q in read_questions(folder / f"{subject}_test.csv", subject)[: limit or None]:
             k = min(shots, len(dev))
             ids = _context_ids(tokenizer, build_prompt(q, dev[:k]), is_seq2seq)
             while len(ids) > room and k > 0:  # drop shots until the question fits
@@ -274,46 +287,60 @@ def run_mmlu(
                 ids = _context_ids(tokenizer, build_prompt(q, dev[:k]), is_seq2seq)
             key = None
             if not is_seq2seq and len(ids) <= room:
-                key = (subject, k)
-                if key not in prefixes:  # without the closing blank line, whose tokens merge with the question's
-                    prefixes[key] = _context_ids(tokenizer, shots_text(subject, dev[:k]).rstrip())
-                prefix = prefixes[key]
-                if len(ids) <= len(prefix) or ids[: len(prefix)] != prefix:  # tokens merge across the seam
-                    key = None
-            groups.setdefault(key, []).append(len(items))
-            items.append((q, ids[-room:], k))
-    if not items:
+                key = _shared_prefix_key(plan, tokenizer, subject, dev[:k], ids)
+            plan.groups.setdefault(key, []).append(len(plan.items))
+            plan.items.append((q, ids[-room:], k))
+    if not plan.items:
         raise EvaluationError(f"No MMLU test questions found in {folder} for {', '.join(chosen)}.")
+    return plan
 
-    model = loaded.model
+
+def _shared_prefix_key(plan: _Plan, tokenizer, subject: str, shots: list[Question], ids: list[int]) -> tuple | None:
+    """``(subject, shots)`` when ``ids`` starts with that group's cached prefix, else None."""
+    key = (subject, len(shots))
+    if key not in plan.prefixes:  # without the closing blank line, whose tokens merge with the question's
+        plan.prefixes[key] = _context_ids(tokenizer, shots_text(subject, shots).rstrip())
+    prefix = plan.prefixes[key]
+    if len(ids) <= len(prefix) or ids[: len(prefix)] != prefix:  # tokens merge across the seam
+        return None
+    return key
+
+
+def _score_plan(loaded, plan: _Plan, batch_size: int, state: TaskState | None) -> list[list[float]]:
+    """The answer letters' log-likelihoods of every planned question, in batches, group by group."""
+    model, items = loaded.model, plan.items
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     loglik: list[list[float] | None] = [None] * len(items)
-    start, done = time.perf_counter(), 0
+    done = 0
     try:
-        for key, members in groups.items():
+        for key, members in plan.groups.items():
             members.sort(key=lambda i: -len(items[i][1]))
-            cache = _prefix_cache(model, device, prefixes[key]) if key is not None else None
+            cache = _prefix_cache(model, device, plan.prefixes[key]) if key is not None else None
             for first in range(0, len(members), batch_size):
                 if state is not None:
                     state.check_cancelled()
                     state.report(done / len(items), f"MMLU {done}/{len(items)} questions")
                 batch = members[first : first + batch_size]
                 if cache is None:
-                    values = _loglikelihoods(loaded, [items[i][1] for i in batch], choices)
+                    values = _loglikelihoods(loaded, [items[i][1] for i in batch], plan.choices)
                 else:
-                    plen = len(prefixes[key])
-                    values = _cached_loglikelihoods(loaded, cache, plen, [items[i][1][plen:] for i in batch], choices)
+                    plen = len(plan.prefixes[key])
+                    values = _cached_loglikelihoods(loaded, cache, plen, [items[i][1][plen:] for i in batch], plan.choices)
                 for i, value in zip(batch, values):
                     loglik[i] = value
                 done += len(batch)
     finally:
         model.train(was_training)
-    seconds = time.perf_counter() - start
+    return loglik
 
+
+def _summarise(plan: _Plan, loglik: list[list[float]], folder: Path, shots: int, limit: int | None,
+               seconds: float) -> dict:
+    """The result file's record: accuracy with intervals, per subject, and every question's answer."""
     examples, per_subject = [], {}
-    for (q, ids, k), scores in zip(items, loglik):
+    for (q, ids, k), scores in zip(plan.items, loglik):
         predicted = LETTERS[max(range(4), key=lambda j: scores[j])]
         probs = _softmax(scores)
         examples.append({
@@ -328,8 +355,6 @@ def run_mmlu(
         entry["accuracy"] = entry["correct"] / entry["n"]
         entry["ci95"] = wilson_interval(entry["correct"], entry["n"])
     correct = sum(e["correct"] for e in examples)
-    if state is not None:
-        state.report(1.0, "MMLU finished")
     return {
         "benchmark": "mmlu",
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -345,7 +370,7 @@ def run_mmlu(
         "macro_accuracy": sum(e["accuracy"] for e in per_subject.values()) / len(per_subject),
         "subjects": per_subject,
         "timings": {"score_s": round(seconds, 3), "questions_per_s": round(len(examples) / seconds, 3) if seconds else 0.0,
-                    "shared_prefix_questions": sum(len(m) for k, m in groups.items() if k is not None)},
+                    "shared_prefix_questions": sum(len(m) for k, m in plan.groups.items() if k is not None)},
         "examples": examples,
     }
 
@@ -357,57 +382,8 @@ def _softmax(values: list[float]) -> list[float]:
     return [e / total for e in exps]
 
 
-def wilson_interval(correct: int, n: int, z: float = 1.959964) -> list[float]:
-    """The Wilson score 95 % interval of an accuracy."""
-    if n == 0:
-        return [0.0, 0.0]
-    p = correct / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
-
-
-def mcnemar_exact(only_base: int, only_tuned: int) -> float:
-    """Two-sided exact McNemar p-value from the discordant pairs (binomial test at 1/2)."""
-    n = only_base + only_tuned
-    if n == 0:
-        return 1.0
-    k = min(only_base, only_tuned)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
-    return min(1.0, 2 * tail)
-
-
-def paired_delta_interval(pairs: list[tuple[bool, bool]], *, resamples: int = 2000, seed: int = 0) -> list[float]:
-    """A 95 % paired bootstrap interval of tuned − base accuracy over the same items (seeded)."""
-    import random
-
-    n = len(pairs)
-    if n == 0:
-        return [0.0, 0.0]
-    diffs = [int(t) - int(b) for b, t in pairs]
-    rng = random.Random(seed)
-    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
-    return [round(means[int(0.025 * resamples)], 4), round(means[int(0.975 * resamples) - 1], 4)]
-
-
-def paired_accuracy(base_examples: list[dict], tuned_examples: list[dict], key) -> dict:
-    """Right/wrong on the items both sides answered: discordant counts, exact McNemar, delta interval."""
-    tuned_by = {key(e): e for e in tuned_examples}
-    pairs = [(bool(e["correct"]), bool(tuned_by[key(e)]["correct"])) for e in base_examples if key(e) in tuned_by]
-    only_base = sum(1 for b, t in pairs if b and not t)
-    only_tuned = sum(1 for b, t in pairs if t and not b)
-    return {"n": len(pairs), "only_base_correct": only_base, "only_tuned_correct": only_tuned,
-            "mcnemar_p": mcnemar_exact(only_base, only_tuned), "delta_ci95": paired_delta_interval(pairs)}
-
-
-def accuracy_verdict(delta: float, p_value: float) -> str:
-    if p_value < 0.05:
-        return "forgetting" if delta < 0 else "improved"
-    return "no significant change"
-
-
 def compare(base: dict, tuned: dict) -> dict:
-    """Accuracy before and after fine-tuning, per subject and overall, with a paired test."""
+    """Accuracy before and after fine-tuning, per subject and overall, with a paired test (:mod:`.comparison`)."""
     subjects = {}
     for name in sorted(set(base.get("subjects", {})) | set(tuned.get("subjects", {}))):
         b, t = base["subjects"].get(name), tuned["subjects"].get(name)
@@ -417,12 +393,5 @@ def compare(base: dict, tuned: dict) -> dict:
             "delta": (t["accuracy"] - b["accuracy"]) if b and t else None,
             "n": (t or b)["n"],
         }
-    paired = paired_accuracy(base.get("examples", []), tuned.get("examples", []), lambda e: (e["subject"], e["index"]))
-    delta = tuned["accuracy"] - base["accuracy"]
-    return {
-        "overall": {"base": base["accuracy"], "tuned": tuned["accuracy"], "delta": delta,
-                    "delta_ci95": paired.pop("delta_ci95")},
-        "subjects": subjects,
-        "paired": paired,
-        "verdict": accuracy_verdict(delta, paired["mcnemar_p"]),
-    }
+    return compare_accuracy(base, tuned, groups_key="subjects", groups=subjects,
+                            item_key=lambda e: (e["subject"], e["index"]))

@@ -9,9 +9,8 @@ import torch
 
 from ift_desktop.core.errors import EvaluationError
 from ift_desktop.core.evaluation import mmlu
-from ift_desktop.core.evaluation.mmlu import (
-    Question, build_prompt, compare, list_subjects, mcnemar_exact, read_questions, run_mmlu, wilson_interval,
-)
+from ift_desktop.core.evaluation.comparison import mcnemar_exact, wilson_interval
+from ift_desktop.core.evaluation.mmlu import Question, build_prompt, compare, list_subjects, read_questions, run_mmlu
 from ift_desktop.core.models import ModelSpec, load_model
 from tiny_models import make_tiny_llama, make_tiny_t5
 
