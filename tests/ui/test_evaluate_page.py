@@ -14,7 +14,7 @@ from ift_desktop.core.evaluation.metrics import score
 from ift_desktop.core.workspace import Workspace
 from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.evaluate import EvaluatePage
-from ift_desktop.ui.pages.evaluate import jobs as jobs_module
+from ift_desktop.core.evaluation import pairing as jobs_module
 from ift_desktop.ui.pages.evaluate import page as page_module
 
 REFERENCE = "It is cold outside"

@@ -28,7 +28,9 @@ from ift_desktop.core.evaluation.forgetting import (
     ClassificationCheck, MMLUCheck, TaskCheck, builtin_checks, check_forgetting, forgetting_dir, list_forgetting,
     read_forgetting, results_on_same_check,
 )
+from ift_desktop.core.evaluation.inputs import words
 from ift_desktop.core.evaluation.mmlu import list_subjects, subject_title
+from ift_desktop.core.evaluation.pairing import base_model_of_run
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
 from ift_desktop.ui.workers import TaskHandle, run_in_thread
@@ -41,7 +43,6 @@ from .forgetting_views import (  # noqa: F401  (the views, importable from here 
     SubjectChart,
     SubjectTable,
 )
-from .jobs import base_model_of_run
 
 MMLU_SETTING = "evaluate/forgetting/mmlu_dir"
 BUILTIN, CLASSIFICATION, MMLU, TASK = range(4)  # the check kinds, in the order of the radio buttons and panels
@@ -443,8 +444,8 @@ class ForgettingTab(QWidget):
                 if not text or not label:
                     self.message.show_warning("Name the text column and the label column of the classification data.")
                     return None
-                words = [w.strip() for w in self.label_words.text().split(",") if w.strip()] or None
-                return ClassificationCheck(source, text, label, labels=words, shots=self.cls_shots.value(),
+                return ClassificationCheck(source, text, label, labels=words(self.label_words.text()),
+                                           shots=self.cls_shots.value(),
                                            limit=self.cls_limit.value() or None)
             if self.mmlu_radio.isChecked():
                 folder = self.mmlu_path.text().strip()
@@ -452,11 +453,7 @@ class ForgettingTab(QWidget):
                     self.message.show_warning("Choose the folder with the MMLU CSV files (<subject>_test.csv); "
                                               "the app does not ship MMLU.")
                     return None
-                subjects = self.chosen_subjects()
-                if not subjects:
-                    self.message.show_warning("No subject ticked: tick at least one MMLU subject.")
-                    return None
-                return MMLUCheck(folder, subjects=subjects, shots=self.shots.value(),
+                return MMLUCheck(folder, subjects=self.chosen_subjects(), shots=self.shots.value(),
                                  limit=self.mmlu_limit.value() or None)
             data = self.dataset_combo.currentData()
             if not data:
@@ -464,8 +461,8 @@ class ForgettingTab(QWidget):
                 return None
             return TaskCheck(data, split=self.split_combo.currentText(), limit=self.task_limit.value() or None,
                              max_new_tokens=self.max_new_tokens.value())
-        except UserError as exc:
-            self.message.show_error(exc.one_line())
+        except UserError as exc:  # what the form is missing (e.g. no subject ticked), checked by the core
+            self.message.show_warning(exc.one_line())
             return None
 
     def start_check(self) -> TaskHandle | None:

@@ -1,77 +1,14 @@
-"""The Evaluate page's long work as plain functions (no Qt): they run in a worker via ``run_in_thread``.
-
-- :func:`run_evaluations` generates and scores with the base and/or the fine-tuned model, one after
-  the other, and writes each evaluation JSON as soon as it is done (so a failure of the second keeps
-  the first), linking the two with a ``comparison`` record (``id``, ``role``, ``partner``).
-- :func:`open_comparison` loads one or two stored evaluation files and pairs them.
-- :func:`base_model_of_run` reads which base model a run was trained from.
+"""The Evaluate page's worker steps that are about showing a comparison (no Qt): they run in a worker
+via ``run_in_thread``. Evaluating a base/fine-tuned pair and opening stored pairs is core work
+(:mod:`ift_desktop.core.evaluation.pairing`), called by the page directly.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
-from ift_desktop.core.atomic import atomic_write_json
-from ift_desktop.core.errors import EvaluationError
-from ift_desktop.core.evaluation.report import Comparison, load_evaluation
-from ift_desktop.core.progress import TaskState, span
-
-
-def base_model_of_run(run_dir: str | Path) -> str:
-    """What ``ModelSpec.parse`` needs for the run's base model (``builtin`` when the record says nothing)."""
-    try:
-        record = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "builtin"
-    model = record.get("model") if isinstance(record, dict) else None
-    if isinstance(model, dict):
-        if model.get("source") == "builtin":
-            return "builtin"
-        return str(model.get("name_or_path") or "builtin")
-    return str(model) if isinstance(model, str) and model else "builtin"
-
-
-def run_evaluations(
-    *,
-    jobs: list[tuple[str, str]],
-    data_dir: str,
-    split: str,
-    limit: int | None,
-    max_new_tokens: int,
-    paths: dict[str, Path],
-    state: TaskState | None = None,
-) -> dict[str, Path]:
-    """Evaluate each ``(side, model)`` of ``jobs`` and write it to ``paths[side]``; returns the written paths."""
-    from ift_desktop.core.evaluation.evaluate import evaluate
-    from ift_desktop.core.models.spec import ModelSpec
-
-    if not jobs:
-        raise EvaluationError("Nothing to evaluate: pick a fine-tuned run, tick the base model, or both.")
-    link = f"cmp-{int(time.time())}"
-    written: dict[str, Path] = {}
-    sides = [side for side, _model in jobs]
-    for k, (side, model) in enumerate(jobs):
-        label = "Fine-tuned" if side == "tuned" else "Base"
-        sub = span(state, k / len(jobs), (k + 1) / len(jobs), f"{label} ({k + 1}/{len(jobs)})")
-        result = evaluate(model=ModelSpec.parse(model), data_dir=data_dir, split=split, limit=limit,
-                          max_new_tokens=max_new_tokens, state=sub)
-        partner = [paths[s].stem for s in sides if s != side]
-        result["comparison"] = {"id": link, "role": side, "partner": partner[0] if partner else None}
-        if state is not None:
-            state.check_cancelled()
-        written[side] = atomic_write_json(paths[side], result, indent=1)
-    return written
-
-
-def open_comparison(*, base: str | Path | None, tuned: str | Path | None, state: TaskState | None = None) -> Comparison:
-    """Load the chosen evaluation files (either may be None) into a :class:`Comparison`."""
-    if state is not None:
-        state.report(None, "Opening the evaluation")
-    base_eval = load_evaluation(base) if base else None
-    tuned_eval = load_evaluation(tuned) if tuned else None
-    return Comparison(base_eval, tuned_eval)
+from ift_desktop.core.evaluation.report import Comparison
+from ift_desktop.core.progress import TaskState
 
 
 def summarize_comparison(comparison: Comparison, *, state: TaskState | None = None) -> tuple[Comparison, dict]:

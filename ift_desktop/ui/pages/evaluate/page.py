@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QFrame, QLabel, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from ift_desktop.core.evaluation.pairing import open_comparison, pair_paths, run_evaluations
 from ift_desktop.core.evaluation.report import Comparison
 from ift_desktop.ui.widgets.folders import last_folder, remember_folder
 from ift_desktop.ui.widgets.messages import InlineMessage
@@ -25,7 +26,7 @@ from ift_desktop.ui.workers import TaskHandle, run_in_thread
 from .detail import DetailView
 from .examples import ExamplesPanel
 from .forgetting import ForgettingTab
-from .jobs import export_report, open_comparison, run_evaluations, summarize_comparison
+from .jobs import export_report, summarize_comparison
 from .setup import SetupPanel
 from .summary import SummaryView
 
@@ -185,12 +186,7 @@ class EvaluatePage(QWidget):
             return None
         split = self.setup.split_combo.currentText()
         run = self.setup.run_name()
-        stem = f"{run}-{Path(data_dir).name}-{split}" if run else f"{Path(data_dir).name}-{split}"
-        workspace = self.context.workspace
-        paths = {}
-        for side, _model in jobs:
-            paths[side] = workspace.new_evaluation_path(f"{stem}-{side}")
-            paths[side].parent.mkdir(parents=True, exist_ok=True)
+        paths = pair_paths(self.context.workspace, jobs, data_dir, split, run)
         limit = self.setup.limit.value() or None
         return self._start(
             run_evaluations, "Evaluating", self._on_evaluated,

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .jobs import base_model_of_run
+from ift_desktop.core.evaluation.pairing import base_model_of_run
 
 NO_RUN = ""
 
