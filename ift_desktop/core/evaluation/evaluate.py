@@ -192,22 +192,7 @@ def evaluate(
     if state is not None:
         state.report(0.0, f"Loading {spec.display_name}")
 
-    load_s = 0.0
-    if loaded is None:
-        from ..models import load_model
-
-        t0 = time.perf_counter()
-        loaded = load_model(spec, device=device, state=span(state, 0.0, 0.15))
-        if hasattr(loaded.model, "merge_and_unload"):  # our own copy: fold LoRA into the weights, faster to run
-            loaded.model = loaded.model.merge_and_unload()
-            details["adapter_merged"] = True
-        load_s = time.perf_counter() - t0
-    details.update(
-        is_seq2seq=bool(loaded.is_seq2seq),
-        device=str(getattr(loaded, "device", "")),
-        dtype=str(getattr(loaded, "dtype", "")).replace("torch.", ""),
-        context_length=getattr(loaded, "context_length", None),
-    )
+    loaded, load_s = _load_for_evaluation(spec, loaded, device, details, span(state, 0.0, 0.15))
 
     prompts = [row["prompt"] for row in rows]
     references = [example_references(row) for row in rows]
@@ -223,15 +208,7 @@ def evaluate(
 
     matches = exact_match(gen.texts, references)
     tasks = [str(row.get("task") or "") for row in rows]
-    examples = []
-    for i, (row, metric) in enumerate(zip(rows, scored["examples"])):
-        example = {"index": i, "prompt": row["prompt"], "prediction": gen.texts[i], "references": references[i]}
-        if row.get("task"):
-            example["task"] = row["task"]
-        example.update(metric)
-        example["exact_match"] = matches[i]
-        example["new_tokens"] = gen.new_tokens[i]
-        examples.append(example)
+    examples = _example_records(rows, references, gen, scored["examples"], matches)
 
     result = {
         "schema_version": SCHEMA_VERSION,
@@ -262,6 +239,42 @@ def evaluate(
     if state is not None:
         state.report(1.0, "Evaluation finished")
     return result
+
+
+def _load_for_evaluation(spec, loaded, device: str | None, details: dict, state: TaskState | None):
+    """(the model, seconds spent loading it): ``loaded`` when the caller holds one, else ``spec`` loaded
+    with a LoRA adapter folded in. What was loaded is noted in ``details``."""
+    load_s = 0.0
+    if loaded is None:
+        from .sides import load_for_scoring
+
+        t0 = time.perf_counter()
+        loaded, merged = load_for_scoring(spec, device=device, state=state)
+        if merged:
+            details["adapter_merged"] = True
+        load_s = time.perf_counter() - t0
+    details.update(
+        is_seq2seq=bool(loaded.is_seq2seq),
+        device=str(getattr(loaded, "device", "")),
+        dtype=str(getattr(loaded, "dtype", "")).replace("torch.", ""),
+        context_length=getattr(loaded, "context_length", None),
+    )
+    return loaded, load_s
+
+
+def _example_records(rows: list[dict], references: list[list[str]], gen, metrics: list[dict],
+                     matches: list) -> list[dict]:
+    """Each example as the contract writes it: prompt, prediction, references, task, scores."""
+    examples = []
+    for i, (row, metric) in enumerate(zip(rows, metrics)):
+        example = {"index": i, "prompt": row["prompt"], "prediction": gen.texts[i], "references": references[i]}
+        if row.get("task"):
+            example["task"] = row["task"]
+        example.update(metric)
+        example["exact_match"] = matches[i]
+        example["new_tokens"] = gen.new_tokens[i]
+        examples.append(example)
+    return examples
 
 
 def _data_record(data_dir, split: str, rows: list[dict], limit: int | None) -> dict:

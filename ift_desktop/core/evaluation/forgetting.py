@@ -5,7 +5,7 @@ frees it, loads the fine-tuned model (base + adapter, or full weights) and score
 items, then compares the two with a paired test and saves the result as one JSON file under
 ``<workspace>/evaluations/forgetting/`` (kept apart from the evaluations the Evaluate page lists).
 
-Two kinds of check:
+Three kinds of check:
 
 * :class:`MMLUCheck` — MMLU-style multiple choice by log-likelihood (:mod:`.mmlu`): accuracy per
   subject, overall, and an exact McNemar test on the paired right/wrong answers.
@@ -21,6 +21,10 @@ The result: ``overall`` (base, tuned, delta, in the check's metric as a 0..1 val
 subject or task: n, base, tuned, delta), ``test`` (name, p-value, counts), ``verdict``
 (``forgetting`` / ``improved`` / ``no significant change``), a one-line ``summary`` in words, and the
 two sides' own results (per-question answers) so the numbers can be re-checked.
+
+The accuracy checks are the ones ``benchmark mmlu|classification --run`` runs too: the same check
+objects (validated by :mod:`.inputs`), the same scorer (:func:`.sides.score_sides` with
+:func:`mmlu_scorer` / :func:`classification_scorer`) and the same comparison (:mod:`.comparison`).
 """
 
 from __future__ import annotations
@@ -254,9 +258,10 @@ def _score_and_compare(check, rows, base_spec, tuned_spec, run_dir: Path, device
     if check.kind == "mmlu":
         score, compare, groups_key = mmlu_scorer(check), mmlu_compare, "subjects"
     else:
-        score, compare, groups_key = classification_scorer(check, rows, trained_chat_template(run_dir)), \
-            classification_compare, "classes"
-    base, tuned = (_side_record(side) for side in score_sides([base_spec, tuned_spec], score, device=device, state=state))
+        chat = trained_chat_template(run_dir)  # both sides prompted as the run was trained
+        score, compare, groups_key = classification_scorer(check, rows, chat), classification_compare, "classes"
+    sides = score_sides([base_spec, tuned_spec], score, device=device, state=state)
+    base, tuned = (_side_record(side) for side in sides)
     comparison = accuracy_record(compare(base, tuned), base, tuned, groups_key=groups_key)
     if check.kind == "classification":
         comparison["chance_label"] = base.get("chance_label")

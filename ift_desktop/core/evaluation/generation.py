@@ -174,6 +174,64 @@ def _fit(ids: list[int], room: int | None) -> tuple[list[int], bool]:
     return ids[:head] + ids[len(ids) - (room - head):], True
 
 
+def _prompt_room(context: int | None, settings: GenerationSettings, is_seq2seq: bool) -> int | None:
+    """How many prompt tokens fit beside the answer in the model's context (None: no known limit)."""
+    if not context:
+        return None
+    room = context if is_seq2seq else context - settings.max_new_tokens
+    if room < 8:
+        raise EvaluationError(
+            f"max_new_tokens {settings.max_new_tokens} leaves no room for the prompt in the model's context of "
+            f"{context} tokens; lower max_new_tokens."
+        )
+    return room
+
+
+def _batch_tensors(prompts: list[list[int]], pad_id: int, is_seq2seq: bool):
+    """(input ids, attention mask) of one batch: right padding for an encoder, left padding for a decoder."""
+    import torch
+
+    width = max(len(ids) for ids in prompts)
+    input_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for row, ids in enumerate(prompts):
+        if is_seq2seq:  # the encoder reads with a mask; right padding is its natural layout
+            input_ids[row, : len(ids)] = torch.tensor(ids)
+            mask[row, : len(ids)] = 1
+        else:  # left padding: every prompt ends at the same column, new tokens follow it
+            input_ids[row, width - len(ids):] = torch.tensor(ids)
+            mask[row, width - len(ids):] = 1
+    return input_ids, mask
+
+
+def _generate_batch(model, prompts: list[list[int]], pad_id: int, is_seq2seq: bool, config, cancel, streamer):
+    """The new token ids of one batch of prompts (padded, generated in one call)."""
+    import torch
+
+    input_ids, mask = _batch_tensors(prompts, pad_id, is_seq2seq)
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        output = model.generate(
+            input_ids=input_ids.to(device),
+            attention_mask=mask.to(device),
+            generation_config=config,
+            stopping_criteria=cancel,
+            **({"streamer": streamer} if streamer is not None else {}),
+        )
+    return output[:, 1:] if is_seq2seq else output[:, input_ids.shape[1]:]  # seq2seq starts with decoder_start
+
+
+def _answer_length(tokens: list[int], stops: list[int], pad_id: int) -> tuple[int, bool]:
+    """(tokens of the answer, whether it ended on a stop token): through the first stop, else without padding."""
+    for position, token in enumerate(tokens):
+        if token in stops:
+            return position + 1, True
+    count = len(tokens)
+    while count and tokens[count - 1] == pad_id:
+        count -= 1
+    return count, False
+
+
 def generate(
     loaded,
     prompts: Sequence[str],
@@ -199,20 +257,10 @@ def generate(
     if batch_size < 1:
         raise EvaluationError(f"Batch size is {batch_size}; it must be at least 1.")
     model, tokenizer, is_seq2seq = loaded.model, loaded.tokenizer, bool(loaded.is_seq2seq)
-    context = getattr(loaded, "context_length", None)
-
     encoded, chat_template = format_prompts(
         prompts, tokenizer, is_seq2seq=is_seq2seq, use_chat_template=settings.use_chat_template
     )
-    if context:
-        room = context if is_seq2seq else context - settings.max_new_tokens
-        if room < 8:
-            raise EvaluationError(
-                f"max_new_tokens {settings.max_new_tokens} leaves no room for the prompt in the model's context of "
-                f"{context} tokens; lower max_new_tokens."
-            )
-    else:
-        room = None
+    room = _prompt_room(getattr(loaded, "context_length", None), settings, is_seq2seq)
     fitted = [_fit(ids, room) for ids in encoded]
     encoded = [ids for ids, _ in fitted]
     truncated = [cut for _, cut in fitted]
@@ -220,7 +268,6 @@ def generate(
     stops = stop_token_ids(tokenizer, model)
     pad_id = _pad_id(tokenizer, stops)
     config = _generation_config(settings, stops, pad_id)
-    device = next(model.parameters()).device
     order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))  # longest first: memory trouble shows early
     texts: list[str] = [""] * len(encoded)
     new_tokens = [0] * len(encoded)
@@ -238,40 +285,14 @@ def generate(
                 state.check_cancelled()
                 state.report(done / max(1, len(order)), f"{what} {done}/{len(order)}")
             batch = order[first:first + batch_size]
-            width = max(len(encoded[i]) for i in batch)
-            input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, i in enumerate(batch):
-                ids = encoded[i]
-                if is_seq2seq:  # the encoder reads with a mask; right padding is its natural layout
-                    input_ids[row, : len(ids)] = torch.tensor(ids)
-                    mask[row, : len(ids)] = 1
-                else:  # left padding: every prompt ends at the same column, new tokens follow it
-                    input_ids[row, width - len(ids):] = torch.tensor(ids)
-                    mask[row, width - len(ids):] = 1
-            with torch.inference_mode():
-                output = model.generate(
-                    input_ids=input_ids.to(device),
-                    attention_mask=mask.to(device),
-                    generation_config=config,
-                    stopping_criteria=cancel,
-                    **({"streamer": streamer} if streamer is not None else {}),
-                )
+            generated = _generate_batch(model, [encoded[i] for i in batch], pad_id, is_seq2seq, config, cancel,
+                                        streamer)
             if state is not None:
                 state.check_cancelled()
-            generated = output[:, 1:] if is_seq2seq else output[:, width:]  # seq2seq starts with decoder_start
             for row, i in enumerate(batch):
                 tokens = generated[row].tolist()
-                count, hit_stop = len(tokens), False
-                for position, token in enumerate(tokens):
-                    if token in stops:
-                        count, hit_stop = position + 1, True
-                        break
-                else:
-                    while count and tokens[count - 1] == pad_id:
-                        count -= 1
-                new_tokens[i], stopped[i] = count, hit_stop
-                texts[i] = tokenizer.decode(tokens[:count], skip_special_tokens=True).strip()
+                new_tokens[i], stopped[i] = _answer_length(tokens, stops, pad_id)
+                texts[i] = tokenizer.decode(tokens[: new_tokens[i]], skip_special_tokens=True).strip()
             done += len(batch)
             if state is not None:
                 state.partial({"kind": "generation", "items": [{"index": i, "prediction": texts[i]} for i in batch]})

@@ -327,7 +327,8 @@ def _score_plan(loaded, plan: _Plan, batch_size: int, state: TaskState | None) -
                     values = _loglikelihoods(loaded, [items[i][1] for i in batch], plan.choices)
                 else:
                     plen = len(plan.prefixes[key])
-                    values = _cached_loglikelihoods(loaded, cache, plen, [items[i][1][plen:] for i in batch], plan.choices)
+                    suffixes = [items[i][1][plen:] for i in batch]
+                    values = _cached_loglikelihoods(loaded, cache, plen, suffixes, plan.choices)
                 for i, value in zip(batch, values):
                     loglik[i] = value
                 done += len(batch)

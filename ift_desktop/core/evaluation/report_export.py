@@ -129,44 +129,52 @@ def comparison_html(comparison: Comparison, *, summary: dict | None = None, titl
                          for cat, _colour, text in legend_entries(kind))
         parts.append(f"<span class='k lg-{kind}'>{legend}</span>")
     parts.append("</div></div><div class='examples'>")
-    columns = 1 + len(sides)
     for row in comparison.rows:
-        head = [f"Example {row.index + 1}"]
-        for metric in ("rougeL", "bleu"):
-            gain = row.gain(metric)
-            if gain is not None:
-                head.append(f"{METRIC_LABELS[metric]} gain {format_score(metric, gain, signed=True)}")
-            else:
-                side = sides[0]
-                head.append(f"{METRIC_LABELS[metric]} {format_score(metric, row.score(side, metric))}")
-        parts.append(f"<div class='example'><h3>{esc(' · '.join(head))}</h3>"
-                     f"<details><summary>Prompt</summary><div class='text'>{esc(row.prompt)}</div></details>"
-                     f"<div class='panes' style='grid-template-columns:repeat({columns},1fr)'>")
-        parts.append("<div class='pane'><h4>Reference</h4>")
-        for ref_side in sides:
-            ref_index, reference = row.reference_for(ref_side)
-            label = []
-            if len(sides) == 2:
-                label.append(f"matches of {SIDE_LABELS[ref_side].lower()}")
-            if len(row.references) > 1:
-                label.append(f"reference {ref_index + 1} of {len(row.references)}")
-            if label:
-                parts.append(f"<div class='muted'>{esc(', '.join(label))}</div>")
-            for kind in kinds:
-                spans = overlap_spans(row.example(ref_side), kind, "reference")
-                parts.append(f"<div class='text k k-{kind}'>{highlighted_html(reference, spans, kind)}</div>")
-        parts.append("</div>")
-        for side in sides:
-            example, prediction = row.example(side), row.prediction(side) or ""
-            scores = ", ".join(f"{METRIC_LABELS[m]} {format_score(m, row.score(side, m))}" for m in ("rouge1", "rougeL", "bleu"))
-            parts.append(f"<div class='pane'><h4>{SIDE_LABELS[side]} prediction</h4><div class='muted'>{scores}</div>")
-            for kind in kinds:
-                body = (highlighted_html(prediction, overlap_spans(example, kind, "prediction"), kind)
-                        if prediction else "<span class='empty'>(empty prediction — scores 0)</span>")
-                parts.append(f"<div class='text k k-{kind}'>{body}</div>")
-            parts.append("</div>")
-        parts.append("</div></div>")
+        parts.append(_example_html(row, sides, kinds))
     parts.append("</div></body></html>")
+    return "".join(parts)
+
+
+def _example_html(row, sides, kinds: tuple[str, ...]) -> str:
+    """One example of the page: its gains, the prompt, the reference and each side's highlighted prediction."""
+    esc = html.escape
+    columns = 1 + len(sides)
+    parts = []
+    head = [f"Example {row.index + 1}"]
+    for metric in ("rougeL", "bleu"):
+        gain = row.gain(metric)
+        if gain is not None:
+            head.append(f"{METRIC_LABELS[metric]} gain {format_score(metric, gain, signed=True)}")
+        else:
+            side = sides[0]
+            head.append(f"{METRIC_LABELS[metric]} {format_score(metric, row.score(side, metric))}")
+    parts.append(f"<div class='example'><h3>{esc(' · '.join(head))}</h3>"
+                 f"<details><summary>Prompt</summary><div class='text'>{esc(row.prompt)}</div></details>"
+                 f"<div class='panes' style='grid-template-columns:repeat({columns},1fr)'>")
+    parts.append("<div class='pane'><h4>Reference</h4>")
+    for ref_side in sides:
+        ref_index, reference = row.reference_for(ref_side)
+        label = []
+        if len(sides) == 2:
+            label.append(f"matches of {SIDE_LABELS[ref_side].lower()}")
+        if len(row.references) > 1:
+            label.append(f"reference {ref_index + 1} of {len(row.references)}")
+        if label:
+            parts.append(f"<div class='muted'>{esc(', '.join(label))}</div>")
+        for kind in kinds:
+            spans = overlap_spans(row.example(ref_side), kind, "reference")
+            parts.append(f"<div class='text k k-{kind}'>{highlighted_html(reference, spans, kind)}</div>")
+    parts.append("</div>")
+    for side in sides:
+        example, prediction = row.example(side), row.prediction(side) or ""
+        scores = ", ".join(f"{METRIC_LABELS[m]} {format_score(m, row.score(side, m))}" for m in ("rouge1", "rougeL", "bleu"))
+        parts.append(f"<div class='pane'><h4>{SIDE_LABELS[side]} prediction</h4><div class='muted'>{scores}</div>")
+        for kind in kinds:
+            body = (highlighted_html(prediction, overlap_spans(example, kind, "prediction"), kind)
+                    if prediction else "<span class='empty'>(empty prediction — scores 0)</span>")
+            parts.append(f"<div class='text k k-{kind}'>{body}</div>")
+        parts.append("</div>")
+    parts.append("</div></div>")
     return "".join(parts)
 
 

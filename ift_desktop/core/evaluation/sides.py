@@ -39,19 +39,16 @@ def score_sides(specs: list, score: Scorer, *, device: str | None = None,
     scored = []
     for k, spec in enumerate(specs):
         name = SIDE_NAMES[k] if len(specs) > 1 else None
-        scored.append(score_one(spec, score, device=device, state=span(state, k / len(specs), (k + 1) / len(specs), name)))
+        stage = span(state, k / len(specs), (k + 1) / len(specs), name)
+        scored.append(score_one(spec, score, device=device, state=stage))
     return scored
 
 
 def score_one(spec, score: Scorer, *, device: str | None = None, state: TaskState | None = None) -> ScoredSide:
     """Load ``spec`` (LoRA merged in), ``score`` it, free it whatever happens."""
-    from ..models import load_model
-
     started = time.perf_counter()
-    loaded = load_model(spec, device=device, state=span(state, 0.0, LOAD_SHARE))
+    loaded, _merged = load_for_scoring(spec, device=device, state=span(state, 0.0, LOAD_SHARE))
     try:
-        if hasattr(loaded.model, "merge_and_unload"):  # our own copy: fold LoRA in, faster to score
-            loaded.model = loaded.model.merge_and_unload()
         load_s = time.perf_counter() - started
         result = score(loaded, span(state, LOAD_SHARE, 1.0))
     finally:
@@ -59,6 +56,18 @@ def score_one(spec, score: Scorer, *, device: str | None = None, state: TaskStat
         loaded = None
         free_memory()
     return ScoredSide(spec, result, round(load_s, 3))
+
+
+def load_for_scoring(spec, *, device: str | None = None, state: TaskState | None = None):
+    """(the loaded model, whether a LoRA adapter was folded into it): our own copy, so merging is safe and the
+    answers are the same, only faster (also :func:`.evaluate.evaluate`)."""
+    from ..models import load_model
+
+    loaded = load_model(spec, device=device, state=state)
+    if not hasattr(loaded.model, "merge_and_unload"):
+        return loaded, False
+    loaded.model = loaded.model.merge_and_unload()
+    return loaded, True
 
 
 def free_memory() -> None:
