@@ -22,7 +22,7 @@ from pathlib import Path
 from ..atomic import atomic_directory
 from ..errors import Cancelled, ModelError
 from ..paths import cache_dir
-from ..progress import TaskState
+from ..progress import TaskState, span
 
 BUILTIN_ID = "smollm2-135m-instruct"
 BUILTIN_TITLE = "SmolLM2-135M-Instruct"
@@ -106,8 +106,8 @@ def _file_lock(path: Path, state: TaskState | None, max_wait_s: float = LOCK_WAI
 
 
 @contextlib.contextmanager
-def _dequantize_progress(state: TaskState | None, start: float, end: float):
-    """Route transformers' per-tensor de-quantization loop into ``state`` (progress + cancel)."""
+def _dequantize_progress(state: TaskState | None):
+    """Route transformers' per-tensor de-quantization loop into ``state`` (progress 0..1 + cancel)."""
     if state is None:
         yield
         return
@@ -120,7 +120,7 @@ def _dequantize_progress(state: TaskState | None, start: float, end: float):
         total = max(1, len(items))
         for index, item in enumerate(items):
             state.check_cancelled()
-            state.report(start + (end - start) * index / total, "Converting the built-in model (once)")
+            state.report(index / total, "Converting the built-in model (once)")
             yield item
 
     gguf_utils.tqdm = reporting
@@ -186,7 +186,7 @@ def _convert(gguf: Path, target: Path, state: TaskState | None) -> None:
         if state:
             state.check_cancelled()
             state.report(0.1, "Converting the built-in model (once)")
-        with _dequantize_progress(state, 0.1, 0.85):
+        with _dequantize_progress(span(state, 0.1, 0.85)):
             model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
     except (Cancelled, ModelError):
         raise
