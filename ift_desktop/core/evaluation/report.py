@@ -114,9 +114,9 @@ def load_evaluation(path: str | Path) -> Evaluation:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise EvaluationError(f"Evaluation file {path} does not exist; pick another one or run the evaluation again.")
+        raise EvaluationError(f"Evaluation file {path} does not exist; pick another one or run the evaluation again.") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise EvaluationError(f"Evaluation file {path} could not be read ({exc}); run the evaluation again.")
+        raise EvaluationError(f"Evaluation file {path} could not be read ({exc}); run the evaluation again.") from exc
     if not isinstance(data, dict) or not isinstance(data.get("examples"), list):
         raise EvaluationError(
             f"{path.name} is not an evaluation (it has no 'examples' list); open a file written by the "
