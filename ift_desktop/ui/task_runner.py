@@ -31,13 +31,14 @@ log = logging.getLogger(__name__)
 
 
 class _Callbacks:
-    __slots__ = ("on_done", "on_failed", "on_cancelled", "on_partial")
+    __slots__ = ("on_done", "on_failed", "on_cancelled", "on_partial", "on_progress")
 
-    def __init__(self, on_done, on_failed, on_cancelled, on_partial):
+    def __init__(self, on_done, on_failed, on_cancelled, on_partial, on_progress):
         self.on_done = on_done
         self.on_failed = on_failed
         self.on_cancelled = on_cancelled
         self.on_partial = on_partial
+        self.on_progress = on_progress
 
 
 class TaskRunner(QObject):
@@ -52,15 +53,21 @@ class TaskRunner(QObject):
         progress=None,
         message=None,
         cancelled_text: str = "Cancelled.",
+        clears_message: bool = True,
+        doing: str = "",
         detached: bool = False,
     ):
         """``progress``: a :class:`TaskProgress` (or None); ``message``: an :class:`InlineMessage`
-        (or None: failures then reach only ``on_failed``). ``detached``: the task's thread is not a
+        (or None: failures then reach only ``on_failed``), cleared when a task starts unless
+        ``clears_message`` is False (a page that rescores as the user types keeps its note); ``doing``
+        names the work in the note of an unexpected failure ("while exporting"). ``detached``: the task's thread is not a
         child of the owner, for short reads that may harmlessly outlive a closed page."""
         super().__init__(owner)
         self._progress = progress
         self._message = message
         self._cancelled_text = cancelled_text
+        self._clears_message = clears_message
+        self._doing = doing
         self._detached = detached
         self._callbacks: dict[QObject, _Callbacks] = {}  # keyed by the handle's signals object
         self.task: TaskHandle | None = None
@@ -76,22 +83,24 @@ class TaskRunner(QObject):
         on_failed: Callable[[str], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
         on_partial: Callable[[Any], None] | None = None,
+        on_progress: Callable[[float | None, str], None] | None = None,
         progress_text: str = "",
         **kwargs,
     ) -> TaskHandle:
         """Start ``fn(*args, state=..., **kwargs)``; a running task is cancelled and outdated.
 
         ``on_done(result)`` on success; ``on_failed(text)`` with the one-line text shown;
-        ``on_partial(obj)`` for each ``state.partial(obj)``; ``progress_text`` opens the progress line."""
+        ``on_partial(obj)`` for each ``state.partial(obj)``; ``on_progress(fraction, text)`` for each
+        report (besides the progress line, which ``progress_text`` opens)."""
         was_busy = self.task is not None
         if was_busy:
             self.task.cancel()
-        if self._message is not None:
+        if self._message is not None and self._clears_message:
             self._message.clear()
         handle = run_in_thread(None if self._detached else self, fn, *args, **kwargs)
         self.task = handle
         signals = handle.worker
-        self._callbacks[signals] = _Callbacks(on_done, on_failed, on_cancelled, on_partial)
+        self._callbacks[signals] = _Callbacks(on_done, on_failed, on_cancelled, on_partial, on_progress)
         signals.progress.connect(self._on_progress)
         signals.partial.connect(self._on_partial)
         signals.finished.connect(self._on_finished)
@@ -128,8 +137,13 @@ class TaskRunner(QObject):
 
     @Slot(object, str)
     def _on_progress(self, fraction, text: str) -> None:
-        if self._current() is not None and self._progress is not None:
+        callbacks = self._current()
+        if callbacks is None:
+            return
+        if self._progress is not None:
             self._progress.update_progress(fraction, text)
+        if callbacks.on_progress is not None:
+            callbacks.on_progress(fraction, text)
 
     @Slot(object)
     def _on_partial(self, obj) -> None:
@@ -151,7 +165,7 @@ class TaskRunner(QObject):
         if not is_user_error:
             log.error("Unexpected error in a task of %s: %s\n%s", type(self.parent()).__name__, text, details)
         if self._message is not None:
-            text = self._message.show_failure(text, is_user_error)
+            text = self._message.show_failure(text, is_user_error, doing=self._doing)
         if callbacks.on_failed is not None:
             callbacks.on_failed(text)
 

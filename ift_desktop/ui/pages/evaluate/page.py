@@ -27,7 +27,7 @@ from .detail import DetailView
 from .examples import ExamplesPanel
 from .forgetting import ForgettingTab
 from .jobs import export_report, open_comparison, run_evaluations, summarize_comparison
-from .setup import SetupPanel
+from .setup_panel import SetupPanel
 from .summary import SummaryView
 
 
