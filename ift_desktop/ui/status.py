@@ -53,5 +53,4 @@ class DeviceStatus(QLabel):
 
     def shutdown(self) -> None:
         self._timer.stop()
-        if self._task.is_running():
-            self._task.wait(3000)
+        self._probe.shutdown(3000)
