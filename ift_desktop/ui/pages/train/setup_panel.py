@@ -96,10 +96,10 @@ def default_learning_rates() -> dict[str, float]:
 
 def resolve_dataset_max_length(spec, data_dir, state=None) -> tuple[str, int, str]:
     """``(data_dir, max length, why)``: what a run of ``spec`` on ``data_dir`` uses by default (a worker)."""
-    from ift_desktop.core.models import is_seq2seq_config, load_model_config, load_tokenizer
+    from ift_desktop.core.models import is_seq2seq_model, load_tokenizer
     from ift_desktop.core.training.data import dataset_max_length
 
-    is_seq2seq = is_seq2seq_config(load_model_config(spec, state))
+    is_seq2seq = is_seq2seq_model(spec, state)
     tokenizer = load_tokenizer(spec, state)
     length, why = dataset_max_length(data_dir, tokenizer, is_seq2seq=is_seq2seq, use_chat_template=None, state=state)
     return str(data_dir), length, why
