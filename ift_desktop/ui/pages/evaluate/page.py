@@ -112,10 +112,11 @@ class EvaluatePage(QWidget):
             self.open_evaluations(base, tuned)
 
     def _preselect_requested_run(self) -> None:
-        requested = self.context.settings.value("evaluate/run")
-        if not requested or self.is_busy():
+        if self.is_busy():
+            return  # the request waits for the running task; the page is shown again later
+        requested = self.context.take_run_to_evaluate()
+        if not requested:
             return
-        self.context.settings.remove("evaluate/run")
         self.setup.refresh_runs()
         index = self.setup.run_combo.findData(str(requested))
         if index < 0:

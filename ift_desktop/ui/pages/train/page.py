@@ -615,8 +615,9 @@ class TrainPage(QWidget):
 
     def _evaluate_run(self) -> None:
         if self.last_run is not None:
-            self.context.settings.setValue("evaluate/run", str(self.last_run))
-        self.context.navigate.emit("evaluate")
+            self.context.request_evaluation(str(self.last_run))
+        else:
+            self.context.navigate.emit("evaluate")
 
     # window close ------------------------------------------------------------------------------------
     def ask_stop_on_close(self) -> bool:
