@@ -8,7 +8,6 @@ the CLI builds one that draws a terminal progress line; tests pass ``None`` or a
 from __future__ import annotations
 
 import threading
-import time
 from typing import Callable
 
 from .errors import Cancelled
@@ -34,7 +33,6 @@ class TaskState:
         self._on_partial = on_partial
         self.cancel_event = cancel_event or threading.Event()
         self._last: tuple[float | None, str] | None = None
-        self._last_time = 0.0
 
     # progress -------------------------------------------------------------------------------
     def report(self, fraction: float | None, message: str = "") -> None:
@@ -48,7 +46,6 @@ class TaskState:
             elif abs(fraction - last[0]) < 0.005 and fraction < 1.0:
                 return
         self._last = (fraction, message)
-        self._last_time = time.monotonic()
         if self._on_progress is not None:
             self._on_progress(fraction, message)
 
@@ -69,6 +66,3 @@ class TaskState:
         if self.cancel_event.is_set():
             raise Cancelled()
 
-
-def null_state() -> TaskState:
-    return TaskState()

@@ -315,7 +315,7 @@ def test_hovering_a_token_shows_its_ngram_and_counts(qtbot, context, stored):
 
 
 def test_highlight_view_keeps_python_positions_past_emoji_and_crlf(qtbot):
-    from ift_desktop.core.evaluation.report import HighlightSpan
+    from ift_desktop.core.evaluation.report_highlights import HighlightSpan
     from ift_desktop.ui.widgets.highlight_view import HighlightView
 
     view = HighlightView()

@@ -353,9 +353,6 @@ class SetupPanel(QScrollArea):
         else:
             self.cost_pending = False
 
-    def cost_task(self):
-        return self._cost_runner.task
-
     # the request --------------------------------------------------------------------------------
     def request(self):
         """``(ModelSpec, dataset folder, TrainConfig)``; raises :class:`UserError` with one line."""
