@@ -300,7 +300,7 @@ def main(argv=None) -> int:
                           f"MFU {out['mfu']:.1%}, peak {peak}, loss {out['loss']}", flush=True)
                     if device.type == "cuda":
                         torch.cuda.empty_cache()
-            ours, plain = results["ours"], results["plain"]
+            ours = results["ours"]
             rate = {s: statistics.median(r["tokens_per_s"] for r in results[s]) for s in results}
             mfu = {s: statistics.median(r["mfu"] for r in results[s]) for s in results}
             estimate = estimate_memory(config, method=method, batch_size=args.batch_size, max_length=args.max_length,

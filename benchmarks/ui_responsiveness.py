@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     from ift_desktop.ui.context import AppContext
     from ift_desktop.ui.pages.train.page import TrainPage
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # kept alive for the whole measurement
     work = Path(tempfile.mkdtemp(prefix="ift-ui-responsiveness-"))
     workspace = Workspace(work / "workspace")
     rows = [json.loads(line) for line in DIALOGSUM_DEV.read_text(encoding="utf-8").splitlines()[: args.n]]

@@ -77,12 +77,13 @@ def main(argv=None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from ift_desktop.core.paths import resources_dir
     from ift_desktop.core.workspace import Workspace
     from ift_desktop.ui.context import AppContext
     from ift_desktop.ui.pages.evaluate import EvaluatePage
 
     app = QApplication.instance() or QApplication(sys.argv)
-    style = REPO / "ift_desktop" / "resources" / "style.qss"
+    style = resources_dir() / "style.qss"
     if style.exists():
         app.setStyleSheet(style.read_text(encoding="utf-8"))
     workspace = Workspace(home)

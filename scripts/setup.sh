@@ -17,7 +17,7 @@ if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
   "${PIP[@]}" install -q "torch==${TORCH_VERSION:-2.13.0}"
 fi
 
-echo "[setup] installing IFT Desktop and its dependencies"
+echo "[setup] installing IFT Desktop, its dependencies and its test tools (pytest, ruff, import-linter)"
 "${PIP[@]}" install -q -e ".[test]"
 
 # Qt's X11 window plugin needs system libraries a fresh desktop may lack; Qt's own message names one at most.

@@ -14,6 +14,7 @@ Tests point all three at a temporary folder (tests/conftest.py), never at the re
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 
@@ -45,6 +46,31 @@ def config_dir() -> Path:
     return root  # made by the first write (reading a missing setting creates nothing)
 
 
+_RESOURCES_MARKER = "templates"  # a folder every copy of the resources has
+
+
 def resources_dir() -> Path:
-    """The read-only resources shipped inside the package (templates, sample data, icons)."""
-    return Path(__file__).resolve().parent.parent / "resources"
+    """The read-only resources (templates, sample data, checks, icons, style sheet), wherever the app runs from.
+
+    A PyInstaller bundle carries them as ``resources/`` in its unpacked folder; an installed wheel as
+    ``ift_desktop/resources`` (setup.py maps the top-level folder there); a source checkout (or an
+    editable install) keeps them in ``resources/`` beside ``ift_desktop/``."""
+    for candidate in _resources_candidates():
+        if (candidate / _RESOURCES_MARKER).is_dir():
+            return candidate
+    raise FileNotFoundError(
+        "IFT Desktop's resources folder is missing (looked in "
+        + ", ".join(str(c) for c in _resources_candidates())
+        + "); reinstall IFT Desktop."
+    )
+
+
+def _resources_candidates() -> list[Path]:
+    package = Path(__file__).resolve().parent.parent
+    candidates = []
+    bundle = getattr(sys, "_MEIPASS", None)  # set by PyInstaller's bootloader
+    if bundle:
+        candidates.append(Path(bundle) / "resources")
+    candidates.append(package / "resources")  # installed wheel
+    candidates.append(package.parent / "resources")  # source checkout
+    return candidates

@@ -11,7 +11,6 @@ A stage of a longer task reports into its own sub-range of the bar with ``state.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Callable
 
 from .errors import Cancelled
@@ -42,7 +41,6 @@ class TaskState:
         self._on_partial = on_partial
         self.cancel_event = cancel_event or threading.Event()
         self._last: tuple[float | None, str] | None = None
-        self._last_time = 0.0
 
     # progress -------------------------------------------------------------------------------
     def report(self, fraction: float | None, message: str = "") -> None:
@@ -56,7 +54,6 @@ class TaskState:
             elif abs(fraction - last[0]) < 0.005 and fraction < 1.0:
                 return
         self._last = (fraction, message)
-        self._last_time = time.monotonic()
         if self._on_progress is not None:
             self._on_progress(fraction, message)
 
@@ -87,6 +84,3 @@ class TaskState:
         if self.cancel_event.is_set():
             raise Cancelled()
 
-
-def null_state() -> TaskState:
-    return TaskState()

@@ -1,4 +1,8 @@
-"""What every page shares: the workspace and the signals pages use to tell each other news."""
+"""What every page shares: the workspace and the signals pages use to tell each other news.
+
+Pages hand each other data only through this object (signals, and attributes a page reads when it is
+shown); ``settings`` (QSettings) keeps the user's preferences between sessions (window geometry, recent
+models, last folders), never what one page made for another."""
 
 from __future__ import annotations
 
@@ -20,3 +24,14 @@ class AppContext(QObject):
         super().__init__()
         self.workspace = workspace or Workspace()
         self.settings = settings or QSettings("IFT Desktop", "IFT Desktop")
+        self.run_to_evaluate: str | None = None  # set by Train's "Evaluate this run", taken by the Evaluate page
+
+    def request_evaluation(self, run_dir: str) -> None:
+        """Show the Evaluate page with ``run_dir`` (and the dataset it trained on) preselected."""
+        self.run_to_evaluate = str(run_dir)
+        self.navigate.emit("evaluate")
+
+    def take_run_to_evaluate(self) -> str | None:
+        """The run Train asked to evaluate, once (None when there is none)."""
+        run, self.run_to_evaluate = self.run_to_evaluate, None
+        return run

@@ -6,7 +6,7 @@ import psutil
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel
 
-from ift_desktop.ui.workers import run_in_thread
+from ift_desktop.ui.task_runner import TaskRunner
 
 
 def _gib(n: int | float | None) -> str:
@@ -26,9 +26,9 @@ class DeviceStatus(QLabel):
         super().__init__("Device: checking…", parent)
         self.setContentsMargins(8, 0, 8, 0)
         self.info = None
-        self._task = run_in_thread(self, _probe_device)
-        self._task.worker.finished.connect(self._on_info)
-        self._task.worker.failed.connect(lambda message, _details, _user: self.setText(f"Device: unknown ({message})"))
+        self._probe = TaskRunner(self)
+        self._probe.start(_probe_device, on_done=self._on_info,
+                          on_failed=lambda message: self.setText(f"Device: unknown ({message})"))
         self._timer = QTimer(self)
         self._timer.setInterval(5000)
         self._timer.timeout.connect(self._refresh)
@@ -53,5 +53,4 @@ class DeviceStatus(QLabel):
 
     def shutdown(self) -> None:
         self._timer.stop()
-        if self._task.is_running():
-            self._task.wait(3000)
+        self._probe.shutdown(3000)

@@ -262,7 +262,7 @@ def test_cancel_stops_the_run(qtbot, context, tmp_path):
 
     page = EvaluatePage(context)
     qtbot.addWidget(page)
-    page._start(slow, "Evaluating", lambda _r: None)
+    page.runner.start(slow, progress_text="Evaluating", on_done=lambda _r: None)
     assert page.is_busy() and not page.setup.run_button.isEnabled()
     page.progress.cancel_button.click()
     qtbot.waitUntil(lambda: not page.is_busy(), timeout=10000)
@@ -315,7 +315,7 @@ def test_hovering_a_token_shows_its_ngram_and_counts(qtbot, context, stored):
 
 
 def test_highlight_view_keeps_python_positions_past_emoji_and_crlf(qtbot):
-    from ift_desktop.core.evaluation.report import HighlightSpan
+    from ift_desktop.core.evaluation.report_highlights import HighlightSpan
     from ift_desktop.ui.widgets.highlight_view import HighlightView
 
     view = HighlightView()

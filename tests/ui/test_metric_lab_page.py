@@ -16,7 +16,6 @@ from ift_desktop.core.evaluation.metric_lab import load_presets, score_candidate
 from ift_desktop.core.evaluation.metrics import ROUGE_TYPES
 from ift_desktop.core.workspace import Workspace
 from ift_desktop.ui.context import AppContext
-from ift_desktop.ui.pages.evaluate import EvaluatePage
 from ift_desktop.ui.pages.metric_lab import MetricLabPage
 from ift_desktop.ui.widgets import score_explanation
 from ift_desktop.ui.widgets.score_explanation import ExplanationPanel, HighlightPane, OverlapKindBar

@@ -72,7 +72,7 @@ def test_runs_page_lists_compares_and_exports(qtbot, context, tmp_path):
     assert len(page.plot.plotItem.listDataItems()) == 6  # two raw + two smoothed train curves, two validation curves
     page.table.clearSelection()
     page.table.selectRow(names["run-a"])
-    handle = page.start_export(page.selected()[0], tmp_path / "exports", False, "run-a-adapter")
+    page.start_export(page.selected()[0], tmp_path / "exports", False, "run-a-adapter")
     qtbot.waitUntil(lambda: page._task is None, timeout=10000)
     assert (tmp_path / "exports" / "run-a-adapter" / "adapter_config.json").exists()
     assert page.message.kind == "success"

@@ -7,7 +7,7 @@ from ift_desktop.core.errors import Cancelled
 from ift_desktop.core.progress import TaskState
 from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.playground import PlaygroundPage
-from ift_desktop.ui.pages.playground import tasks
+from ift_desktop.ui.pages.playground import jobs
 from tiny_models import make_tiny_dataset, make_tiny_llama
 
 
@@ -18,7 +18,7 @@ def model(tmp_path_factory):
 
 def test_the_answer_arrives_in_pieces_that_end_in_the_final_text(model):
     parts = []
-    text, _rouge, _seconds = tasks.answer(tasks.ModelCache(), model, "Summarize: A and B meet.", ["They meet."], 12,
+    text, _rouge, _seconds = jobs.answer(jobs.ModelCache(), model, "Summarize: A and B meet.", ["They meet."], 12,
                                           state=TaskState(on_partial=parts.append))
     streamed = [p["text"] for p in parts if p.get("kind") == "answer"]
     assert len(streamed) >= 2  # more than one update: token by token, not all at once
@@ -36,7 +36,7 @@ def test_cancelling_a_streamed_answer_ends_it(model):
 
     state._on_partial = on_partial
     with pytest.raises(Cancelled):
-        tasks.answer(tasks.ModelCache(), model, "Summarize: A and B meet.", ["They meet."], 40, state=state)
+        jobs.answer(jobs.ModelCache(), model, "Summarize: A and B meet.", ["They meet."], 40, state=state)
     assert seen
 
 
@@ -59,11 +59,11 @@ def test_the_page_shows_the_answer_while_it_grows(qtbot, tmp_path, model):
 
 def test_shot_comparison_messages_count_what_the_bar_counts(model, tmp_path):
     make_tiny_dataset(tmp_path / "d", n=12, val=2, test=4)
-    pool, queries = tasks.read_pool_and_queries(tmp_path / "d")
+    pool, queries = jobs.read_pool_and_queries(tmp_path / "d")
     reports, rows = [], []
     state = TaskState(on_progress=lambda f, m: reports.append((f, m)),
                       on_partial=lambda p: rows.append(p) if p.get("kind") == "shot_row" else None)
-    tasks.compare(tasks.ModelCache(), model, pool, queries[:2], [0, 1, 2], 4, state=state)
+    jobs.compare(jobs.ModelCache(), model, pool, queries[:2], [0, 1, 2], 4, state=state)
     assert [r["row"].shots for r in rows] == [0, 1, 2]  # each row arrives when its shot count is done
     for fraction, message in reports:
         if "of 3)" in message:

@@ -1,7 +1,5 @@
 """Every page fits a 1024×700 window, and nothing the pages show later makes the window wider."""
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QSettings
 

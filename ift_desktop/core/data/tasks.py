@@ -82,10 +82,6 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
-def task_names() -> list[str]:
-    return list(TASKS)
-
-
 def get_task(name: str) -> TaskSpec:
     try:
         return TASKS[name]

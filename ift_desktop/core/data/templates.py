@@ -2,7 +2,7 @@
 
 A :class:`Template` is two pieces of Jinja text over a task's fields (``{{ document }}``,
 ``{{ summary }}``, ...), one for the prompt and one for the completion. Built-ins live in
-``ift_desktop/resources/templates/<task>.yaml``; a user's templates are saved one per file in
+``resources/templates/<task>.yaml`` (see ``core/paths.resources_dir``); a user's templates are saved one per file in
 ``<workspace>/templates/<name>.yaml``. Rendering runs in a Jinja sandbox with :class:`StrictUndefined`,
 so a field the data does not have is an error that names it, and with a time and size budget per
 example (``template_limits.py``), so a template cannot hang the app or fill the memory.

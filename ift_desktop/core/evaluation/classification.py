@@ -270,7 +270,7 @@ def summarise(rows: LabelledRows, scored: list[int], loglik: list[list[float]], 
     position = {w: k for k, w in enumerate(words)}
     matrix = [[0] * len(words) for _ in words]
     examples = []
-    for i, scores, prompt in zip(scored, loglik, prompts):
+    for i, scores, _prompt in zip(scored, loglik, prompts):
         best = max(range(len(words)), key=lambda k: scores[k])
         gold = rows.labels[i]
         matrix[position[gold]][best] += 1

@@ -96,7 +96,7 @@ def load_presets(path: str | Path | None = None) -> list[LabPreset]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise EvaluationError(f"The Metric lab presets {path} could not be read ({exc}); reinstall IFT Desktop.")
+        raise EvaluationError(f"The Metric lab presets {path} could not be read ({exc}); reinstall IFT Desktop.") from exc
     entries = data.get("presets") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise EvaluationError(f"The Metric lab presets {path} hold no 'presets' list; reinstall IFT Desktop.")

@@ -7,53 +7,22 @@ A :class:`Comparison` pairs a base and a tuned evaluation of the same examples (
 be missing) and answers the questions the Evaluate page and the report ask: the score of a side,
 the gain, the best reference, and the bootstrap intervals and paired test (:func:`summarize`).
 Which characters to highlight for an overlap kind and why lives in :mod:`.report_highlights`
-(:func:`overlap_spans`); the Qt-free exports in :mod:`.report_export` (:func:`comparison_csv`,
-:func:`comparison_html`, :func:`export_csv`, :func:`export_html`). Every one of those names is
-importable from this module too (the exports lazily, as they import this module).
+(:func:`overlap_spans`); the Qt-free exports, which build on this module, in :mod:`.report_export`
+(:func:`comparison_csv`, :func:`comparison_html`, :func:`export_csv`, :func:`export_html`).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import EvaluationError
-from .report_highlights import (  # noqa: F401  (re-exported: the page and the tests import them from here)
-    KIND_COLOURS,
-    KIND_LABELS,
-    OVERLAP_KINDS,
-    HighlightSpan,
-    KindNumbers,
-    highlighted_html,
-    kind_family,
-    kind_numbers,
-    kind_order,
-    kind_tokens,
-    legend_entries,
-    overlap_spans,
-)
 
 METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum", "bleu")
 METRIC_LABELS = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", "rougeLsum": "ROUGE-Lsum", "bleu": "BLEU"}
 SIDES = ("base", "tuned")
 SIDE_LABELS = {"base": "Base", "tuned": "Fine-tuned"}
-
-# The exports live in report_export.py, which imports this module: loaded on first use (PEP 562).
-_EXPORTS = {"comparison_csv", "comparison_html", "export_csv", "export_html"}
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(".report_export", __package__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | _EXPORTS)
 
 
 def example_score(example: dict | None, metric: str) -> float | None:
@@ -114,9 +83,9 @@ def load_evaluation(path: str | Path) -> Evaluation:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise EvaluationError(f"Evaluation file {path} does not exist; pick another one or run the evaluation again.")
+        raise EvaluationError(f"Evaluation file {path} does not exist; pick another one or run the evaluation again.") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise EvaluationError(f"Evaluation file {path} could not be read ({exc}); run the evaluation again.")
+        raise EvaluationError(f"Evaluation file {path} could not be read ({exc}); run the evaluation again.") from exc
     if not isinstance(data, dict) or not isinstance(data.get("examples"), list):
         raise EvaluationError(
             f"{path.name} is not an evaluation (it has no 'examples' list); open a file written by the "

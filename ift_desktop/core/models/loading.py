@@ -241,6 +241,19 @@ def is_seq2seq_config(config) -> bool:
     )
 
 
+def is_seq2seq_model(spec: ModelSpec, state: TaskState | None = None) -> bool:
+    """Whether ``spec`` is an encoder-decoder (seq2seq) model, from its configuration alone (no weights).
+
+    The built-in model is causal; a run asks its saved full model or its base; a local folder with a
+    tokenizer but no ``config.json`` counts as causal (counting tokens needs only the tokenizer).
+    An unreadable configuration raises :class:`ModelError` like :func:`load_model_config`."""
+    if spec.source == "builtin":
+        return False
+    if spec.source == "local" and not (Path(spec.name_or_path) / "config.json").is_file():
+        return False
+    return is_seq2seq_config(load_model_config(spec, state))
+
+
 def context_length_of(config, tokenizer=None) -> int:
     for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", "n_ctx"):
         value = getattr(config, name, None)

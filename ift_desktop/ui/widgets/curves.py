@@ -23,6 +23,11 @@ EMA_BETA = 0.9  # smoothing of the training loss; bias-corrected so the first po
 _RAW = (120, 160, 210)
 _SMOOTH = (25, 90, 180)
 _EVAL = (215, 95, 20)
+
+
+def _hex(rgb: tuple[int, int, int]) -> str:
+    red, green, blue = rgb
+    return f"#{red:02x}{green:02x}{blue:02x}"
 _LR = (80, 140, 80)
 _GRAD = (140, 80, 160)
 _SPEED = (60, 120, 130)
@@ -93,8 +98,7 @@ class TrainingCurves(QWidget):
         layout.addWidget(self.view)
 
         # the key is part of the title, above the plot area: it never covers a line
-        key = [("#%02x%02x%02x" % _RAW, "training loss"), ("#%02x%02x%02x" % _SMOOTH, "smoothed"),
-               ("#%02x%02x%02x" % _EVAL, "validation loss")]
+        key = [(_hex(_RAW), "training loss"), (_hex(_SMOOTH), "smoothed"), (_hex(_EVAL), "validation loss")]
         self.loss_plot = self.view.addPlot(row=0, col=0, colspan=3, title=title_with_key("Loss", key),
                                            axisItems={"bottom": StepAxis("bottom")})
         self.loss_plot.setLabel("bottom", "step")

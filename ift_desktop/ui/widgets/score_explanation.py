@@ -21,7 +21,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QButtonGroup, QFrame, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from ift_desktop.core.evaluation.explain import explain_example
-from ift_desktop.core.evaluation.report import KIND_LABELS, OVERLAP_KINDS, format_score, legend_entries, overlap_spans
+from ift_desktop.core.evaluation.report import format_score
+from ift_desktop.core.evaluation.report_highlights import KIND_LABELS, OVERLAP_KINDS, legend_entries, overlap_spans
 from ift_desktop.ui.widgets.flow_layout import FlowLayout, flow_policy
 from ift_desktop.ui.widgets.highlight_view import HighlightLegend, HighlightView
 

@@ -1,17 +1,16 @@
-"""Shape checks for the built-in sample files shipped in ift_desktop/resources/sample."""
+"""Shape checks for the built-in sample files shipped in resources/sample."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-import ift_desktop
+from ift_desktop.core.paths import resources_dir
 
-SAMPLE = Path(ift_desktop.__file__).parent / "resources" / "sample"
+SAMPLE = resources_dir() / "sample"
 PARTS = {
     "dialogue_summaries.jsonl": ("dlg-", ["dialogue", "summary"]),
     "reviews.jsonl": ("rev-", ["review", "sentiment"]),

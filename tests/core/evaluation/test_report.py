@@ -11,17 +11,9 @@ import pytest
 
 from ift_desktop.core.errors import EvaluationError
 from ift_desktop.core.evaluation.metrics import score
-from ift_desktop.core.evaluation.report import (
-    Comparison,
-    Evaluation,
-    comparison_csv,
-    comparison_html,
-    export_csv,
-    export_html,
-    load_evaluation,
-    overlap_spans,
-    summarize,
-)
+from ift_desktop.core.evaluation.report import Comparison, Evaluation, load_evaluation, summarize
+from ift_desktop.core.evaluation.report_export import comparison_csv, comparison_html, export_csv, export_html
+from ift_desktop.core.evaluation.report_highlights import overlap_spans
 
 REFERENCE = "It is cold outside"
 

@@ -4,7 +4,6 @@ launcher's one-line account of a failed rank. No model is loaded."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time

@@ -72,39 +72,13 @@ def save_dataset(plan: DatasetPlan, out_dir: Path, *, name: str, extra: dict | N
 
 def load_tokenizer_for(model_text: str, *, state: TaskState | None = None):
     """``(tokenizer, is_seq2seq)`` for what the user typed as the model (``builtin``, a Hub id, a folder)."""
-    from ift_desktop.core.models import ModelSpec, is_seq2seq_config, load_tokenizer
+    from ift_desktop.core.models import ModelSpec, is_seq2seq_model, load_tokenizer
 
     spec = ModelSpec.parse(model_text)
     if state is not None:
         state.report(None, f"Loading the tokenizer of {spec.display_name}")
     tokenizer = load_tokenizer(spec, state=state)
-    return tokenizer, _is_seq2seq(spec, is_seq2seq_config)
-
-
-def _is_seq2seq(spec, is_seq2seq_config) -> bool:
-    if spec.source == "builtin":
-        return False
-    folder = Path(spec.name_or_path)
-    if spec.source == "run":
-        from ift_desktop.core.models import run_parts
-
-        base, _adapter, full = run_parts(folder)
-        if full is None:
-            return _is_seq2seq(base, is_seq2seq_config)
-        folder = full
-    if not (folder / "config.json").is_file():
-        if spec.source != "hub":
-            return False
-        from ift_desktop.core.models import resolve_model_folder
-
-        folder = resolve_model_folder(spec)
-    try:
-        from transformers import AutoConfig
-
-        config = AutoConfig.from_pretrained(str(folder), trust_remote_code=spec.trust_remote_code)
-    except (OSError, ValueError):
-        return False
-    return is_seq2seq_config(config)
+    return tokenizer, is_seq2seq_model(spec, state)
 
 
 def measure(examples: list[dict], tokenizer, *, max_length: int, is_seq2seq: bool, state: TaskState | None = None):

@@ -174,11 +174,10 @@ class DataPage(QWidget):
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """The window closes: cancel any running work and wait for its thread (bounded)."""
-        handles = [step.task for step in self.steps if step.task is not None]
-        for handle in handles:
-            handle.cancel()
-        for handle in handles:
-            handle.wait(timeout_ms)
+        for step in self.steps:
+            step.runner.cancel()
+        for step in self.steps:
+            step.runner.shutdown(timeout_ms)
 
     def _list_clicked(self, row: int) -> None:
         if row < 0 or row == self.current:

@@ -152,9 +152,9 @@ class SaveStep(WizardStep):
         extra = {"max_length": int(self.state.max_length)}  # the Train page starts from the length chosen here
         if summary and summary.get("plan") == self.state.plan_key:  # measured on exactly these examples
             extra["token_stats"] = {k: v for k, v in summary.items() if k != "plan"}
-        self.run_task(f"Saving {out_dir.name}…", save_dataset, plan, out_dir, name=out_dir.name,
-                      extra=extra, on_result=saved, on_failed=lambda _t: self.save_button.setEnabled(True),
-                      on_cancelled=lambda: self.save_button.setEnabled(True))
+        self.runner.start(save_dataset, plan, out_dir, name=out_dir.name, progress_text=f"Saving {out_dir.name}…",
+                          extra=extra, on_done=saved, on_failed=lambda _t: self.save_button.setEnabled(True),
+                          on_cancelled=lambda: self.save_button.setEnabled(True))
 
     def _open_folder(self) -> None:
         if self.saved_path is not None:

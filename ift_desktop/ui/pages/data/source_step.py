@@ -213,9 +213,9 @@ class SourceStep(WizardStep):
             self._enable_load()
             self._forget_table()
 
-        self.run_task(
-            f"Reading {label}…", load_table, spec, split=split, limit=limit,
-            on_result=loaded, on_cancelled=self._enable_load, on_failed=failed,
+        self.runner.start(
+            load_table, spec, split=split, limit=limit, progress_text=f"Reading {label}…",
+            on_done=loaded, on_cancelled=self._enable_load, on_failed=failed,
         )
 
     def _forget_table(self) -> None:

@@ -295,7 +295,7 @@ class SplitStep(WizardStep):
             self.add_file(path)
 
     def add_file(self, path: str) -> None:
-        self.run_task(f"Reading {Path(path).name}…", inspect_file, path, on_result=self.add_extra)
+        self.runner.start(inspect_file, path, progress_text=f"Reading {Path(path).name}…", on_done=self.add_extra)
 
     # preparing ---------------------------------------------------------------------------------
     def enter(self) -> None:
@@ -335,8 +335,8 @@ class SplitStep(WizardStep):
             self._advance_when_done = False
             self.result.setText("Cancelled. Change a setting or press Next to prepare again.")
 
-        self.run_task("Preparing examples…", plan_dataset, state.prepare_config(), components, library=library,
-                      on_result=planned, on_failed=failed, on_cancelled=cancelled)
+        self.runner.start(plan_dataset, state.prepare_config(), components, library=library,
+                          progress_text="Preparing examples…", on_done=planned, on_failed=failed, on_cancelled=cancelled)
 
     def _show_plan(self, plan) -> None:
         counts = plan.counts

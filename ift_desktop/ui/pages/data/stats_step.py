@@ -147,8 +147,8 @@ class StatsStep(WizardStep):
         model_text = self.model_combo.currentText().strip() or "builtin"
         if self.tokenizer is None or self._tokenizer_for != model_text:
             self.tokenizer = None
-            self.run_task(f"Loading the tokenizer of {model_text}…", self._load, model_text,
-                          on_result=lambda result: self._tokenizer_loaded(model_text, result))
+            self.runner.start(self._load, model_text, progress_text=f"Loading the tokenizer of {model_text}…",
+                              on_done=lambda result: self._tokenizer_loaded(model_text, result))
         else:
             self._measure()
 
@@ -182,8 +182,8 @@ class StatsStep(WizardStep):
             self._judge()
             self.show_example()
 
-        self.run_task(f"Tokenizing {len(examples):,} examples…", measure, examples, self.tokenizer,
-                      max_length=int(self.max_spin.value()), is_seq2seq=self.is_seq2seq, on_result=measured)
+        self.runner.start(measure, examples, self.tokenizer, progress_text=f"Tokenizing {len(examples):,} examples…",
+                          max_length=int(self.max_spin.value()), is_seq2seq=self.is_seq2seq, on_done=measured)
 
     # display -----------------------------------------------------------------------------------
     def _max_length_changed(self) -> None:

@@ -3,58 +3,23 @@
 A step reads what earlier steps decided from the shared :class:`~.state.WizardState` when it is
 entered (``enter``), and writes its own decisions back when the user presses Next
 (``commit`` returns ``False`` and shows an inline message when something is missing or wrong).
-``run_task`` starts long work in a worker thread with progress and Cancel, and turns an expected
-failure (:class:`UserError`) into an inline message in the step — never a traceback.
+``self.runner`` (a :class:`~ift_desktop.ui.task_runner.TaskRunner`) starts long work in a worker
+thread with progress and Cancel, and turns an expected failure (:class:`UserError`) into an inline
+message in the step — never a traceback.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any, Callable
-
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ift_desktop.core.errors import UserError
+from ift_desktop.ui.task_runner import TaskRunner
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
-from ift_desktop.ui.workers import TaskHandle, run_in_thread
+from ift_desktop.ui.workers import TaskHandle
 
 from .state import WizardState
-
-log = logging.getLogger(__name__)
-
-
-class _Relay(QObject):
-    """Receives a worker's signals on the UI thread and calls the step's plain callbacks.
-
-    A signal connected to a plain function runs it in the emitting (worker) thread; connected to
-    a slot of an object living on the UI thread, it is queued there. Widgets are touched only here.
-    """
-
-    def __init__(self, parent):
-        super().__init__(parent)
-        self.callbacks: dict[str, Callable] = {}
-
-    @Slot(object, str)
-    def on_progress(self, fraction, message):
-        self.callbacks["progress"](fraction, message)
-
-    @Slot(object)
-    def on_finished(self, result):
-        self.callbacks["finished"](result)
-
-    @Slot(str, str, bool)
-    def on_failed(self, message, details, is_user_error):
-        self.callbacks["failed"](message, details, is_user_error)
-
-    @Slot()
-    def on_cancelled(self):
-        self.callbacks["cancelled"]()
-
-    @Slot()
-    def on_done(self):
-        self.callbacks["done"]()
 
 
 class WizardStep(QWidget):
@@ -68,7 +33,6 @@ class WizardStep(QWidget):
         super().__init__(parent)
         self.state = state
         self.context = context
-        self.task: TaskHandle | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(8)
@@ -84,7 +48,10 @@ class WizardStep(QWidget):
         self.message = InlineMessage()
         self.progress = TaskProgress()
         self.progress.keep_place()  # appearing, it does not push the page down
-        self.progress.cancel_requested.connect(self.cancel_task)
+        # one task per step at a time; a new one outdates the running one
+        self.runner = TaskRunner(self, progress=self.progress, message=self.message,
+                                 cancelled_text="Cancelled. Nothing was changed.")
+        self.runner.busy_changed.connect(self.busy_changed)
         outer.addWidget(self.message)
         outer.addWidget(self.progress)
         self.body = QVBoxLayout()
@@ -99,73 +66,13 @@ class WizardStep(QWidget):
         """Next was pressed: validate, write decisions to the state; False keeps the user here."""
         return True
 
+    @property
+    def task(self) -> TaskHandle | None:
+        """The running task, or None."""
+        return self.runner.task
+
     def is_busy(self) -> bool:
-        return self.task is not None
-
-    # long work ---------------------------------------------------------------------------------
-    def run_task(
-        self,
-        message: str,
-        fn: Callable[..., Any],
-        *args,
-        on_result: Callable[[Any], None],
-        on_cancelled: Callable[[], None] | None = None,
-        on_failed: Callable[[str], None] | None = None,
-        **kwargs,
-    ) -> TaskHandle:
-        """Run ``fn(*args, state=..., **kwargs)`` in a worker; one task per step at a time."""
-        self.cancel_task()
-        self.message.clear()
-        handle = run_in_thread(self, fn, *args, **kwargs)
-        self.task = handle
-        relay = _Relay(self)  # lives on the UI thread, so the worker's signals are queued to it
-        handle.relay = relay
-        worker = handle.worker
-        self.progress.start(message)
-
-        def finished(result):
-            if self.task is handle:
-                on_result(result)
-
-        def failed(text: str, details: str, is_user_error: bool):
-            if self.task is not handle:
-                return
-            if not is_user_error:
-                log.error("Unexpected error in %s: %s\n%s", type(self).__name__, text, details)
-            text = self.message.show_failure(text, is_user_error)
-            if on_failed is not None:
-                on_failed(text)
-
-        def cancelled():
-            if self.task is handle:
-                self.message.show_info("Cancelled. Nothing was changed.")
-                if on_cancelled is not None:
-                    on_cancelled()
-
-        def done():
-            relay.deleteLater()
-            if self.task is handle:
-                self.task = None
-                self.progress.finish()
-                self.busy_changed.emit(False)
-
-        def progress(fraction, text):
-            if self.task is handle:
-                self.progress.update_progress(fraction, text)
-
-        relay.callbacks = {"progress": progress, "finished": finished, "failed": failed,
-                           "cancelled": cancelled, "done": done}
-        worker.progress.connect(relay.on_progress)
-        worker.finished.connect(relay.on_finished)
-        worker.failed.connect(relay.on_failed)
-        worker.cancelled.connect(relay.on_cancelled)
-        worker.done.connect(relay.on_done)
-        self.busy_changed.emit(True)
-        return handle
-
-    def cancel_task(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+        return self.runner.is_busy()
 
     # helpers -----------------------------------------------------------------------------------
     def fail(self, error: UserError | str) -> bool:

@@ -245,10 +245,6 @@ class ExamplesPanel(QWidget):
             self.table.setCurrentIndex(index)
             self.table.scrollTo(index)
 
-    def current_row(self) -> int | None:
-        index = self.table.currentIndex()
-        return self.proxy.mapToSource(index).row() if index.isValid() else None
-
     # internals ----------------------------------------------------------------------------------
     def _on_metric(self) -> None:
         self.model.set_metric(self.metric_combo.currentData())

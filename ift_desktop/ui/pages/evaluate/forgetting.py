@@ -33,7 +33,8 @@ from ift_desktop.core.evaluation.mmlu import list_subjects, subject_title
 from ift_desktop.core.evaluation.pairing import base_model_of_run
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
-from ift_desktop.ui.workers import TaskHandle, run_in_thread
+from ift_desktop.ui.task_runner import TaskRunner
+from ift_desktop.ui.workers import TaskHandle
 
 from .forgetting_views import (  # noqa: F401  (the views, importable from here as before)
     COLOURS,
@@ -56,11 +57,11 @@ class ForgettingTab(QWidget):
         self.context = context
         self.setup = setup  # the page's SetupPanel: its run choice is followed when it changes
         self.result: dict | None = None
-        self._task: TaskHandle | None = None
-
         self.message = InlineMessage()
         self.progress = TaskProgress()
-        self.progress.cancel_requested.connect(self.cancel)
+        self.runner = TaskRunner(self, progress=self.progress, message=self.message,
+                                 cancelled_text="Forgetting check cancelled; nothing was saved.")
+        self.runner.busy_changed.connect(self._set_busy)
 
         # the run ---------------------------------------------------------------------------
         self.run_combo = QComboBox()
@@ -476,49 +477,28 @@ class ForgettingTab(QWidget):
         check = self.build_check()
         if check is None:
             return None
-        self.progress.start(f"Forgetting check: {Path(run).name} on {check.label}")
-        self._set_busy(True)
-        task = run_in_thread(self, check_forgetting, run, check,
-                             out_dir=forgetting_dir(self.context.workspace.evaluations_dir))
-        task.worker.progress.connect(self.progress.update_progress)
-        task.worker.finished.connect(self._on_finished)
-        task.worker.failed.connect(self._on_failed)
-        task.worker.cancelled.connect(self._on_cancelled)
-        task.worker.done.connect(self._on_done)
-        self._task = task
-        return task
+        return self.runner.start(check_forgetting, run, check,
+                                 out_dir=forgetting_dir(self.context.workspace.evaluations_dir),
+                                 progress_text=f"Forgetting check: {Path(run).name} on {check.label}",
+                                 on_done=self._on_finished)
 
     def _on_finished(self, result: dict) -> None:
         self.show_result(result)
         self.refresh_stored(select=result.get("path"))
         self.context.status_message.emit(f"Forgetting check saved: {Path(result['path']).name}")
 
-    def _on_failed(self, text: str, _details: str, is_user_error: bool) -> None:
-        self.message.show_failure(text, is_user_error)
-
-    def _on_cancelled(self) -> None:
-        self.message.show_info("Forgetting check cancelled; nothing was saved.")
-
-    def _on_done(self) -> None:
-        self.progress.finish()
-        self._set_busy(False)
-        self._task = None
-
     def _set_busy(self, busy: bool) -> None:
         for widget in (self.run_button, self.open_button, self.run_combo, *self._radios()):
             widget.setEnabled(not busy)
 
     def is_busy(self) -> bool:
-        return self._task is not None
+        return self.runner.is_busy()
 
     def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        self.runner.cancel()
 
     def confirm_close(self) -> bool:
-        if self._task is not None and self._task.is_running():
-            self._task.cancel()
-            self._task.wait(3000)
+        self.runner.shutdown(3000)
         return True
 
     # showing ----------------------------------------------------------------------------------

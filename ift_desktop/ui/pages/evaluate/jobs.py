@@ -21,7 +21,7 @@ def summarize_comparison(comparison: Comparison, *, state: TaskState | None = No
 
 
 def export_report(comparison: Comparison, path: str, summary: dict | None, *, state: TaskState | None = None) -> Path:
-    from ift_desktop.core.evaluation.report import export_csv, export_html
+    from ift_desktop.core.evaluation.report_export import export_csv, export_html
 
     if state is not None:
         state.report(None, f"Writing {Path(path).name}")

@@ -20,14 +20,15 @@ from ift_desktop.core.evaluation.report import Comparison
 from ift_desktop.ui.widgets.folders import last_folder, remember_folder
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
-from ift_desktop.ui.workers import TaskHandle, run_in_thread
+from ift_desktop.ui.task_runner import TaskRunner
+from ift_desktop.ui.workers import TaskHandle
 
 
 from .detail import DetailView
 from .examples import ExamplesPanel
 from .forgetting import ForgettingTab
 from .jobs import export_report, summarize_comparison
-from .setup import SetupPanel
+from .setup_panel import SetupPanel
 from .summary import SummaryView
 
 
@@ -37,8 +38,6 @@ class EvaluatePage(QWidget):
         self.context = context
         self.comparison: Comparison | None = None
         self.summary_stats: dict | None = None
-        self._task: TaskHandle | None = None
-        self._stats_task: TaskHandle | None = None
         self._opened_once = False
         self._after_task = None  # what to start once the running task has ended
 
@@ -94,7 +93,10 @@ class EvaluatePage(QWidget):
         self.setup.run_requested.connect(self.start_evaluation)
         self.setup.open_requested.connect(lambda: self.open_evaluations(*self.setup.stored_choice()))
         self.setup.export_requested.connect(self._ask_export)
-        self.progress.cancel_requested.connect(self.cancel)
+        self.runner = TaskRunner(self, progress=self.progress, message=self.message,
+                                 cancelled_text="Cancelled; nothing half-written was kept.")
+        self.runner.busy_changed.connect(self._on_busy_changed)
+        self.stats_runner = TaskRunner(self)  # confidence intervals, in the background of an open comparison
         self.examples.example_selected.connect(self.detail.show_row)
         self.detail.open_in_lab_requested.connect(self.context.metric_lab_requested)
 
@@ -111,10 +113,11 @@ class EvaluatePage(QWidget):
             self.open_evaluations(base, tuned)
 
     def _preselect_requested_run(self) -> None:
-        requested = self.context.settings.value("evaluate/run")
-        if not requested or self.is_busy():
+        if self.is_busy():
+            return  # the request waits for the running task; the page is shown again later
+        requested = self.context.take_run_to_evaluate()
+        if not requested:
             return
-        self.context.settings.remove("evaluate/run")
         self.setup.refresh_runs()
         index = self.setup.run_combo.findData(str(requested))
         if index < 0:
@@ -142,7 +145,8 @@ class EvaluatePage(QWidget):
             self.message.show_info("Choose a stored base evaluation, a fine-tuned one, or both, then press Open.")
             return None
         self.setup.select_stored(base, tuned)
-        return self._start(open_comparison, "Opening the evaluation", self.show_comparison, base=base, tuned=tuned)
+        return self.runner.start(open_comparison, base=base, tuned=tuned, progress_text="Opening the evaluation",
+                                 on_done=self.show_comparison)
 
     def show_comparison(self, comparison: Comparison) -> None:
         """Show a loaded comparison and start its statistics in the background."""
@@ -155,15 +159,10 @@ class EvaluatePage(QWidget):
         self.detail.set_comparison(comparison)
         self.examples.set_comparison(comparison)
         self.setup.set_exportable(True)
-        if self._stats_task is not None:
-            self._stats_task.cancel()
-        task = run_in_thread(self, summarize_comparison, comparison)
-        # Bound methods only: a lambda would run in the worker's thread and touch widgets there.
-        task.worker.finished.connect(self._on_stats)
-        task.worker.failed.connect(self._on_stats_failed)
-        self._stats_task = task
+        self.stats_runner.start(summarize_comparison, comparison, on_done=self._on_stats,
+                                on_failed=self._on_stats_failed)
 
-    def _on_stats_failed(self, text: str, _details: str, _is_user_error: bool) -> None:
+    def _on_stats_failed(self, text: str) -> None:
         self.message.show_warning(f"Confidence intervals could not be computed: {text}")
 
     def _on_stats(self, result: tuple) -> None:
@@ -188,8 +187,8 @@ class EvaluatePage(QWidget):
         run = self.setup.run_name()
         paths = pair_paths(self.context.workspace, jobs, data_dir, split, run)
         limit = self.setup.limit.value() or None
-        return self._start(
-            run_evaluations, "Evaluating", self._on_evaluated,
+        return self.runner.start(
+            run_evaluations, progress_text="Evaluating", on_done=self._on_evaluated,
             jobs=jobs, data_dir=data_dir, split=split, limit=limit,
             max_new_tokens=self.setup.max_new_tokens.value(), paths=paths,
         )
@@ -217,8 +216,8 @@ class EvaluatePage(QWidget):
     def export_to(self, path: str | Path) -> TaskHandle | None:
         if self.comparison is None or self.is_busy():
             return None
-        return self._start(export_report, f"Exporting {Path(path).name}", self._on_exported,
-                           self.comparison, str(path), self.summary_stats)
+        return self.runner.start(export_report, self.comparison, str(path), self.summary_stats,
+                                 progress_text=f"Exporting {Path(path).name}", on_done=self._on_exported)
 
     def _on_exported(self, path) -> None:
         self.message.show_success(f"Saved {path}")
@@ -228,44 +227,25 @@ class EvaluatePage(QWidget):
         return names[-1]
 
     # workers ------------------------------------------------------------------------------------
-    def _start(self, fn, message: str, on_done, *args, **kwargs) -> TaskHandle:
-        self.message.clear()
-        self.progress.start(message)
-        self.setup.set_busy(True)
-        task = run_in_thread(self, fn, *args, **kwargs)
-        task.worker.progress.connect(self.progress.update_progress)
-        task.worker.finished.connect(on_done)
-        task.worker.failed.connect(self._on_failed)
-        task.worker.cancelled.connect(self._on_cancelled)
-        task.worker.done.connect(self._on_done)
-        self._task = task
-        return task
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.setup.set_busy(busy)
+        if not busy:
+            follow_up, self._after_task = self._after_task, None
+            if follow_up is not None:
+                follow_up()
 
-    def _on_failed(self, text: str, _details: str, is_user_error: bool) -> None:
-        self.message.show_failure(text, is_user_error)
-
-    def _on_cancelled(self) -> None:
-        self.message.show_info("Cancelled; nothing half-written was kept.")
-
-    def _on_done(self) -> None:
-        self.progress.finish()
-        self.setup.set_busy(False)
-        self._task = None
-        follow_up, self._after_task = self._after_task, None
-        if follow_up is not None:
-            follow_up()
+    @property
+    def _task(self) -> TaskHandle | None:
+        return self.runner.task
 
     def is_busy(self) -> bool:
-        return self._task is not None
+        return self.runner.is_busy()
 
     def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        self.runner.cancel()
 
     def confirm_close(self) -> bool:
         self.forgetting.confirm_close()
-        for task in (self._task, self._stats_task):
-            if task is not None and task.is_running():
-                task.cancel()
-                task.wait(3000)
+        self.runner.shutdown(3000)
+        self.stats_runner.shutdown(3000)
         return True

@@ -134,9 +134,6 @@ class TextsEditor(QWidget):
             self.blockSignals(False)
         self.texts_changed.emit()
 
-    def add_reference(self, text: str = "") -> None:
-        self._add_reference(text)
-
     def remove_reference(self, index: int) -> None:
         if len(self._rows) > 1:
             self._drop(self._rows[index])

@@ -34,7 +34,8 @@ from ift_desktop.ui.widgets.score_explanation import (
     OverlapKindBar,
     kind_numbers_html,
 )
-from ift_desktop.ui.workers import TaskHandle, run_in_thread
+from ift_desktop.ui.task_runner import TaskRunner
+from ift_desktop.ui.workers import TaskHandle
 
 from .editors import TextsEditor
 from .scores import ScoreTables
@@ -55,7 +56,6 @@ class MetricLabPage(QWidget):
         self.context = context
         self.presets: dict[str, LabPreset] = {p.key: p for p in load_presets()}
         self.scores: LabScores | None = None
-        self._task: TaskHandle | None = None
         self._pending = False  # texts changed while a scoring ran: score again when it ends
         self._dirty = False  # texts changed while hidden: score when shown
 
@@ -89,6 +89,9 @@ class MetricLabPage(QWidget):
         self.takeaway.setWordWrap(True)
         self.takeaway.setStyleSheet(_TAKEAWAY_STYLE)
         self.message = InlineMessage()
+        # one scoring at a time; texts changed meanwhile are scored when it ends (``_pending``)
+        self.runner = TaskRunner(self, message=self.message, clears_message=False)
+        self.runner.busy_changed.connect(self._on_busy_changed)
 
         self.editor = TextsEditor()
         self.tables = ScoreTables()
@@ -171,9 +174,7 @@ class MetricLabPage(QWidget):
     def shutdown(self, timeout_ms: int = 5000) -> None:
         self._debounce.stop()
         self._pending = False
-        if self._task is not None and self._task.is_running():
-            self._task.cancel()
-            self._task.wait(timeout_ms)
+        self.runner.shutdown(timeout_ms)
 
     # scoring ------------------------------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
@@ -193,16 +194,12 @@ class MetricLabPage(QWidget):
         self._debounce.start()
 
     def _start_scoring(self) -> None:
-        if self._task is not None:
+        if self.runner.is_busy():
             self._pending = True
             return
         self._pending = False
         candidate, references, use_stemmer = self.current_inputs()
-        task = run_in_thread(self, score_candidate, candidate, references, use_stemmer=use_stemmer)
-        task.worker.finished.connect(self._on_scored)
-        task.worker.failed.connect(self._on_failed)
-        task.worker.done.connect(self._on_done)
-        self._task = task
+        self.runner.start(score_candidate, candidate, references, use_stemmer=use_stemmer, on_done=self._on_scored)
 
     def _on_scored(self, scores: LabScores) -> None:
         if (scores.candidate, scores.references, scores.use_stemmer) != self.current_inputs():
@@ -217,13 +214,13 @@ class MetricLabPage(QWidget):
         self.timing.setText(f"scored in {scores.seconds * 1000:.0f} ms")
         self._show_overlap()
 
-    def _on_failed(self, text: str, _details: str, is_user_error: bool) -> None:
-        self.message.show_failure(text, is_user_error)
-
-    def _on_done(self) -> None:
-        self._task = None
-        if self._pending:
+    def _on_busy_changed(self, busy: bool) -> None:
+        if not busy and self._pending:
             self._start_scoring()
+
+    @property
+    def _task(self) -> TaskHandle | None:
+        return self.runner.task
 
     # showing ------------------------------------------------------------------------------------
     def _show_overlap(self) -> None:

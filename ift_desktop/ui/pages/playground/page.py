@@ -25,12 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from ift_desktop.core.errors import UserError
+from ift_desktop.ui.task_runner import TaskRunner
 from ift_desktop.ui.widgets.dataset_choice import DatasetChoice
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
-from ift_desktop.ui.workers import run_in_thread
 
-from . import tasks
+from . import jobs
 
 BUILTIN_LABEL = "Built-in: SmolLM2-135M-Instruct"
 
@@ -40,13 +40,12 @@ class PlaygroundPage(QWidget):
         super().__init__(parent)
         self.context = context
         self._dataset_choice = DatasetChoice()
-        self.models = tasks.ModelCache()  # the loaded model, kept between generations
+        self.models = jobs.ModelCache()  # the loaded model, kept between generations
         self.tokenizer = None
         self.tokenizer_key = None
         self.context_length = None
         self.pool: list[dict] = []
         self.queries: list[dict] = []
-        self._task = None
 
         title = QLabel("Playground")
         title.setObjectName("PageTitle")
@@ -60,7 +59,8 @@ class PlaygroundPage(QWidget):
         self.message = InlineMessage()
         self.progress = TaskProgress()
         self.progress.keep_place()  # appearing, it does not push the page down
-        self.progress.cancel_requested.connect(self._cancel)
+        self.runner = TaskRunner(self, progress=self.progress, message=self.message)
+        self.runner.busy_changed.connect(self._on_busy_changed)
 
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("The base model, or a finished run to try the fine-tuned model.")
@@ -205,7 +205,7 @@ class PlaygroundPage(QWidget):
         if not folder:
             return
         try:
-            self.pool, self.queries = tasks.read_pool_and_queries(folder)
+            self.pool, self.queries = jobs.read_pool_and_queries(folder)
         except UserError as exc:  # e.g. a dataset without a test split: shown inline
             self.message.show_error(exc.one_line())
             return
@@ -227,11 +227,11 @@ class PlaygroundPage(QWidget):
         if key == self.tokenizer_key and self.tokenizer is not None:
             self._rebuild_prompt()
             return
-        if self._task is not None:
+        if self.runner.is_busy():
             self._tokenizer_wanted = True  # picked up when the running task ends
             return
         self._tokenizer_wanted = False
-        self._start(tasks.load_tokenizer_info, key, message="Loading the tokenizer…", on_done=self._on_tokenizer)
+        self._start(jobs.load_tokenizer_info, key, message="Loading the tokenizer…", on_done=self._on_tokenizer)
 
     def _on_tokenizer(self, result) -> None:
         self.tokenizer_key, self.tokenizer, self.context_length = result
@@ -241,11 +241,11 @@ class PlaygroundPage(QWidget):
         if not self.queries:
             return
         query = self.queries[self.example_spin.value() - 1]
-        built = tasks.build_prompt(self.pool, query, self.shots_spin.value(), self.tokenizer, self.context_length)
+        built = jobs.build_prompt(self.pool, query, self.shots_spin.value(), self.tokenizer, self.context_length)
         self.prompt_edit.blockSignals(True)
         self.prompt_edit.setPlainText(built.text)
         self.prompt_edit.blockSignals(False)
-        self.reference_view.setPlainText("\n— or —\n".join(tasks.references_of(query)))
+        self.reference_view.setPlainText("\n— or —\n".join(jobs.references_of(query)))
         self.answer_view.clear()
         self.answer_score.clear()
         costs = built.tokens_per_shot or []
@@ -255,7 +255,7 @@ class PlaygroundPage(QWidget):
     def _update_meter(self) -> None:
         if self.tokenizer is None or not self.context_length:
             return
-        used = tasks.count_prompt_tokens(self.tokenizer, self.prompt_edit.toPlainText())
+        used = jobs.count_prompt_tokens(self.tokenizer, self.prompt_edit.toPlainText())
         budget = self.context_length
         answer = self.max_new_spin.value()
         share = (used + answer) / budget
@@ -280,7 +280,7 @@ class PlaygroundPage(QWidget):
         query = self.queries[self.example_spin.value() - 1]
         self.answer_view.setPlainText("")
         self.answer_score.setText("")
-        self._start(tasks.answer, self.models, self.model_text(), self.prompt_edit.toPlainText(), tasks.references_of(query),
+        self._start(jobs.answer, self.models, self.model_text(), self.prompt_edit.toPlainText(), jobs.references_of(query),
                     self.max_new_spin.value(), message="Generating…", on_done=self._on_answer,
                     on_partial=self._on_partial)
 
@@ -307,7 +307,7 @@ class PlaygroundPage(QWidget):
         counts = sorted({0, 1, min(k, len(self.pool))})
         queries = self.queries[: self.compare_n_spin.value()]
         self.compare_table.setRowCount(0)
-        self._start(tasks.compare, self.models, self.model_text(), self.pool, queries, counts, self.max_new_spin.value(),
+        self._start(jobs.compare, self.models, self.model_text(), self.pool, queries, counts, self.max_new_spin.value(),
                     message="Comparing shot counts…", on_done=self._on_compare, on_partial=self._on_partial)
 
     def _on_compare(self, rows) -> None:
@@ -327,39 +327,22 @@ class PlaygroundPage(QWidget):
 
     # worker plumbing --------------------------------------------------------------------------
     def _start(self, fn, *args, message: str, on_done, on_partial=None):
-        if self._task is not None:
+        """One task at a time: a press while one runs is ignored (the buttons are disabled then)."""
+        if self.runner.is_busy():
             return None
-        self.message.clear()
-        self.progress.start(message)
-        self.generate_button.setEnabled(False)
-        self.compare_button.setEnabled(False)
-        self._task = run_in_thread(self, fn, *args)
-        worker = self._task.worker
-        worker.progress.connect(self.progress.update_progress)
-        worker.finished.connect(on_done)
-        if on_partial is not None:
-            worker.partial.connect(on_partial)
-        worker.failed.connect(self._on_failed)
-        worker.cancelled.connect(lambda: self.message.show_info("Cancelled."))
-        worker.done.connect(self._on_done)
-        return self._task
+        return self.runner.start(fn, *args, progress_text=message, on_done=on_done, on_partial=on_partial)
 
-    def _on_failed(self, message: str, _details: str, is_user_error: bool) -> None:
-        self.message.show_failure(message, is_user_error)
+    @property
+    def _task(self):
+        return self.runner.task
 
-    def _on_done(self) -> None:
-        self.progress.finish()
-        self._task = None
-        self.generate_button.setEnabled(True)
-        self.compare_button.setEnabled(True)
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.generate_button.setEnabled(not busy)
+        self.compare_button.setEnabled(not busy)
+        if busy:
+            return
         if getattr(self, "_tokenizer_wanted", False) or (self.tokenizer is not None and self.tokenizer_key != self.model_text()):
             self._ensure_tokenizer()
 
-    def _cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-
     def shutdown(self, timeout_ms: int) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task.wait(timeout_ms)
+        self.runner.shutdown(timeout_ms)

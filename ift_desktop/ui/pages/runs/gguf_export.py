@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 from ift_desktop.core.errors import ExportError
 from ift_desktop.core.export.gguf_export import export_gguf
 from ift_desktop.core.export.support import check_gguf_support
+from ift_desktop.ui.task_runner import TaskRunner
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
-from ift_desktop.ui.workers import run_in_thread
 
 QUANT_CHOICES = [
     ("f16 — same answers as in the app", "f16"),
@@ -52,7 +52,6 @@ class GgufExportPanel(QWidget):
         super().__init__(parent)
         self.context = context
         self.summary = None
-        self.task = None
         self.export = None
         self._selected = None
 
@@ -72,7 +71,9 @@ class GgufExportPanel(QWidget):
 
         self.message = InlineMessage()
         self.progress = TaskProgress()
-        self.progress.cancel_requested.connect(self.cancel)
+        self.runner = TaskRunner(self, progress=self.progress, message=self.message, doing="exporting GGUF",
+                                 cancelled_text="GGUF export cancelled; nothing was written.")
+        self.runner.busy_changed.connect(self._on_busy_changed)
         self.result = QLabel()
         self.result.setWordWrap(True)
         self.result.setTextFormat(Qt.RichText)
@@ -154,36 +155,30 @@ class GgufExportPanel(QWidget):
             self.start_export(path, quant)
 
     def start_export(self, path: str | Path, quant: str):
-        self.message.clear()
         self.result.clear()
         self.copy_button.hide()
         self.open_button.hide()
-        self.progress.start("Preparing the GGUF export…")
         self.started.emit()
-        self.task = run_in_thread(self, export_gguf, self.summary.path, Path(path), quant=quant)
-        worker = self.task.worker
-        worker.progress.connect(self.progress.update_progress)
-        worker.finished.connect(self._show_result)
-        worker.failed.connect(lambda text, _details, user: self.message.show_failure(text, user, doing="exporting GGUF"))
-        worker.cancelled.connect(lambda: self.message.show_info("GGUF export cancelled; nothing was written."))
-        worker.done.connect(self._done)
-        self.export_button.setEnabled(False)
-        self.quant.setEnabled(False)
-        return self.task
+        return self.runner.start(export_gguf, self.summary.path, Path(path), quant=quant,
+                                 progress_text="Preparing the GGUF export…", on_done=self._show_result)
 
-    def _done(self) -> None:
-        self.progress.finish()
-        self.task = None
-        self.set_run(self._selected, keep_outcome=True)
+    def _on_busy_changed(self, busy: bool) -> None:
+        if busy:
+            self.export_button.setEnabled(False)
+            self.quant.setEnabled(False)
+        else:
+            self.set_run(self._selected, keep_outcome=True)
+
+    @property
+    def task(self):
+        """The running export, or None."""
+        return self.runner.task
 
     def cancel(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+        self.runner.cancel()
 
     def shutdown(self, timeout_ms: int) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            self.task.wait(timeout_ms)
+        self.runner.shutdown(timeout_ms)
 
     # result ------------------------------------------------------------------------------------
     def _show_result(self, export) -> None:

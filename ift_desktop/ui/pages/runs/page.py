@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
 
 from ift_desktop.core.workspace.runs import config_differences, export_run, summarize_run
 from ift_desktop.ui.pages.runs.gguf_export import GgufExportPanel
+from ift_desktop.ui.task_runner import TaskRunner
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.plot_parts import StepAxis, legend_above
 from ift_desktop.ui.widgets.task_progress import TaskProgress
-from ift_desktop.ui.workers import run_in_thread
 
 from .settings_text import setting_html, setting_label
 
@@ -69,7 +69,6 @@ class RunsPage(QWidget):
         super().__init__(parent)
         self.context = context
         self.summaries = []
-        self._task = None
 
         title = QLabel("Runs")
         title.setObjectName("PageTitle")
@@ -82,7 +81,9 @@ class RunsPage(QWidget):
         hint.setWordWrap(True)
         self.message = InlineMessage()
         self.progress = TaskProgress()
-        self.progress.cancel_requested.connect(self._cancel)
+        self.runner = TaskRunner(self, progress=self.progress, message=self.message, doing="exporting",
+                                 cancelled_text="Export cancelled; nothing was written.")
+        self.runner.busy_changed.connect(lambda _busy: self._on_selection())
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -297,29 +298,13 @@ class RunsPage(QWidget):
         from pathlib import Path
 
         out_dir = Path(parent_folder) / name
-        self.message.clear()
-        self.progress.start("Exporting…")
-        self._task = run_in_thread(self, export_run, summary.path, out_dir, merged=merged)
-        worker = self._task.worker
-        worker.progress.connect(self.progress.update_progress)
-        worker.finished.connect(lambda path: self.message.show_success(f"Exported to {path}"))
-        worker.failed.connect(lambda text, _details, user: self.message.show_failure(text, user, doing="exporting"))
-        worker.cancelled.connect(lambda: self.message.show_info("Export cancelled; nothing was written."))
-        worker.done.connect(self._export_done)
-        self._on_selection()
-        return self._task
+        return self.runner.start(export_run, summary.path, out_dir, merged=merged, progress_text="Exporting…",
+                                 on_done=lambda path: self.message.show_success(f"Exported to {path}"))
 
-    def _export_done(self) -> None:
-        self.progress.finish()
-        self._task = None
-        self._on_selection()
-
-    def _cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    @property
+    def _task(self):
+        return self.runner.task
 
     def shutdown(self, timeout_ms: int) -> None:
         self.gguf_export.shutdown(timeout_ms)
-        if self._task is not None:
-            self._task.cancel()
-            self._task.wait(timeout_ms)
+        self.runner.shutdown(timeout_ms)

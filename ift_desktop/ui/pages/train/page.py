@@ -30,16 +30,16 @@ from PySide6.QtWidgets import (
 
 from ift_desktop.core.errors import UserError
 from ift_desktop.core.training.run_folder import RunFolder
+from ift_desktop.ui.task_runner import TaskRunner
 from ift_desktop.ui.widgets.curves import TrainingCurves
 from ift_desktop.ui.widgets.messages import InlineMessage
-from ift_desktop.ui.workers import run_in_thread
 
 from .attach import AttachedRun, start_separate_run
 from .hints import CurveReader
 from .probes import ProbeHistory
 from .resume import ResumableRun, load_resumable, resumable_runs
 from .run_clock import RunClock
-from .session import TrainingSession, default_train_function, preload_trainer, quit_when_done
+from .session import TrainingSession, default_train_function, preload_trainer
 from .run_file_actions import open_run_file, save_run_file
 from .setup_panel import SetupPanel
 
@@ -209,12 +209,12 @@ class TrainPage(QWidget):
         self.setup.where.open_requested.connect(lambda: open_run_file(self))
         self._refresh_resumable()
         QTimer.singleShot(0, self.attach_to_live_run)
-        self._preload = quit_when_done(run_in_thread(self, preload_trainer))
-        self._preload.worker.finished.connect(self._on_trainer_ready)
-        self._preload.worker.failed.connect(
-            lambda message, _details, _user: self.message.show_error(f"The training code could not be loaded: {message}")
-        )
+        self._preload = TaskRunner(self)  # imports the training code once, off the UI thread
+        self._preload.start(preload_trainer, on_done=self._on_trainer_ready, on_failed=self._on_trainer_failed)
         self._update_buttons()
+
+    def _on_trainer_failed(self, message: str) -> None:
+        self.message.show_error(f"The training code could not be loaded: {message}")
 
     def _on_trainer_ready(self, _result=None) -> None:
         self.trainer_ready = True
@@ -615,8 +615,9 @@ class TrainPage(QWidget):
 
     def _evaluate_run(self) -> None:
         if self.last_run is not None:
-            self.context.settings.setValue("evaluate/run", str(self.last_run))
-        self.context.navigate.emit("evaluate")
+            self.context.request_evaluation(str(self.last_run))
+        else:
+            self.context.navigate.emit("evaluate")
 
     # window close ------------------------------------------------------------------------------------
     def ask_stop_on_close(self) -> bool:
@@ -662,8 +663,7 @@ class TrainPage(QWidget):
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Stop the run (saving its checkpoint) and the estimate worker; wait at most ``timeout_ms``."""
         self.setup.shutdown(timeout_ms)
-        if self._preload.is_running():
-            self._preload.wait(min(timeout_ms, 2000))
+        self._preload.shutdown(min(timeout_ms, 2000))
         if isinstance(self.session, AttachedRun):
             self.session.detach()  # its own process decides; confirm_close asked the user
         elif self.session is not None:

@@ -13,22 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 
 from ift_desktop.ui.workers import TaskHandle, run_in_thread
 
 
 class _EventBridge(QObject):
     event = Signal(object)
-
-
-def quit_when_done(handle: TaskHandle) -> TaskHandle:
-    """Quit the handle's thread from the worker thread as soon as the work is done.
-
-    ``run_in_thread`` quits through a queued call that the UI thread must process; a UI thread
-    blocked in ``handle.wait()`` (window closing) would then wait for the whole timeout."""
-    handle.worker.done.connect(handle.thread.quit, Qt.DirectConnection)
-    return handle
 
 
 def preload_trainer(state=None) -> None:
@@ -101,7 +92,6 @@ class TrainingSession(QObject):
             control=self.control,
             resume=resume,
         )
-        quit_when_done(self._handle)
         worker = self._handle.worker
         worker.finished.connect(self.finished)
         worker.failed.connect(self.failed)

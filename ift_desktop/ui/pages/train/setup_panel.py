@@ -17,13 +17,12 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ift_desktop.core.errors import DataError, TrainingError, UserError
-from ift_desktop.ui.workers import run_in_thread
+from ift_desktop.ui.task_runner import TaskRunner
 
 from .hyperparams import HyperParameterForm
 from .method import CostRequest, MethodChooser, estimate_costs
 from .pickers import DatasetPicker, ModelPicker
 from .probes import ProbeEditor
-from .session import quit_when_done
 from .where_to_run import WhereToRun
 
 # TrainConfig fields shown outside the "Advanced" fold, in this order.
@@ -97,10 +96,10 @@ def default_learning_rates() -> dict[str, float]:
 
 def resolve_dataset_max_length(spec, data_dir, state=None) -> tuple[str, int, str]:
     """``(data_dir, max length, why)``: what a run of ``spec`` on ``data_dir`` uses by default (a worker)."""
-    from ift_desktop.core.models import is_seq2seq_config, load_model_config, load_tokenizer
+    from ift_desktop.core.models import is_seq2seq_model, load_tokenizer
     from ift_desktop.core.training.data import dataset_max_length
 
-    is_seq2seq = is_seq2seq_config(load_model_config(spec, state))
+    is_seq2seq = is_seq2seq_model(spec, state)
     tokenizer = load_tokenizer(spec, state)
     length, why = dataset_max_length(data_dir, tokenizer, is_seq2seq=is_seq2seq, use_chat_template=None, state=state)
     return str(data_dir), length, why
@@ -195,7 +194,11 @@ class SetupPanel(QScrollArea):
         self.setWidget(body)
         self.setMinimumWidth(360)
 
-        self._cost_task = None
+        # background lanes; not children of the page's threads: a config read (seconds) may outlive a
+        # closed page harmlessly. A new dataset outdates the running length measurement.
+        self._cost_runner = TaskRunner(self, detached=True)
+        self._cost_runner.busy_changed.connect(self._on_cost_busy_changed)
+        self._length_runner = TaskRunner(self, detached=True)
         self._cost_key = ""
         self.cost_pending = False  # an estimate is scheduled or running
         self._cost_again = False
@@ -204,8 +207,6 @@ class SetupPanel(QScrollArea):
         self._cost_timer.setInterval(350)
         self._cost_timer.timeout.connect(self._estimate)
         self.dataset_max_length: int | None = None  # what "from the dataset" means for the chosen data
-        self._length_task = None
-        self._length_for: str | None = None
         self.code_loaded = False  # set by the page once its worker imported the training code
         self.model_picker.changed.connect(self._schedule_costs)
         self.model_picker.changed.connect(self._resolve_max_length)
@@ -240,24 +241,19 @@ class SetupPanel(QScrollArea):
             spec = self.model_picker.spec()
         except UserError:
             return
-        self._length_for = str(path)
-        task = quit_when_done(run_in_thread(None, resolve_dataset_max_length, spec, path))
-        task.worker.finished.connect(self._on_max_length)
-        task.worker.failed.connect(self._on_max_length_failed)
-        self._length_task = task
+        self._length_runner.start(resolve_dataset_max_length, spec, path, on_done=self._on_max_length,
+                                  on_failed=self._on_max_length_failed)
 
     def code_ready(self) -> None:
         """The training code (transformers) is imported: workers may use it without racing its import."""
         self.code_loaded = True
         self._resolve_max_length()
 
-    def _on_max_length_failed(self, *_details) -> None:
+    def _on_max_length_failed(self, _text: str) -> None:
         self.form.editors["max_length"].widget.setSpecialValueText(NONE_TEXTS["max_length"])
 
     def _on_max_length(self, result) -> None:
-        data_dir, length, why = result
-        if data_dir != self._length_for:
-            return  # an answer for an earlier dataset
+        _data_dir, length, why = result
         editor = self.form.editors["max_length"]
         self.dataset_max_length = length
         editor.widget.setSpecialValueText(f"{NONE_TEXTS['max_length']} ({length})")
@@ -327,7 +323,7 @@ class SetupPanel(QScrollArea):
         )
 
     def _estimate(self) -> None:
-        if self._cost_task is not None and self._cost_task.is_running():
+        if self._cost_runner.is_busy():
             self._cost_again = True
             return
         request = self._cost_request()
@@ -337,34 +333,25 @@ class SetupPanel(QScrollArea):
         self._cost_key = repr(request.spec)
         config = _MODEL_CONFIGS.get(self._cost_key)
         self.method.show_pending("estimating…" if config is not None else "reading the model configuration…")
-        # not parented to the page: a config read (seconds) may outlive a closed page harmlessly
-        task = quit_when_done(run_in_thread(None, estimate_costs, request, config))
-        task.worker.progress.connect(self._on_cost_progress)
-        task.worker.finished.connect(self._on_costs)
-        task.worker.failed.connect(self._on_cost_failed)
-        task.worker.done.connect(self._on_cost_done)
-        self._cost_task = task
+        self._cost_runner.start(estimate_costs, request, config, on_done=self._on_costs,
+                                on_failed=self.method.show_unknown, on_progress=self._on_cost_progress)
 
     def _on_cost_progress(self, _fraction, message: str) -> None:
         if message:
             self.method.show_pending(message + "…")
 
-    def _on_cost_failed(self, message: str, _details: str, _user: bool) -> None:
-        self.method.show_unknown(message)
-
     def _on_costs(self, result: dict) -> None:
         _MODEL_CONFIGS[self._cost_key] = result["config"]
         self.method.show_costs(result)
 
-    def _on_cost_done(self) -> None:
+    def _on_cost_busy_changed(self, busy: bool) -> None:
+        if busy:
+            return
         if self._cost_again:
             self._cost_again = False
             self._cost_timer.start()
         else:
             self.cost_pending = False
-
-    def cost_task(self):
-        return self._cost_task
 
     # the request --------------------------------------------------------------------------------
     def request(self):
@@ -403,9 +390,5 @@ class SetupPanel(QScrollArea):
     def shutdown(self, timeout_ms: int) -> None:
         self._cost_timer.stop()
         self._cost_again = False
-        if self._cost_task is not None and self._cost_task.is_running():
-            self._cost_task.cancel()  # a config read cannot be interrupted; it ends within seconds
-            self._cost_task.wait(timeout_ms)
-        if self._length_task is not None and self._length_task.is_running():
-            self._length_task.cancel()  # tokenizing checks the cancel between examples
-            self._length_task.wait(timeout_ms)
+        self._cost_runner.shutdown(timeout_ms)  # a config read cannot be interrupted; it ends within seconds
+        self._length_runner.shutdown(timeout_ms)  # tokenizing checks the cancel between examples
