@@ -191,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ift_desktop.core.models import ModelSpec, check_model_source
     from ift_desktop.core.training import RunFolder
+    from ift_desktop.core.training.resumable import check_resumable
     from ift_desktop.core.training.data import check_dataset_folder
 
     if args.config:
@@ -206,16 +207,10 @@ def run(args: argparse.Namespace) -> int:
     check_model_source(spec)
     hf_logging.disable_progress_bar()  # our own bar / lines only
     warnings.filterwarnings("ignore", category=FutureWarning)
-    folder = RunFolder(args.out)
-    if not args.resume:
-        folder.check_new()
-    elif not folder.exists():
-        raise TrainingError(f"{folder.path} holds no run to resume; drop --resume to start a new run there.")
-    elif folder.is_unstarted():
-        raise TrainingError(
-            f"{folder.path} has no checkpoint to resume from (the run ended before its first one); run the same "
-            "command without --resume to start it again from the beginning in that folder."
-        )
+    if args.resume:
+        check_resumable(args.out)
+    else:
+        RunFolder(args.out).check_new()
 
     result = train_here(config, data_dir=args.data, model=spec, out_dir=args.out, resume=args.resume)
     print_summary(result)

@@ -22,7 +22,7 @@ from ift_desktop.core.workspace import Workspace
 from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.train import TrainPage
 from ift_desktop.ui.pages.train.attach import AttachedRun
-from ift_desktop.ui.pages.train.resume import resumable_runs
+from ift_desktop.core.training.resumable import resumable_runs
 from tiny_models import make_tiny_dataset
 
 

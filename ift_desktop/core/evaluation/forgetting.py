@@ -200,10 +200,11 @@ def check_forgetting(
     """
     from ..models.loading import run_parts
     from ..models.spec import ModelSpec
+    from ..training.run_folder import RunFolder
 
     started = time.perf_counter()
     run_dir = Path(run_dir).expanduser()
-    if not (run_dir / "run.json").is_file():
+    if not RunFolder(run_dir).exists():
         raise EvaluationError(f"{run_dir} is not a training run (no run.json); pick a run from the Train page.")
     recorded_base, adapter, full = run_parts(run_dir)  # fails early when the run has no trained weights
     if base_model is None:

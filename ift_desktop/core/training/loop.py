@@ -335,7 +335,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
     record.setdefault("created", now_iso())
     elapsed_offset = 0.0
     if resume:
-        kept = run.cut_logs_after(int(checkpoint.name.split("-")[-1]))
+        kept = run.cut_logs_after(RunFolder.checkpoint_step(checkpoint))
         elapsed_offset = float(kept[-1].get("elapsed_s", 0.0)) if kept else 0.0
         record.setdefault("resumed", []).append({"from": checkpoint.name, "at": now_iso()})
     run.path.mkdir(parents=True, exist_ok=True)

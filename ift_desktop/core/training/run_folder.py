@@ -25,7 +25,8 @@ from pathlib import Path
 
 from ..atomic import append_jsonl, atomic_write_json, atomic_write_jsonl, read_jsonl_tolerant
 from ..errors import TrainingError
-from .run_lock import CAN_TELL_LIVE_RUNS, LOCK_NAME, is_held_by_another, shown_status
+from .heartbeat import shown_status
+from .run_lock import CAN_TELL_LIVE_RUNS, LOCK_NAME, is_held_by_another
 
 RUN_SCHEMA_VERSION = 1
 # written before training starts by whoever launches a run in another process (run_file.py, launch.py,
@@ -52,6 +53,14 @@ def library_versions() -> dict:
         "transformers": transformers.__version__,
         "peft": peft.__version__,
     }
+
+
+class RunRecordUnreadable(Exception):
+    """``run.json`` could not be read: ``missing``, or damaged for ``reason``."""
+
+    def __init__(self, path: Path, reason: str, *, missing: bool = False):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason, self.missing = path, reason, missing
 
 
 class RunFolder:
@@ -90,16 +99,36 @@ class RunFolder:
         return self.record_path.is_file()
 
     # --------------------------------------------------------------------------------- record
-    def read_record(self) -> dict:
+    def load_record(self) -> dict:
+        """``run.json`` as a dict: the one place it is parsed. Raises :class:`RunRecordUnreadable`
+        (``missing`` or damaged, with the reason) so each caller words the error for its own user."""
         try:
             record = json.loads(self.record_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise TrainingError(f"{self.path} holds no run (run.json is missing); start a new run there instead.") from None
+            raise RunRecordUnreadable(self.record_path, "run.json is missing", missing=True) from None
         except (OSError, ValueError) as exc:
-            raise TrainingError(f"{self.record_path} is unreadable ({exc}); the run folder is damaged.") from None
+            raise RunRecordUnreadable(self.record_path, str(exc)) from None
         if not isinstance(record, dict):
-            raise TrainingError(f"{self.record_path} is not a run record (not a JSON object); the run folder is damaged.")
+            raise RunRecordUnreadable(self.record_path, "not a JSON object")
         return record
+
+    def read_record(self) -> dict:
+        """``run.json``, or a :class:`TrainingError` saying the run is missing or damaged."""
+        try:
+            return self.load_record()
+        except RunRecordUnreadable as exc:
+            if exc.missing:
+                raise TrainingError(f"{self.path} holds no run (run.json is missing); start a new run there instead.") from None
+            if exc.reason == "not a JSON object":
+                raise TrainingError(f"{self.record_path} is not a run record (not a JSON object); the run folder is damaged.") from None
+            raise TrainingError(f"{self.record_path} is unreadable ({exc.reason}); the run folder is damaged.") from None
+
+    def record_or_none(self) -> dict | None:
+        """``run.json``, or None when it is missing or damaged (lists and summaries show what they can)."""
+        try:
+            return self.load_record()
+        except RunRecordUnreadable:
+            return None
 
     def write_record(self, record: dict) -> None:
         record = dict(record)
@@ -148,6 +177,14 @@ class RunFolder:
     def last_checkpoint(self) -> Path | None:
         found = self.checkpoints()
         return found[-1][1] if found else None
+
+    @staticmethod
+    def checkpoint_step(checkpoint: str | Path) -> int:
+        """The step a ``checkpoint-N`` folder was saved at."""
+        match = _CHECKPOINT.match(Path(checkpoint).name)
+        if match is None:
+            raise ValueError(f"{checkpoint} is not a checkpoint-N folder")
+        return int(match.group(1))
 
     def shown_status(self, record: dict | None = None) -> str:
         """The record's status, with a dead "running" run shown as "interrupted"."""

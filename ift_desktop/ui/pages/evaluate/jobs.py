@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -17,20 +16,13 @@ from ift_desktop.core.atomic import atomic_write_json
 from ift_desktop.core.errors import EvaluationError
 from ift_desktop.core.evaluation.report import Comparison, load_evaluation
 from ift_desktop.core.progress import TaskState
+from ift_desktop.core.training.run_folder import RunFolder
+from ift_desktop.core.training.run_record import recorded_base_model
 
 
 def base_model_of_run(run_dir: str | Path) -> str:
     """What ``ModelSpec.parse`` needs for the run's base model (``builtin`` when the record says nothing)."""
-    try:
-        record = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "builtin"
-    model = record.get("model") if isinstance(record, dict) else None
-    if isinstance(model, dict):
-        if model.get("source") == "builtin":
-            return "builtin"
-        return str(model.get("name_or_path") or "builtin")
-    return str(model) if isinstance(model, str) and model else "builtin"
+    return recorded_base_model(RunFolder(run_dir).record_or_none() or {})
 
 
 def _sub_state(state: TaskState | None, lo: float, hi: float, prefix: str) -> TaskState | None:
