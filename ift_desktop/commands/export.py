@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ift_desktop.commands.evaluate import TerminalProgress
+from ift_desktop.commands.progress import TerminalProgress
 from ift_desktop.core.errors import ExportError
 from ift_desktop.core.training.run_folder import RunFolder
 

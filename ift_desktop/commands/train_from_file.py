@@ -116,10 +116,10 @@ def run_from_file(args: argparse.Namespace) -> int:
 
 def _check_folder(out: Path, resume: bool) -> None:
     from ift_desktop.core.training import RunFolder
-    from ift_desktop.core.training.resumable import check_resumable
+    from ift_desktop.commands.train import check_resumable_here
 
     if resume:
-        check_resumable(out)
+        check_resumable_here(out)
     else:
         RunFolder(out).check_new()
 

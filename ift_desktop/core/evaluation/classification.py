@@ -21,13 +21,13 @@ prediction with its log-likelihoods.
 
 from __future__ import annotations
 
-import datetime as _dt
 import random
 import time
 from dataclasses import dataclass
 
 from ..errors import EvaluationError
 from ..progress import TaskState
+from ..provenance import now_iso
 from .mmlu import _loglikelihoods, _softmax, wilson_interval
 
 MAX_LABELS = 20
@@ -246,7 +246,7 @@ def run_classification(
         state.report(1.0, "Classification finished")
     result = summarise(rows, scored, loglik, prompts)
     result.update({
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": now_iso(),
         "template": template.name,
         "shots": shots,
         "shot_rows": [rows.indices[i] for i in shot_rows],

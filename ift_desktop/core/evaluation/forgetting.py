@@ -25,7 +25,6 @@ two sides' own results (per-question answers) so the numbers can be re-checked.
 
 from __future__ import annotations
 
-import datetime as _dt
 import gc
 import json
 import time
@@ -35,6 +34,7 @@ from pathlib import Path
 from ..atomic import atomic_write_json
 from ..errors import EvaluationError, UserError
 from ..progress import TaskState
+from ..provenance import now_iso
 from .evaluate import span_state
 
 SCHEMA_VERSION = 1
@@ -231,7 +231,7 @@ def check_forgetting(
     result = {
         "schema_version": SCHEMA_VERSION,
         "kind": "forgetting",
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": now_iso(),
         "run": str(run_dir.resolve()),
         "run_name": run_dir.name,
         "method": "lora" if adapter is not None else "full",

@@ -29,7 +29,6 @@ with an exact McNemar test on the paired answers.
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import math
 import time
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from pathlib import Path
 
 from ..errors import EvaluationError
 from ..progress import TaskState
+from ..provenance import now_iso
 
 LETTERS = ("A", "B", "C", "D")
 
@@ -332,7 +332,7 @@ def run_mmlu(
         state.report(1.0, "MMLU finished")
     return {
         "benchmark": "mmlu",
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": now_iso(),
         "data_dir": str(folder.resolve()),
         "shots": shots,
         "limit": limit,

@@ -25,6 +25,14 @@ from .run_record import recorded_base_model, recorded_config, recorded_data_dir,
 RESUMABLE_STATUSES = ("stopped", "failed", "interrupted")  # "interrupted": the app or machine died mid-run
 
 
+class ResumeRefused(TrainingError):
+    """The run cannot go on; ``reason`` is "no-run", "live", "unstarted" or "no-checkpoint"."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass
 class ResumableRun:
     path: Path
@@ -44,24 +52,25 @@ def is_trained_elsewhere(run_dir: str | Path) -> bool:
 
 
 def check_resumable(run_dir: str | Path, *, need_checkpoint: bool = True) -> tuple[RunFolder, dict, Path | None]:
-    """The run folder, its record and the checkpoint to continue from; a :class:`TrainingError` says why
-    the run cannot go on. ``need_checkpoint=False`` skips the last two checks (following a live run)."""
+    """The run folder, its record and the checkpoint to continue from; a :class:`ResumeRefused` says why
+    the run cannot go on. ``need_checkpoint=False`` skips the last three checks (following a live run)."""
     run = RunFolder(run_dir)
     if not run.exists():
-        raise TrainingError(f"{run.path} holds no run to resume; start a new run there instead.")
+        raise ResumeRefused(f"{run.path} holds no run to resume; start a new run there instead.", "no-run")
     record = run.read_record()
     checkpoint = run.last_checkpoint()
     if not need_checkpoint:
         return run, record, checkpoint
     if is_trained_elsewhere(run.path):
-        raise TrainingError(f"Run {run.path.name} is still training in another process; attach to it instead.")
+        raise ResumeRefused(f"Run {run.path.name} is still training in another process; attach to it instead.", "live")
     if checkpoint is None and run.is_unstarted():
-        raise TrainingError(
+        raise ResumeRefused(
             f"{run.path} has no checkpoint to resume from (the run ended before its first one); start it again "
-            "from the beginning in that folder, without resuming."
+            "from the beginning in that folder, without resuming.",
+            "unstarted",
         )
     if checkpoint is None:
-        raise TrainingError(f"Run {run.path.name} has no checkpoint to continue from; start a new run instead.")
+        raise ResumeRefused(f"Run {run.path.name} has no checkpoint to continue from; start a new run instead.", "no-checkpoint")
     return run, record, checkpoint
 
 

@@ -17,14 +17,13 @@ back to the checkpoint's step, so the curve continues instead of restarting or d
 from __future__ import annotations
 
 import json
-import platform
 import re
 import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..atomic import append_jsonl, atomic_write_json, atomic_write_jsonl, read_jsonl_tolerant
 from ..errors import TrainingError
+from ..provenance import now_iso
 from .heartbeat import shown_status
 from .run_lock import CAN_TELL_LIVE_RUNS, LOCK_NAME, is_held_by_another
 
@@ -33,26 +32,6 @@ RUN_SCHEMA_VERSION = 1
 # heartbeat.py, supervisor.py); a folder holding only these is still a new run's folder
 LAUNCH_FILES = frozenset({"launch.json", "accelerate.yaml", "status.json", "control.json", "launch.log"})
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def library_versions() -> dict:
-    import peft
-    import torch
-    import transformers
-
-    from ift_desktop import __version__
-
-    return {
-        "ift_desktop": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "peft": peft.__version__,
-    }
 
 
 class RunRecordUnreadable(Exception):

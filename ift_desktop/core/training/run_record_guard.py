@@ -23,7 +23,8 @@ from typing import Iterator
 from ..atomic import atomic_write_text
 from ..errors import TrainingError
 from ..models.pickles import is_refused_pickle, refused_pickle_message
-from .run_folder import RunFolder, now_iso
+from ..provenance import now_iso
+from .run_folder import RunFolder
 
 
 def _planned_steps(config, previous: dict, checkpoint: Path) -> int | None:

@@ -18,7 +18,7 @@ import pytest
 from ift_desktop.core.errors import ModelError, TrainingError
 from ift_desktop.core.models.spec import ModelSpec, read_run_record
 from ift_desktop.core.training.heartbeat import read_run_status, shown_status, training_process_state
-from ift_desktop.core.training.resumable import check_resumable, load_resumable, resumable_runs
+from ift_desktop.core.training.resumable import ResumeRefused, check_resumable, load_resumable, resumable_runs
 from ift_desktop.core.training.run_folder import RunFolder, RunRecordUnreadable
 from ift_desktop.core.training.run_lock import CAN_TELL_LIVE_RUNS, RunLock
 from ift_desktop.core.training.run_record import (
@@ -162,15 +162,18 @@ def _dataset(tmp_path: Path) -> Path:
 
 
 def test_resume_is_refused_for_the_reasons_cli_and_page_share(tmp_path):
-    with pytest.raises(TrainingError, match="holds no run to resume"):
+    with pytest.raises(ResumeRefused, match="holds no run to resume") as seen:
         check_resumable(tmp_path / "nothing")
+    assert seen.value.reason == "no-run"
     unstarted = _run(tmp_path, {"status": "failed"}, name="unstarted")
-    with pytest.raises(TrainingError, match="ended before its first one"):
+    with pytest.raises(ResumeRefused, match="ended before its first one") as seen:
         check_resumable(unstarted.path)
+    assert seen.value.reason == "unstarted"
     saved = _run(tmp_path, {"status": "finished", "artifact": "adapter"}, name="saved")
     saved.adapter_dir.mkdir()
-    with pytest.raises(TrainingError, match="no checkpoint to continue from"):
+    with pytest.raises(ResumeRefused, match="no checkpoint to continue from") as seen:
         check_resumable(saved.path)
+    assert seen.value.reason == "no-checkpoint"
     if CAN_TELL_LIVE_RUNS:
         busy = _run(tmp_path, {"status": "running"}, name="busy")
         _checkpoint(busy, 3)
@@ -181,8 +184,9 @@ def test_resume_is_refused_for_the_reasons_cli_and_page_share(tmp_path):
         )  # fmt: skip
         try:
             assert lock.stdout.readline().strip() == "held"
-            with pytest.raises(TrainingError, match="still training in another process"):
+            with pytest.raises(ResumeRefused, match="still training in another process") as seen:
                 check_resumable(busy.path)
+            assert seen.value.reason == "live"
             assert check_resumable(busy.path, need_checkpoint=False)[2].name == "checkpoint-3"  # following it is fine
         finally:
             lock.kill()
