@@ -114,6 +114,6 @@ def read_run_record(run_dir: str | Path) -> dict:
     except RunRecordUnreadable as exc:
         if exc.missing:
             raise ModelError(f"{run_dir} is not a training run (no run.json); choose a run folder or a model folder.") from None
-        if exc.reason == "not a JSON object":
+        if exc.kind == "not-object":
             raise ModelError(f"The run record {exc.path} is not a JSON object; the run folder may be damaged.") from None
         raise ModelError(f"The run record {exc.path} is unreadable ({exc.reason}); the run folder may be damaged.") from None

@@ -35,11 +35,34 @@ _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
 class RunRecordUnreadable(Exception):
-    """``run.json`` could not be read: ``missing``, or damaged for ``reason``."""
+    """``run.json`` could not be read; ``kind`` says how ("missing", "not-utf8", "not-json", "not-object",
+    "unreadable": the disk refused), ``reason`` the details."""
 
-    def __init__(self, path: Path, reason: str, *, missing: bool = False):
+    def __init__(self, path: Path, kind: str, reason: str):
         super().__init__(f"{path}: {reason}")
-        self.path, self.reason, self.missing = path, reason, missing
+        self.path, self.kind, self.reason = path, kind, reason
+
+    @property
+    def missing(self) -> bool:
+        return self.kind == "missing"
+
+
+def read_json_record(path: Path) -> dict:
+    """A run's JSON record (``run.json``, or the run file ``launch.json``) as a dict, or
+    :class:`RunRecordUnreadable` saying why not."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunRecordUnreadable(path, "missing", f"{path.name} is missing") from None
+    except UnicodeDecodeError as exc:
+        raise RunRecordUnreadable(path, "not-utf8", str(exc)) from None
+    except ValueError as exc:
+        raise RunRecordUnreadable(path, "not-json", str(exc)) from None
+    except OSError as exc:
+        raise RunRecordUnreadable(path, "unreadable", exc.strerror or str(exc)) from None
+    if not isinstance(record, dict):
+        raise RunRecordUnreadable(path, "not-object", "not a JSON object")
+    return record
 
 
 class RunFolder:
@@ -81,15 +104,7 @@ class RunFolder:
     def load_record(self) -> dict:
         """``run.json`` as a dict: the one place it is parsed. Raises :class:`RunRecordUnreadable`
         (``missing`` or damaged, with the reason) so each caller words the error for its own user."""
-        try:
-            record = json.loads(self.record_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RunRecordUnreadable(self.record_path, "run.json is missing", missing=True) from None
-        except (OSError, ValueError) as exc:
-            raise RunRecordUnreadable(self.record_path, str(exc)) from None
-        if not isinstance(record, dict):
-            raise RunRecordUnreadable(self.record_path, "not a JSON object")
-        return record
+        return read_json_record(self.record_path)
 
     def read_record(self) -> dict:
         """``run.json``, or a :class:`TrainingError` saying the run is missing or damaged."""
@@ -98,7 +113,7 @@ class RunFolder:
         except RunRecordUnreadable as exc:
             if exc.missing:
                 raise TrainingError(f"{self.path} holds no run (run.json is missing); start a new run there instead.") from None
-            if exc.reason == "not a JSON object":
+            if exc.kind == "not-object":
                 raise TrainingError(f"{self.record_path} is not a run record (not a JSON object); the run folder is damaged.") from None
             raise TrainingError(f"{self.record_path} is unreadable ({exc.reason}); the run folder is damaged.") from None
 

@@ -19,6 +19,7 @@ from ift_desktop.core.errors import ModelError, TrainingError
 from ift_desktop.core.models.spec import ModelSpec, read_run_record
 from ift_desktop.core.training.heartbeat import read_run_status, shown_status, training_process_state
 from ift_desktop.core.training.resumable import ResumeRefused, check_resumable, load_resumable, resumable_runs
+from ift_desktop.core.training.run_file import RunFile
 from ift_desktop.core.training.run_folder import RunFolder, RunRecordUnreadable
 from ift_desktop.core.training.run_lock import CAN_TELL_LIVE_RUNS, RunLock
 from ift_desktop.core.training.run_record import (
@@ -85,6 +86,8 @@ def test_a_missing_record_is_told_apart_from_a_damaged_one(tmp_path):
             run.read_record()
         with pytest.raises(ModelError, match=reason):
             read_run_record(run.path)
+        with pytest.raises(TrainingError, match="Run file .*run.json is not (valid JSON|a JSON object|UTF-8)"):
+            RunFile.read(run.path)  # the run file of a folder without launch.json: run.json, read the same way
 
 
 def test_an_old_record_answers_what_pages_ask(tmp_path):
