@@ -1,4 +1,9 @@
-"""Test set-up: headless Qt, and a workspace and cache that are never the user's own."""
+"""Test set-up: headless Qt, a workspace and cache that are never the user's own, and the tiny models
+and datasets of tests/tiny_models.py as fixtures.
+
+A module picks its tiny model and data by constants: ``TINY_LLAMA_CHAT = True`` for a Llama whose
+tokenizer has a chat template, ``TINY_DATA = dict(n=..., val=..., test=...)`` for the dataset's size.
+Tests that train add ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tiny_models import make_tiny_dataset, make_tiny_llama, make_tiny_t5  # noqa: E402 (needs the path above)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
@@ -45,3 +52,32 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"../shared/data not found at {SHARED_DATA}; the tests need the shared evaluation data")
     return SHARED_DATA
+
+
+@pytest.fixture
+def one_thread():
+    """One torch intra-op thread per test: on two shared cores this avoids oversubscription stalls."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def llama(tmp_path_factory, request) -> Path:
+    """The module's tiny Llama folder (with a chat template where the module sets ``TINY_LLAMA_CHAT``)."""
+    return make_tiny_llama(tmp_path_factory.mktemp("llama"), chat_template=getattr(request.module, "TINY_LLAMA_CHAT", False))
+
+
+@pytest.fixture(scope="module")
+def t5(tmp_path_factory) -> Path:
+    """The module's tiny T5 folder."""
+    return make_tiny_t5(tmp_path_factory.mktemp("t5"))
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, request) -> Path:
+    """The module's tiny prepared dataset folder, sized by the module's ``TINY_DATA``."""
+    return make_tiny_dataset(tmp_path_factory.mktemp("data"), **getattr(request.module, "TINY_DATA", {}))

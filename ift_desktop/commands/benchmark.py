@@ -24,7 +24,8 @@ from dataclasses import replace
 
 from ift_desktop.core.errors import EvaluationError
 
-from .evaluate import TerminalProgress, _positive, add_trust_argument, check_output, run_spec
+from .evaluate import _positive, add_trust_argument, check_output, run_spec
+from .progress import TerminalProgress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -17,7 +17,8 @@ import tempfile
 from pathlib import Path
 
 from ift_desktop.core.errors import EvaluationError
-from ift_desktop.core.progress import TaskState
+
+from .progress import TerminalProgress
 
 
 def _positive(text: str) -> int:
@@ -108,38 +109,6 @@ def run_spec(run: str, *, trust_remote_code: bool = False):
             f"{folder} is not a training run (no run.json); pass it with --model if it is a model folder."
         )
     return spec
-
-
-class TerminalProgress:
-    """Progress on stderr: one redrawn line on a terminal, a plain line per tenth in pipes and logs."""
-
-    def __init__(self):
-        self.shown = False
-        self.enabled = sys.stderr.isatty()
-        self._tenth = -1
-
-    def state(self) -> TaskState:
-        self._tenth = -1
-        return TaskState(on_progress=self._show if self.enabled else self._log)
-
-    def _show(self, fraction, message):
-        self.shown = True
-        pct = f" {fraction * 100:3.0f}%" if fraction is not None else ""
-        sys.stderr.write(f"\r\033[K{message}{pct}")
-        sys.stderr.flush()
-
-    def _log(self, fraction, message):
-        if fraction is None or int(fraction * 10) <= self._tenth:
-            return
-        self._tenth = int(fraction * 10)
-        print(f"[{fraction * 100:3.0f}%] {message}", file=sys.stderr, flush=True)
-
-    def clear(self):
-        self._tenth = -1
-        if self.shown:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-            self.shown = False
 
 
 def run(args) -> int:

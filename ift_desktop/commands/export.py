@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ift_desktop.commands.evaluate import TerminalProgress
+from ift_desktop.commands.progress import TerminalProgress
 from ift_desktop.core.errors import ExportError
+from ift_desktop.core.training.run_folder import RunFolder
 
 FORMATS = ("adapter", "merged", "gguf")
 
@@ -49,7 +50,7 @@ def _print_gguf(export) -> None:
 
 def _run_folder(text: str) -> Path:
     folder = Path(text).expanduser()
-    if not (folder / "run.json").is_file():
+    if not RunFolder(folder).exists():
         what = "does not exist" if not folder.exists() else "is not a training run (no run.json)"
         raise ExportError(f"{folder} {what}; pass a run folder written by 'ift-desktop train' or the Train page.")
     return folder

@@ -19,7 +19,8 @@ import argparse
 
 from ift_desktop.core.errors import EvaluationError
 
-from .evaluate import TerminalProgress, _positive, check_output, run_spec
+from .evaluate import _positive, check_output, run_spec
+from .progress import TerminalProgress
 
 CHECKS = ("mmlu", "classification", "task")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
 
 from ift_desktop.core.data.mixtures import read_mixture_file
@@ -21,7 +20,8 @@ from ift_desktop.core.data.prepare import (
 from ift_desktop.core.data.tasks import TASKS, parse_mapping
 from ift_desktop.core.data.templates import RANDOM, TemplateLibrary
 from ift_desktop.core.errors import DataError
-from ift_desktop.core.progress import TaskState
+
+from .progress import TerminalProgress
 
 
 def _size(text: str) -> float:
@@ -118,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     mixture = bool(args.mixture) or (args.source == "sample" and (caps or weights or args.total))
     if (caps or weights or args.total) and not mixture:
         raise DataError("--cap, --weight and --total apply to mixtures: use --source sample or --mixture FILE.")
-    state = _terminal_state()
+    progress = TerminalProgress(lines_in_pipes=False)  # a pipe gets the summary only
+    state = progress.state()
     if (args.source or "").startswith("hf:") or args.mixture:
         from datasets.utils.logging import disable_progress_bar
 
@@ -143,32 +144,9 @@ def run(args: argparse.Namespace) -> int:
             max_length=args.max_length,
         )
         result = prepare(config, args.out, state=state)
-    _clear_progress()
+    progress.clear()
     _print_summary(result)
     return 0
-
-
-_progress_shown = False
-
-
-def _terminal_state() -> TaskState | None:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(fraction, message):
-        global _progress_shown
-        _progress_shown = True
-        pct = f" {fraction * 100:3.0f}%" if fraction is not None else ""
-        sys.stderr.write(f"\r\033[K{message}{pct}")
-        sys.stderr.flush()
-
-    return TaskState(on_progress=show)
-
-
-def _clear_progress() -> None:
-    if _progress_shown:
-        sys.stderr.write("\r\033[K")
-        sys.stderr.flush()
 
 
 def _print_summary(result: PrepareResult) -> None:

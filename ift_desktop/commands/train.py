@@ -21,9 +21,12 @@ import signal
 import sys
 import threading
 import warnings
+from pathlib import Path
 
 from ift_desktop.core.errors import TrainingError
 from ift_desktop.core.progress import TaskState
+
+from .progress import percent, redraw_line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -118,9 +121,7 @@ class _Reporter:
 
     def progress(self, fraction: float | None, message: str) -> None:
         if self.tty:
-            pct = f" {fraction * 100:5.1f}%" if fraction is not None else ""
-            self.stream.write(f"\r{message}{pct}\x1b[K")
-            self.stream.flush()
+            redraw_line(self.stream, f"{message}{percent(fraction, 1)}")
             self._bar_open = True
         elif fraction is None or fraction in (0.0, 1.0):
             self._line(message)
@@ -163,8 +164,7 @@ class _Reporter:
             width = 24
             done = int(width * step / total) if total else 0
             bar = "#" * done + "." * (width - done)
-            self.stream.write(f"\rstep {step}/{total} [{bar}] {info}\x1b[K")
-            self.stream.flush()
+            redraw_line(self.stream, f"step {step}/{total} [{bar}] {info}")
             self._bar_open = True
         else:
             self._line(f"step {step}/{total} {info}")
@@ -206,20 +206,34 @@ def run(args: argparse.Namespace) -> int:
     check_model_source(spec)
     hf_logging.disable_progress_bar()  # our own bar / lines only
     warnings.filterwarnings("ignore", category=FutureWarning)
-    folder = RunFolder(args.out)
-    if not args.resume:
-        folder.check_new()
-    elif not folder.exists():
-        raise TrainingError(f"{folder.path} holds no run to resume; drop --resume to start a new run there.")
-    elif folder.is_unstarted():
-        raise TrainingError(
-            f"{folder.path} has no checkpoint to resume from (the run ended before its first one); run the same "
-            "command without --resume to start it again from the beginning in that folder."
-        )
+    if args.resume:
+        check_resumable_here(args.out)
+    else:
+        RunFolder(args.out).check_new()
 
     result = train_here(config, data_dir=args.data, model=spec, out_dir=args.out, resume=args.resume)
     print_summary(result)
     return 0
+
+
+_RESUME_WORDING = {  # what to do next, in this command's words
+    "no-run": "{path} holds no run to resume; drop --resume to start a new run there.",
+    "unstarted": "{path} has no checkpoint to resume from (the run ended before its first one); run the same "
+    "command without --resume to start it again from the beginning in that folder.",
+}
+
+
+def check_resumable_here(out_dir) -> None:
+    """``--resume``: the core's decision (:func:`check_resumable`), with the flag named where it helps."""
+    from ift_desktop.core.training.resumable import ResumeRefused, check_resumable
+
+    try:
+        check_resumable(out_dir)
+    except ResumeRefused as exc:
+        wording = _RESUME_WORDING.get(exc.reason)
+        if wording is None:
+            raise
+        raise TrainingError(wording.format(path=Path(out_dir).expanduser())) from None
 
 
 def train_here(config, *, data_dir, model, out_dir, resume: bool):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -117,17 +116,12 @@ def run_from_file(args: argparse.Namespace) -> int:
 
 def _check_folder(out: Path, resume: bool) -> None:
     from ift_desktop.core.training import RunFolder
-    from ift_desktop.core.training.heartbeat import read_run_status
+    from ift_desktop.commands.train import check_resumable_here
 
-    folder = RunFolder(out)
-    if not resume:
-        folder.check_new()
-        return
-    if not folder.exists():
-        raise TrainingError(f"{folder.path} holds no run to resume; drop --resume to start a new run there.")
-    status = read_run_status(out)
-    if status.is_live and status.pid != os.getpid():  # (the app or --detach wrote this process's own pid)
-        raise TrainingError(f"Run {folder.path.name} is still training in another process; attach to it instead.")
+    if resume:
+        check_resumable_here(out)
+    else:
+        RunFolder(out).check_new()
 
 
 def _fresh_start(out: Path) -> None:

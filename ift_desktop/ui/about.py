@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import platform
-from importlib import metadata
 
 from PySide6.QtWidgets import QMessageBox
 
-from ift_desktop import __version__
+from ift_desktop.core.provenance import app_version, package_version
 
 _PACKAGES = ("torch", "transformers", "peft", "datasets", "accelerate", "PySide6-Essentials", "pyqtgraph",
              "rouge_score", "sacrebleu", "gguf")
 
 
 def version_rows() -> list[tuple[str, str]]:
-    rows = [("IFT Desktop", __version__), ("Python", platform.python_version())]
-    for name in _PACKAGES:
-        try:
-            rows.append((name, metadata.version(name)))
-        except metadata.PackageNotFoundError:
-            rows.append((name, "not installed"))
+    rows = [("IFT Desktop", app_version()), ("Python", platform.python_version())]
+    rows += [(name, package_version(name) or "not installed") for name in _PACKAGES]
     return rows
 
 

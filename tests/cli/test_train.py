@@ -6,30 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from ift_desktop.cli import main
-from tiny_models import make_tiny_dataset, make_tiny_llama
+
+TINY_DATA = dict(n=12, val=4, test=2)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 METRIC_FIELDS = {"step", "epoch", "loss", "learning_rate", "grad_norm", "elapsed_s", "tokens_per_s"}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def llama(tmp_path_factory):
-    return make_tiny_llama(tmp_path_factory.mktemp("llama"))
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return make_tiny_dataset(tmp_path_factory.mktemp("data"), n=12, val=4, test=2)
 
 
 def _metrics(run: Path) -> list[dict]:

@@ -6,30 +6,23 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from ift_desktop.cli import main
 from ift_desktop.core.models.spec import ModelSpec
 from ift_desktop.core.training.config import TrainConfig
 from ift_desktop.core.training.heartbeat import read_run_status
 from ift_desktop.core.training.run_file import RunFile
-from tiny_models import make_tiny_dataset, make_tiny_llama
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+TINY_DATA = dict(n=8, val=2, test=2)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def run_file(tmp_path_factory):
+def run_file(tmp_path_factory, llama, data):
     root = tmp_path_factory.mktemp("config")
-    model, data = make_tiny_llama(root / "model"), make_tiny_dataset(root / "data", n=8, val=2, test=2)
     config = TrainConfig(max_steps=2, batch_size=2, grad_accum=2, lora_r=4, max_length=64, eval_steps=2, save_steps=2, seed=5)
-    return RunFile(config, ModelSpec.parse(str(model)), data).write(root / "my-run.json")
+    return RunFile(config, ModelSpec.parse(str(llama)), data).write(root / "my-run.json")
 
 
 def test_one_process_trains_what_the_run_file_says(tmp_path, run_file, capsys):

@@ -29,16 +29,17 @@ from ift_desktop.core.training.config import TrainConfig
 from ift_desktop.core.training.heartbeat import read_run_status
 from ift_desktop.core.training.run_file import RunFile
 from ift_desktop.core.training.run_folder import RunFolder
-from tiny_models import make_tiny_dataset, make_tiny_llama
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds ranks through /proc")]
 
 
+TINY_DATA = dict(n=32, val=4, test=2)
+
+
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    root = tmp_path_factory.mktemp("launch")
-    return make_tiny_llama(root / "model"), make_tiny_dataset(root / "data", n=32, val=4, test=2)
+def setup(llama, data):
+    return llama, data
 
 
 def _run_file(setup, folder: Path, **changes) -> Path:

@@ -114,7 +114,7 @@ def test_gui_load_paths_of_a_hostile_run_run_no_code(hostile, method, tmp_path):
     from ift_desktop.ui.pages.data.jobs import load_tokenizer_for
     from ift_desktop.core.evaluation.pairing import run_evaluations
     from ift_desktop.ui.pages.playground.jobs import load_tokenizer_info
-    from ift_desktop.ui.pages.train.resume import load_resumable
+    from ift_desktop.core.training.resumable import load_resumable
 
     run = hostile["runs"][method]
     with pytest.raises(UserError, match="ships its own Python code"):

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from ift_desktop.cli import main
 from ift_desktop.core.errors import TrainingError
@@ -24,28 +23,12 @@ from ift_desktop.core.training import TrainConfig, run_training
 from ift_desktop.core.training.run_folder import RunFolder
 from ift_desktop.core.training.run_lock import RunLock, is_being_trained
 from ift_desktop.core.workspace.runs import summarize_run
-from tiny_models import make_tiny_dataset, make_tiny_llama
+
+TINY_DATA = dict(n=12, val=2, test=2)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = dict(batch_size=4, learning_rate=5e-3, eval_steps=0, save_steps=2, logging_steps=1, warmup_ratio=0.0)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def llama(tmp_path_factory):
-    return make_tiny_llama(tmp_path_factory.mktemp("llama"))
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return make_tiny_dataset(tmp_path_factory.mktemp("data"), n=12, val=2, test=2)
 
 
 def _train_args(llama, data, run, *extra):

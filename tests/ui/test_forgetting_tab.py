@@ -15,7 +15,6 @@ from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.evaluate import EvaluatePage
 from ift_desktop.ui.pages.evaluate import forgetting as tab_module
 from ift_desktop.ui.pages.evaluate.forgetting import MMLU_SETTING, ForgettingTab
-from tiny_models import make_tiny_llama
 
 
 def make_run(folder, base_folder=None):
@@ -43,11 +42,6 @@ def write_mmlu(folder, subjects=("astronomy", "virology")):
     return folder
 
 
-@pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory):
-    return make_tiny_llama(tmp_path_factory.mktemp("forget-ui") / "llama")
-
-
 @pytest.fixture()
 def context(tmp_path):
     return AppContext(Workspace(), QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
@@ -61,8 +55,8 @@ def make_tab(qtbot, context) -> ForgettingTab:
     return tab
 
 
-def test_real_check_shows_and_stores_the_result(qtbot, context, tiny_base, tmp_path):
-    make_run(context.workspace.runs_dir / "my-run", tiny_base)
+def test_real_check_shows_and_stores_the_result(qtbot, context, llama, tmp_path):
+    make_run(context.workspace.runs_dir / "my-run", llama)
     mmlu = write_mmlu(tmp_path / "mmlu")
     tab = make_tab(qtbot, context)
     assert tab.run_combo.currentData().endswith("my-run") and "Base model:" in tab.base_label.text()
@@ -173,9 +167,9 @@ def test_cancel_saves_nothing(qtbot, context, tmp_path, monkeypatch):
     assert tab.stored_combo.count() == 0 and tab.run_button.isEnabled()
 
 
-def test_builtin_check_works_out_of_the_box_and_runs_compare_in_one_table(qtbot, context, tiny_base):
+def test_builtin_check_works_out_of_the_box_and_runs_compare_in_one_table(qtbot, context, llama):
     for name in ("single-task", "mixture"):
-        make_run(context.workspace.runs_dir / name, tiny_base)
+        make_run(context.workspace.runs_dir / name, llama)
     tab = make_tab(qtbot, context)
     assert tab.builtin_radio.isChecked() and "sample" in tab.builtin_combo.currentText().lower()
     tab.builtin_limit.setValue(10)

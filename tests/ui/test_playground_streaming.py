@@ -8,12 +8,12 @@ from ift_desktop.core.progress import TaskState
 from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.playground import PlaygroundPage
 from ift_desktop.ui.pages.playground import jobs
-from tiny_models import make_tiny_dataset, make_tiny_llama
+from tiny_models import make_tiny_dataset
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return str(make_tiny_llama(tmp_path_factory.mktemp("m") / "tiny-llama"))
+def model(llama):
+    return str(llama)
 
 
 def test_the_answer_arrives_in_pieces_that_end_in_the_final_text(model):

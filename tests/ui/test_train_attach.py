@@ -17,12 +17,12 @@ from PySide6.QtCore import QSettings
 from ift_desktop.core.atomic import append_jsonl
 from ift_desktop.core.training.config import TrainConfig
 from ift_desktop.core.training.heartbeat import RunStatusFile, read_control
+from ift_desktop.core.training.resumable import resumable_runs
 from ift_desktop.core.training.run_file import RunFile
 from ift_desktop.core.workspace import Workspace
 from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.train import TrainPage
 from ift_desktop.ui.pages.train.attach import AttachedRun
-from ift_desktop.ui.pages.train.resume import resumable_runs
 from tiny_models import make_tiny_dataset
 
 

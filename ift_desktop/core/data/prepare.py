@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import random
 from collections import Counter
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from ..errors import DataError, TemplateError
 from ..progress import TaskState
+from ..provenance import app_version, now_iso
 from .dataset_files import SCHEMA_VERSION, SPLITS, check_replaceable, write_dataset
 from .mixtures import mixture_sizes
 from .sources import Table, get_sample_task, load_source, sample_tasks
@@ -211,19 +211,6 @@ def build_examples(
 
 
 # ------------------------------------------------------------------------------------ prepare
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
-def _version() -> str:
-    try:
-        from ift_desktop import __version__
-
-        return __version__
-    except ImportError:  # pragma: no cover
-        return "unknown"
-
-
 def check_out_dir(out_dir: str | Path) -> Path:
     """Fail before any work if ``out_dir`` cannot hold a prepared dataset."""
     return check_replaceable(out_dir)
@@ -297,7 +284,7 @@ def prepare(config: PrepareConfig, out_dir: str | Path, state: TaskState | None 
                             stratify_key="completion" if config.stratify else None)
     splits, leakage, removed = _check_leakage(splits, config.drop_leakage)
     manifest = {
-        "schema_version": SCHEMA_VERSION, "created": _now(), "ift_desktop_version": _version(),
+        "schema_version": SCHEMA_VERSION, "created": now_iso(), "ift_desktop_version": app_version(),
         "source": config.source, "origin": report["origin"], "source_split": config.source_split,
         "task": config.task, "tasks": [config.task], "template": config.template or report_template(report),
         "templates_used": report["templates_used"], "mapping": report["mapping"], "params": dict(config.params),
@@ -379,7 +366,7 @@ def prepare_mixture(
     splits, leakage, removed = _check_leakage(splits, drop_leaks)
     tasks = list(dict.fromkeys(cfg.task for cfg, _ in built))
     manifest = {
-        "schema_version": SCHEMA_VERSION, "created": _now(), "ift_desktop_version": _version(), "source": source,
+        "schema_version": SCHEMA_VERSION, "created": now_iso(), "ift_desktop_version": app_version(), "source": source,
         "task": tasks[0] if len(tasks) == 1 else "mixture", "tasks": tasks,
         "template": RANDOM if any(c.template == RANDOM for c, _ in built) else "default",
         "seed": seed, "val": val, "test": test, "total": total, "leakage": leakage, "leakage_removed": removed,

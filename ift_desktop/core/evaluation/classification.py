@@ -21,13 +21,13 @@ prediction with its log-likelihoods.
 
 from __future__ import annotations
 
-import datetime as _dt
 import random
 import time
 from dataclasses import dataclass
 
 from ..errors import EvaluationError
 from ..progress import TaskState
+from ..provenance import now_iso
 from .comparison import compare_accuracy, wilson_interval
 from .inputs import check_classification_shots, check_shots_leave_rows
 from .mmlu import _loglikelihoods, _softmax
@@ -246,7 +246,7 @@ def run_classification(
         state.report(1.0, "Classification finished")
     result = summarise(rows, scored, loglik, prompts)
     result.update({
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": now_iso(),
         "template": template.name,
         "shots": shots,
         "shot_rows": [rows.indices[i] for i in shot_rows],

@@ -16,7 +16,6 @@ intervals and warnings. The Evaluate page loads these files (:func:`read_evaluat
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import json
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 from ..atomic import atomic_write_json
 from ..errors import EvaluationError
 from ..progress import TaskState, span
+from ..provenance import library_versions, now_iso
 from .generation import GenerationSettings, generate
 
 SCHEMA_VERSION = 1
@@ -213,7 +213,7 @@ def evaluate(
     result = {
         "schema_version": SCHEMA_VERSION,
         "kind": "evaluation",
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": now_iso(),
         "model": label,
         "model_details": details,
         "run": run_dir,
@@ -233,7 +233,7 @@ def evaluate(
             "score_s": round(score_s, 3),
             "total_s": round(time.perf_counter() - started, 3),
         },
-        "versions": _versions(),
+        "versions": library_versions("rouge_score", "sacrebleu"),
         "examples": examples,
     }
     if state is not None:
@@ -293,18 +293,6 @@ def _data_record(data_dir, split: str, rows: list[dict], limit: int | None) -> d
         "limit": limit,
         "manifest": {k: manifest[k] for k in keep if k in manifest},
     }
-
-
-def _versions() -> dict:
-    from importlib import metadata
-
-    out = {}
-    for name in ("ift-desktop", "torch", "transformers", "peft", "rouge_score", "sacrebleu"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def write_evaluation(result: dict, path: str | Path) -> Path:

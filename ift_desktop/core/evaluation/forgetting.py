@@ -29,7 +29,6 @@ objects (validated by :mod:`.inputs`), the same scorer (:func:`.sides.score_side
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -46,6 +45,7 @@ from .inputs import (
 )
 from .mmlu import compare as mmlu_compare
 from .sides import SIDE_NAMES, ScoredSide, free_memory, score_sides
+from ..provenance import now_iso
 
 SCHEMA_VERSION = 1
 
@@ -215,7 +215,7 @@ def check_forgetting(
     result = {
         "schema_version": SCHEMA_VERSION,
         "kind": "forgetting",
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": now_iso(),
         "run": str(run_dir.resolve()),
         "run_name": run_dir.name,
         "method": method,
@@ -239,8 +239,9 @@ def _run_models(run_dir: Path, base_model):
     """(base spec, fine-tuned spec, "lora" | "full"): fails early when the run has no trained weights."""
     from ..models.loading import run_parts
     from ..models.spec import ModelSpec
+    from ..training.run_folder import RunFolder
 
-    if not (run_dir / "run.json").is_file():
+    if not RunFolder(run_dir).exists():
         raise EvaluationError(f"{run_dir} is not a training run (no run.json); pick a run from the Train page.")
     recorded_base, adapter, _full = run_parts(run_dir)
     if base_model is None:

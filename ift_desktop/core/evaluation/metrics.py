@@ -17,14 +17,13 @@
 
 from __future__ import annotations
 
-from importlib import metadata
-
 import numpy as np
 from rouge_score import rouge_scorer
 from sacrebleu.metrics.bleu import BLEU
 
 from ..errors import EvaluationError
 from ..progress import TaskState
+from ..provenance import package_version
 from .lcs import LcsRougeScorer
 from .overlap import TOKENIZER_NAMES, OverlapAlignment, make_tokenizer
 
@@ -189,7 +188,4 @@ def settings_json(use_stemmer: bool, tokenizer: str) -> dict:
 
 
 def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:  # pragma: no cover - both are dependencies
-        return "unknown"
+    return package_version(package) or "unknown"

@@ -29,7 +29,6 @@ with an exact McNemar test on the paired answers (:mod:`.comparison`, shared wit
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import math
 import time
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from pathlib import Path
 
 from ..errors import EvaluationError
 from ..progress import TaskState
+from ..provenance import now_iso
 from .comparison import compare_accuracy, wilson_interval
 from .inputs import check_limit, check_mmlu_shots, chosen_subjects
 
@@ -358,7 +358,7 @@ def _summarise(plan: _Plan, loglik: list[list[float]], folder: Path, shots: int,
     correct = sum(e["correct"] for e in examples)
     return {
         "benchmark": "mmlu",
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": now_iso(),
         "data_dir": str(folder.resolve()),
         "shots": shots,
         "limit": limit,

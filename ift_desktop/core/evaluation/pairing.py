@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..atomic import atomic_write_json
-from ..errors import EvaluationError, UserError
+from ..errors import EvaluationError
 from ..progress import TaskState, span
 from .report import Comparison, load_evaluation
 
@@ -25,18 +25,10 @@ SIDES = {"base": "Base", "tuned": "Fine-tuned"}
 
 def base_model_of_run(run_dir: str | Path) -> str:
     """What ``ModelSpec.parse`` needs for the run's base model (``builtin`` when the record says nothing)."""
-    from ..models.spec import read_run_record
+    from ..training.run_folder import RunFolder
+    from ..training.run_record import recorded_base_model
 
-    try:
-        record = read_run_record(run_dir)
-    except UserError:
-        return "builtin"
-    model = record.get("model")
-    if isinstance(model, dict):
-        if model.get("source") == "builtin":
-            return "builtin"
-        return str(model.get("name_or_path") or "builtin")
-    return str(model) if isinstance(model, str) and model else "builtin"
+    return recorded_base_model(RunFolder(run_dir).record_or_none() or {})
 
 
 def pair_paths(workspace, jobs: list[tuple[str, str]], data_dir: str | Path, split: str,

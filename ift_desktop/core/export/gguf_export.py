@@ -19,12 +19,12 @@ import contextlib
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..atomic import atomic_write_json, atomic_write_text
 from ..errors import ExportError
 from ..progress import TaskState
+from ..provenance import library_versions, now_iso
 from .gguf_vocab import PLAIN_TEMPLATE, build_vocab, check_tokenizer
 from .gguf_writer import QUANTS, write_gguf
 from .modelfile import Modelfile, UntranslatableTemplate, build_modelfile, measure_chat_format, ollama_commands, ollama_name
@@ -114,14 +114,6 @@ def _builtin_pre(record: dict) -> str | None:
     return field.contents() if field is not None else None
 
 
-def _versions() -> dict:
-    from importlib.metadata import version
-
-    from ..training.run_folder import library_versions
-
-    return library_versions() | {"gguf": version("gguf")}
-
-
 def export_gguf(run_dir: str | Path, out_path: str | Path, *, quant: str = "f16", state: TaskState | None = None) -> GgufExport:
     """Write the run as ``out_path`` (.gguf) plus ``Modelfile`` and ``<name>.export.json`` beside it."""
     import torch
@@ -190,7 +182,7 @@ def export_gguf(run_dir: str | Path, out_path: str | Path, *, quant: str = "f16"
     export = GgufExport(out, quant, size, modelfile, modelfile_path, out.with_name(f"{out.stem}.export.json"), result, name)
     report = {
         "schema_version": REPORT_SCHEMA_VERSION,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": now_iso(),
         "run": str(run_dir.resolve()),
         "file": out.name,
         "quant": quant,
@@ -205,7 +197,7 @@ def export_gguf(run_dir: str | Path, out_path: str | Path, *, quant: str = "f16"
         "round_trip": result.to_dict(),
         "timings": {"merge_and_reference_s": round(merged_s, 2), "write_s": round(write_s, 2),
                     "round_trip_s": round(result.seconds, 2), "total_s": round(time.monotonic() - started, 2)},
-        "versions": _versions(),
+        "versions": library_versions("gguf"),
     }
     atomic_write_json(export.report_path, report)
     state.report(1.0, "Exported and checked")

@@ -26,6 +26,7 @@ from pathlib import Path
 from ..atomic import atomic_write_json
 from ..errors import ModelError
 from ..paths import config_dir
+from ..training.run_folder import RunFolder
 from .spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def check_remote_code(folder: Path, spec: ModelSpec, *, label: str | None = None
         return False
     folder = Path(folder)
     name = label or spec.display_name
-    if folder.name in ("model", "adapter") and (folder.parent / "run.json").is_file():
+    if folder.name in ("model", "adapter") and RunFolder(folder.parent).exists():
         name = f"The model of run {folder.parent.name}"
     if not spec.trust_remote_code:
         raise ModelError(

@@ -8,12 +8,12 @@ a fully fine-tuned model) and is loaded as such.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import ModelError
+from ..training.run_folder import RunFolder, RunRecordUnreadable
 
 SOURCES = ("builtin", "hub", "local", "run")
 BUILTIN_ALIASES = {"builtin", "built-in", "default", "smollm2", "smollm2-135m-instruct"}
@@ -65,7 +65,7 @@ class ModelSpec:
                 raise ModelError(
                     f"Model path {path} is a file; choose the folder that holds config.json and the weights."
                 )
-            source = "run" if (path / "run.json").is_file() else "local"
+            source = "run" if RunFolder(path).exists() else "local"
             return cls(source, str(path.resolve()), trust_remote_code=trust_remote_code, revision=None)
         if looks_like_path or not _HUB_ID.match(raw):
             raise ModelError(
@@ -108,14 +108,12 @@ class ModelSpec:
 
 
 def read_run_record(run_dir: str | Path) -> dict:
-    """The ``run.json`` of a run folder, with a clear error when it is unreadable."""
-    path = Path(run_dir) / "run.json"
+    """The ``run.json`` of a run folder (read by :class:`RunFolder`), with a clear error when it is unreadable."""
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"{run_dir} is not a training run (no run.json); choose a run folder or a model folder.") from None
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"The run record {path} is unreadable ({exc}); the run folder may be damaged.") from None
-    if not isinstance(record, dict):
-        raise ModelError(f"The run record {path} is not a JSON object; the run folder may be damaged.")
-    return record
+        return RunFolder(run_dir).load_record()
+    except RunRecordUnreadable as exc:
+        if exc.missing:
+            raise ModelError(f"{run_dir} is not a training run (no run.json); choose a run folder or a model folder.") from None
+        if exc.kind == "not-object":
+            raise ModelError(f"The run record {exc.path} is not a JSON object; the run folder may be damaged.") from None
+        raise ModelError(f"The run record {exc.path} is unreadable ({exc.reason}); the run folder may be damaged.") from None

@@ -26,6 +26,7 @@ from typing import Callable
 
 from ..atomic import atomic_write_json
 from ..errors import TrainingError
+from .run_lock import CAN_TELL_LIVE_RUNS, is_being_trained
 
 STATUS_FILE = "status.json"
 CONTROL_FILE = "control.json"
@@ -136,31 +137,70 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def read_run_status(run_dir: str | Path, *, stale_after_s: float = STALE_AFTER_S, now: float | None = None) -> RunStatus:
-    """Read ``status.json``: ended, live, or interrupted. On this host the training process's pid
-    decides (it may take a while to start beating); a run on another host is live while its
-    heartbeat is fresher than ``stale_after_s``."""
-    path = Path(run_dir) / STATUS_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return RunStatus("absent")
-    except (OSError, ValueError):  # half-visible or damaged: treat as unknown, never as dead
-        return RunStatus("live", status="unknown", message="status file unreadable")
-    if not isinstance(data, dict):
-        return RunStatus("live", status="unknown", message="status file unreadable")
-    status = str(data.get("status", ""))
+def _heartbeat_age(data: dict, now: float | None) -> float | None:
     beat = data.get("heartbeat")
-    age = (now or time.time()) - float(beat) if isinstance(beat, (int, float)) else None
+    return (now or time.time()) - float(beat) if isinstance(beat, (int, float)) else None
+
+
+def training_process_state(
+    run_dir: str | Path, data: dict | None, *, stale_after_s: float = STALE_AFTER_S, now: float | None = None
+) -> str:
+    """The one judgement of whether the process training ``run_dir`` lives: "live" or "interrupted".
+
+    ``data`` is the run's ``status.json`` (None when there is none). Evidence, strongest first: the run
+    lock held by a live process; the status file's pid on this host (it may take a while to start
+    beating); the heartbeat of a run on another host, live while fresher than ``stale_after_s``; with
+    no status file the lock alone, where this system has locks (without them no run is judged dead)."""
+    if is_being_trained(run_dir):
+        return "live"
+    if data is None:
+        return "interrupted" if CAN_TELL_LIVE_RUNS else "live"
+    pid = data.get("pid") if isinstance(data.get("pid"), int) else None
+    if pid is not None and data.get("host") == socket.gethostname():
+        return "live" if _pid_alive(pid) else "interrupted"  # on this machine the process itself answers
+    age = _heartbeat_age(data, now)
+    return "interrupted" if age is None or age > stale_after_s else "live"
+
+
+def _read_status_file(run_dir: str | Path) -> dict | None:
+    """``status.json`` as a dict; None when absent; raises ValueError when unreadable."""
+    try:
+        data = json.loads((Path(run_dir) / STATUS_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ValueError(str(exc)) from None
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
+def shown_status(status: str, run_dir: str | Path) -> str:
+    """The status to show for a run whose record says ``status``: "running" only while a process really
+    trains it (:func:`training_process_state`), else "interrupted"."""
+    if status != "running":
+        return status
+    try:
+        data = _read_status_file(run_dir)
+    except ValueError:  # half-written or damaged: the lock alone tells
+        data = None
+    return "running" if training_process_state(run_dir, data) == "live" else "interrupted"
+
+
+def read_run_status(run_dir: str | Path, *, stale_after_s: float = STALE_AFTER_S, now: float | None = None) -> RunStatus:
+    """Read ``status.json``: ended, live, or interrupted (decided by :func:`training_process_state`)."""
+    try:
+        data = _read_status_file(run_dir)
+    except ValueError:  # half-visible or damaged: treat as unknown, never as dead
+        return RunStatus("live", status="unknown", message="status file unreadable")
+    if data is None:
+        return RunStatus("absent")
+    status = str(data.get("status", ""))
     pid = data.get("pid") if isinstance(data.get("pid"), int) else None
     if status in ENDED:
         state = "ended"
-    elif pid is not None and data.get("host") == socket.gethostname():
-        state = "live" if _pid_alive(pid) else "interrupted"  # on this machine the process itself answers
-    elif age is None or age > stale_after_s:
-        state = "interrupted"
     else:
-        state = "live"
+        state = training_process_state(run_dir, data, stale_after_s=stale_after_s, now=now)
     return RunStatus(
         state=state,
         status=status,
@@ -170,7 +210,7 @@ def read_run_status(run_dir: str | Path, *, stale_after_s: float = STALE_AFTER_S
         eta_s=data.get("eta_s"),
         pid=pid,
         processes=int(data.get("processes") or 1),
-        heartbeat_age_s=age,
+        heartbeat_age_s=_heartbeat_age(data, now),
     )
 
 

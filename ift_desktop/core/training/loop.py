@@ -27,6 +27,7 @@ from ..models.consent import remember_for_run
 from ..models.device import free_accelerator_memory, training_precision
 from ..models.memory import default_lora_targets
 from ..progress import TaskState
+from ..provenance import library_versions, now_iso
 from .callbacks import EventCallback, TrainingControl
 from .config import TrainConfig, smaller_batch_config
 from .data import (
@@ -42,7 +43,7 @@ from .head_loss import completion_loss, supports_completion_head
 from .probes import generate_answers
 from .rank_sync import save_sharded_artifact, sum_over_ranks
 from .ranks import PROCESS_GROUP_TIMEOUT_S, is_main_process, run_folder_for_this_process, world_size
-from .run_folder import RunFolder, library_versions, now_iso
+from .run_folder import RunFolder
 from .run_lock import RunLock
 from .run_record_guard import check_steps_left, kept_on_failed_resume, known_failure, record_failure
 
@@ -335,7 +336,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
     record.setdefault("created", now_iso())
     elapsed_offset = 0.0
     if resume:
-        kept = run.cut_logs_after(int(checkpoint.name.split("-")[-1]))
+        kept = run.cut_logs_after(RunFolder.checkpoint_step(checkpoint))
         elapsed_offset = float(kept[-1].get("elapsed_s", 0.0)) if kept else 0.0
         record.setdefault("resumed", []).append({"from": checkpoint.name, "at": now_iso()})
     run.path.mkdir(parents=True, exist_ok=True)

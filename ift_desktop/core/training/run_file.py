@@ -10,7 +10,6 @@ one found in a file is ignored.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from ..atomic import atomic_write_json
 from ..errors import TrainingError, UserError
 from ..models.spec import ModelSpec
 from .config import TrainConfig
+from .run_folder import RunFolder, RunRecordUnreadable, read_json_record
 
 RUN_FILE_KIND = "ift-desktop run"
 RUN_FILE_VERSION = 1
@@ -102,18 +102,22 @@ class RunFile:
         """Read ``launch.json`` (or a run folder's ``run.json``, or a run folder itself)."""
         path = Path(path).expanduser()
         if path.is_dir():
-            path = path / RUN_FILE_NAME if (path / RUN_FILE_NAME).is_file() else path / "run.json"
+            path = path / RUN_FILE_NAME if (path / RUN_FILE_NAME).is_file() else RunFolder(path).record_path
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise TrainingError(f"Run file {path} does not exist; save one from the Train page first.") from None
-        except UnicodeDecodeError:
-            raise TrainingError(f"Run file {path} is not UTF-8 text; choose a launch.json or run.json.") from None
-        except ValueError as exc:
-            raise TrainingError(f"Run file {path} is not valid JSON ({exc}).") from None
-        except OSError as exc:
-            raise TrainingError(f"Run file {path} cannot be read ({exc.strerror}).") from None
+            data = read_json_record(path)  # launch.json, or run.json (read as RunFolder reads it)
+        except RunRecordUnreadable as exc:
+            raise TrainingError(_UNREADABLE[exc.kind].format(path=path, reason=exc.reason)) from None
         return cls.from_dict(data, where=f"Run file {path}")
+
+
+_UNREADABLE = {
+    "missing": "Run file {path} does not exist; save one from the Train page first.",
+    "not-utf8": "Run file {path} is not UTF-8 text; choose a launch.json or run.json.",
+    "not-json": "Run file {path} is not valid JSON ({reason}).",
+    "not-object": "Run file {path} is not a JSON object; choose a launch.json or run.json.",
+    "unreadable": "Run file {path} cannot be read ({reason}).",
+}
+
 
 
 def write_run_file(run_dir: str | Path, run_file: RunFile) -> Path:

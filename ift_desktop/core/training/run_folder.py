@@ -17,15 +17,15 @@ back to the checkpoint's step, so the curve continues instead of restarting or d
 from __future__ import annotations
 
 import json
-import platform
 import re
 import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..atomic import append_jsonl, atomic_write_json, atomic_write_jsonl, read_jsonl_tolerant
 from ..errors import TrainingError
-from .run_lock import CAN_TELL_LIVE_RUNS, LOCK_NAME, is_held_by_another, shown_status
+from ..provenance import now_iso
+from .heartbeat import shown_status
+from .run_lock import CAN_TELL_LIVE_RUNS, LOCK_NAME, is_held_by_another
 
 RUN_SCHEMA_VERSION = 1
 # written before training starts by whoever launches a run in another process (run_file.py, launch.py,
@@ -34,24 +34,35 @@ LAUNCH_FILES = frozenset({"launch.json", "accelerate.yaml", "status.json", "cont
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+class RunRecordUnreadable(Exception):
+    """``run.json`` could not be read; ``kind`` says how ("missing", "not-utf8", "not-json", "not-object",
+    "unreadable": the disk refused), ``reason`` the details."""
+
+    def __init__(self, path: Path, kind: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.kind, self.reason = path, kind, reason
+
+    @property
+    def missing(self) -> bool:
+        return self.kind == "missing"
 
 
-def library_versions() -> dict:
-    import peft
-    import torch
-    import transformers
-
-    from ift_desktop import __version__
-
-    return {
-        "ift_desktop": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "peft": peft.__version__,
-    }
+def read_json_record(path: Path) -> dict:
+    """A run's JSON record (``run.json``, or the run file ``launch.json``) as a dict, or
+    :class:`RunRecordUnreadable` saying why not."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunRecordUnreadable(path, "missing", f"{path.name} is missing") from None
+    except UnicodeDecodeError as exc:
+        raise RunRecordUnreadable(path, "not-utf8", str(exc)) from None
+    except ValueError as exc:
+        raise RunRecordUnreadable(path, "not-json", str(exc)) from None
+    except OSError as exc:
+        raise RunRecordUnreadable(path, "unreadable", exc.strerror or str(exc)) from None
+    if not isinstance(record, dict):
+        raise RunRecordUnreadable(path, "not-object", "not a JSON object")
+    return record
 
 
 class RunFolder:
@@ -90,16 +101,28 @@ class RunFolder:
         return self.record_path.is_file()
 
     # --------------------------------------------------------------------------------- record
+    def load_record(self) -> dict:
+        """``run.json`` as a dict: the one place it is parsed. Raises :class:`RunRecordUnreadable`
+        (``missing`` or damaged, with the reason) so each caller words the error for its own user."""
+        return read_json_record(self.record_path)
+
     def read_record(self) -> dict:
+        """``run.json``, or a :class:`TrainingError` saying the run is missing or damaged."""
         try:
-            record = json.loads(self.record_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise TrainingError(f"{self.path} holds no run (run.json is missing); start a new run there instead.") from None
-        except (OSError, ValueError) as exc:
-            raise TrainingError(f"{self.record_path} is unreadable ({exc}); the run folder is damaged.") from None
-        if not isinstance(record, dict):
-            raise TrainingError(f"{self.record_path} is not a run record (not a JSON object); the run folder is damaged.")
-        return record
+            return self.load_record()
+        except RunRecordUnreadable as exc:
+            if exc.missing:
+                raise TrainingError(f"{self.path} holds no run (run.json is missing); start a new run there instead.") from None
+            if exc.kind == "not-object":
+                raise TrainingError(f"{self.record_path} is not a run record (not a JSON object); the run folder is damaged.") from None
+            raise TrainingError(f"{self.record_path} is unreadable ({exc.reason}); the run folder is damaged.") from None
+
+    def record_or_none(self) -> dict | None:
+        """``run.json``, or None when it is missing or damaged (lists and summaries show what they can)."""
+        try:
+            return self.load_record()
+        except RunRecordUnreadable:
+            return None
 
     def write_record(self, record: dict) -> None:
         record = dict(record)
@@ -148,6 +171,14 @@ class RunFolder:
     def last_checkpoint(self) -> Path | None:
         found = self.checkpoints()
         return found[-1][1] if found else None
+
+    @staticmethod
+    def checkpoint_step(checkpoint: str | Path) -> int:
+        """The step a ``checkpoint-N`` folder was saved at."""
+        match = _CHECKPOINT.match(Path(checkpoint).name)
+        if match is None:
+            raise ValueError(f"{checkpoint} is not a checkpoint-N folder")
+        return int(match.group(1))
 
     def shown_status(self, record: dict | None = None) -> str:
         """The record's status, with a dead "running" run shown as "interrupted"."""

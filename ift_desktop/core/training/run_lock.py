@@ -111,13 +111,6 @@ def is_being_trained(run_dir: str | Path) -> bool:
     return False
 
 
-def shown_status(status: str, run_dir: str | Path) -> str:
-    """The status to show for a run: "running" only while a process really trains it, else "interrupted"."""
-    if status == "running" and fcntl is not None and not is_being_trained(run_dir):
-        return "interrupted"
-    return status
-
-
 def is_held_by_another(run_dir: str | Path) -> bool:
     """Whether a process other than this one holds the run folder (what this process holds is not counted)."""
     if Path(run_dir).expanduser().resolve() in _HELD:

@@ -23,7 +23,8 @@ from typing import Iterator
 from ..atomic import atomic_write_text
 from ..errors import TrainingError
 from ..models.pickles import is_refused_pickle, refused_pickle_message
-from .run_folder import RunFolder, now_iso
+from ..provenance import now_iso
+from .run_folder import RunFolder
 
 
 def _planned_steps(config, previous: dict, checkpoint: Path) -> int | None:
@@ -41,7 +42,7 @@ def _planned_steps(config, previous: dict, checkpoint: Path) -> int | None:
 
 def check_steps_left(config, previous: dict, checkpoint: Path, run: RunFolder) -> None:
     """Refuse to resume a run whose checkpoint already reached the length asked for."""
-    done = int(checkpoint.name.rsplit("-", 1)[-1])
+    done = RunFolder.checkpoint_step(checkpoint)
     planned = _planned_steps(config, previous, checkpoint)
     if planned is not None and done >= planned:
         raise TrainingError(
@@ -55,11 +56,8 @@ def kept_on_failed_resume(run: RunFolder, resume: bool) -> Iterator[None]:
     """On a failed resume of a run that had a saved model, put its record and logs back as they were."""
     saved: dict[Path, bytes] = {}
     if resume and run.exists():
-        try:
-            previous = json.loads(run.record_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            previous = {}
-        if isinstance(previous, dict) and previous.get("artifact"):
+        previous = run.record_or_none() or {}
+        if previous.get("artifact"):
             for path in (run.record_path, run.metrics_path, run.probes_path):
                 if path.is_file():
                     saved[path] = path.read_bytes()

@@ -22,8 +22,9 @@ from collections import deque
 from pathlib import Path
 
 from ..errors import TrainingError
+from ..provenance import now_iso
 from .heartbeat import STALE_AFTER_S, mark_ended, read_run_status, write_control
-from .run_folder import RunFolder, now_iso
+from .run_folder import RunFolder
 
 LAUNCH_LOG = "launch.log"
 _FAILED_RANK = re.compile(r"\brank\s*:\s*(\d+)")

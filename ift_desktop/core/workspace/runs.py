@@ -12,10 +12,18 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic import atomic_directory, read_jsonl_tolerant
+from ..atomic import atomic_directory
 from ..errors import ModelError
 from ..progress import TaskState
-from ..training.run_lock import shown_status
+from ..training.heartbeat import shown_status
+from ..training.run_folder import RunFolder
+from ..training.run_record import (
+    recorded_config,
+    recorded_created,
+    recorded_method,
+    recorded_model_name,
+    recorded_status,
+)
 
 
 @dataclass
@@ -34,42 +42,25 @@ class RunSummary:
     eval_curve: list[tuple[int, float]] = field(default_factory=list)  # (step, validation loss)
 
 
-def read_metrics(run_dir: Path) -> list[dict]:
-    return read_jsonl_tolerant(Path(run_dir) / "metrics.jsonl")
-
-
-def _model_name(record: dict) -> str:
-    if record.get("model_name"):
-        return str(record["model_name"])
-    model = record.get("model")
-    if isinstance(model, dict):
-        return str(model.get("display_name") or model.get("name_or_path") or model.get("source") or "?")
-    return str(model or "?")
-
-
 def summarize_run(run_dir: str | Path) -> RunSummary:
     run_dir = Path(run_dir)
-    try:
-        record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        record = {}
-    if not isinstance(record, dict):
-        record = {}
-    config = record.get("config") if isinstance(record.get("config"), dict) else {}
-    metrics = read_metrics(run_dir)
+    folder = RunFolder(run_dir)
+    record = folder.record_or_none() or {}  # a damaged record still lists the run
+    config = recorded_config(record)
+    metrics = folder.read_metrics()
     curve = [(int(m["step"]), float(m["loss"])) for m in metrics if m.get("loss") is not None and "step" in m]
     eval_curve = [(int(m["step"]), float(m["eval_loss"])) for m in metrics if m.get("eval_loss") is not None]
     steps = max([int(m.get("step", 0)) for m in metrics] or [int(record.get("global_step") or 0)])
     return RunSummary(
         name=run_dir.name,
         path=run_dir,
-        status=shown_status(str(record.get("status", "unknown")), run_dir),
-        model=_model_name(record),
-        method=str(config.get("method") or record.get("method") or "?"),
+        status=shown_status(recorded_status(record), run_dir),
+        model=recorded_model_name(record),
+        method=recorded_method(record),
         steps=steps,
         last_loss=curve[-1][1] if curve else None,
         best_eval_loss=min((v for _s, v in eval_curve), default=None),
-        created=str(record.get("created") or record.get("started_at") or ""),
+        created=recorded_created(record),
         config=config,
         curve=curve,
         eval_curve=eval_curve,

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import workspace_root
+from ..training.run_folder import RunFolder
 from .recovery import index_is_usable, recover_leftovers, set_damaged_index_aside
 
 KINDS = ("dataset", "run", "evaluation")
@@ -112,18 +113,19 @@ class Workspace:
                 items.append(self._item(kind, manifest.parent, manifest))
         elif kind == "run":
             for run_json in self.runs_dir.glob("*/run.json"):
-                items.append(self._item(kind, run_json.parent, run_json))
+                items.append(self._item(kind, run_json.parent, run_json, summary=RunFolder(run_json.parent).record_or_none()))
         else:
             for file in self.evaluations_dir.glob("*.json"):
                 items.append(self._item(kind, file, file, name=file.stem))
         return items
 
     @staticmethod
-    def _item(kind: str, path: Path, record: Path, name: str | None = None) -> WorkspaceItem:
-        try:
-            summary = json.loads(record.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            summary = None
+    def _item(kind: str, path: Path, record: Path, name: str | None = None, summary: dict | None = None) -> WorkspaceItem:
+        if summary is None and kind != "run":  # a run's record is read by RunFolder
+            try:
+                summary = json.loads(record.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                summary = None
         if not isinstance(summary, dict):
             summary = {"error": f"{record.name} could not be read"}
         if kind == "evaluation":  # keep the index small: no per-example rows

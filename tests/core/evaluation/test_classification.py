@@ -12,7 +12,7 @@ from ift_desktop.core.errors import EvaluationError, UserError
 from ift_desktop.core.evaluation.classification import classification_template, read_labelled, run_classification
 from ift_desktop.core.models import ModelSpec, load_model
 from ift_desktop.core.models.formatting import format_for_model
-from tiny_models import make_tiny_llama, make_tiny_t5
+from tiny_models import make_tiny_t5
 
 ROWS = [
     ("a warm , funny film", 1), ("dull and far too long", 0), ("the best meal of the year", 1),
@@ -20,9 +20,13 @@ ROWS = [
 ]
 
 
+TINY_LLAMA_CHAT = True
+
+
 @pytest.fixture(scope="module")
-def llama(tmp_path_factory):
-    return load_model(ModelSpec.parse(str(make_tiny_llama(tmp_path_factory.mktemp("llama"), chat_template=True))))
+def llama(llama):
+    """The module's tiny Llama (tests/conftest.py), loaded."""
+    return load_model(ModelSpec.parse(str(llama)))
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from ift_desktop.core.errors import Cancelled, EvaluationError
 from ift_desktop.core.evaluation.generation import GenerationSettings, format_prompts, generate, stop_token_ids
 from ift_desktop.core.models import ModelSpec, format_for_model, load_model
 from ift_desktop.core.progress import TaskState
-from tiny_models import make_tiny_llama, make_tiny_t5
 
 PROMPTS = [
     "Summarize:\nAnn: lunch?\nBob: yes.",
@@ -23,14 +22,19 @@ PROMPTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def llama(tmp_path_factory):
-    return load_model(ModelSpec.parse(str(make_tiny_llama(tmp_path_factory.mktemp("llama"), chat_template=True))))
+TINY_LLAMA_CHAT = True
 
 
 @pytest.fixture(scope="module")
-def t5(tmp_path_factory):
-    return load_model(ModelSpec.parse(str(make_tiny_t5(tmp_path_factory.mktemp("t5")))))
+def llama(llama):
+    """The module's tiny Llama (tests/conftest.py), loaded."""
+    return load_model(ModelSpec.parse(str(llama)))
+
+
+@pytest.fixture(scope="module")
+def t5(t5):
+    """The module's tiny T5 (tests/conftest.py), loaded."""
+    return load_model(ModelSpec.parse(str(t5)))
 
 
 def test_batched_greedy_equals_one_by_one_and_keeps_order(llama):

@@ -12,12 +12,13 @@ from ift_desktop.core.evaluation import mmlu
 from ift_desktop.core.evaluation.comparison import mcnemar_exact, wilson_interval
 from ift_desktop.core.evaluation.mmlu import Question, build_prompt, compare, list_subjects, read_questions, run_mmlu
 from ift_desktop.core.models import ModelSpec, load_model
-from tiny_models import make_tiny_llama, make_tiny_t5
+from tiny_models import make_tiny_t5
 
 
 @pytest.fixture(scope="module")
-def llama(tmp_path_factory):
-    return load_model(ModelSpec.parse(str(make_tiny_llama(tmp_path_factory.mktemp("llama")))))
+def llama(llama):
+    """The module's tiny Llama (tests/conftest.py), loaded."""
+    return load_model(ModelSpec.parse(str(llama)))
 
 
 @pytest.fixture(scope="module")

@@ -18,17 +18,12 @@ from ift_desktop.core.export.modelfile import render_go_template
 from ift_desktop.core.export.roundtrip import read_metadata
 from ift_desktop.core.export.support import check_gguf_support
 from ift_desktop.core.progress import TaskState
-from tiny_models import make_tiny_bpe_llama, make_tiny_dataset, make_tiny_llama, make_tiny_t5
+from tiny_models import make_tiny_bpe_llama, make_tiny_llama, make_tiny_t5
+
+TINY_DATA = dict(n=12, val=4, test=2)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 PROBES = ["Summarize:\nAnn: Shall we do lunch?\nBob: Yes, at 1.\nSummary:", "What is the capital of France?"]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _train(folder: Path, model: Path, data: Path, *extra: str) -> Path:
@@ -38,11 +33,6 @@ def _train(folder: Path, model: Path, data: Path, *extra: str) -> Path:
             "--out", str(run), *extra]  # fmt: skip
     assert main(args) == 0
     return run
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return make_tiny_dataset(tmp_path_factory.mktemp("data"), n=12, val=4, test=2)
 
 
 def _pin_probes(run: Path) -> Path:

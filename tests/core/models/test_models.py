@@ -23,27 +23,18 @@ from ift_desktop.core.models import (
 )
 from ift_desktop.core.models import loading
 from ift_desktop.core.progress import TaskState
-from tiny_models import make_tiny_llama, make_tiny_t5
 
-
-@pytest.fixture(scope="module")
-def tiny_llama(tmp_path_factory) -> Path:
-    return make_tiny_llama(tmp_path_factory.mktemp("llama"), chat_template=True)
-
-
-@pytest.fixture(scope="module")
-def tiny_t5(tmp_path_factory) -> Path:
-    return make_tiny_t5(tmp_path_factory.mktemp("t5"))
+TINY_LLAMA_CHAT = True
 
 
 # ------------------------------------------------------------------------------------- parsing
-def test_parse_builtin_hub_and_folder(tmp_path, tiny_llama):
+def test_parse_builtin_hub_and_folder(tmp_path, llama):
     assert ModelSpec.parse("builtin").source == "builtin"
     assert ModelSpec.parse(" Builtin ").source == "builtin"
     hub = ModelSpec.parse("google/flan-t5-small", revision="main")
     assert (hub.source, hub.name_or_path, hub.revision) == ("hub", "google/flan-t5-small", "main")
-    local = ModelSpec.parse(str(tiny_llama))
-    assert local.source == "local" and Path(local.name_or_path) == tiny_llama.resolve()
+    local = ModelSpec.parse(str(llama))
+    assert local.source == "local" and Path(local.name_or_path) == llama.resolve()
     (tmp_path / "run.json").write_text("{}")
     assert ModelSpec.parse(tmp_path).source == "run"
     assert ModelSpec.from_dict(hub.to_dict()) == hub
@@ -56,18 +47,18 @@ def test_parse_rejects_what_cannot_be_a_model(text):
 
 
 # ------------------------------------------------------------------------------------- loading
-def test_load_local_causal_and_seq2seq(tiny_llama, tiny_t5):
-    causal = load_model(ModelSpec.parse(str(tiny_llama)), device="cpu")
+def test_load_local_causal_and_seq2seq(llama, t5):
+    causal = load_model(ModelSpec.parse(str(llama)), device="cpu")
     assert not causal.is_seq2seq and causal.context_length == 1024
     assert causal.dtype == torch.float32 and causal.device.type == "cpu"
     assert causal.tokenizer.pad_token is not None
     assert not any(p.requires_grad for p in causal.model.parameters())
-    seq2seq = load_model(ModelSpec.parse(str(tiny_t5)), for_training=True)
+    seq2seq = load_model(ModelSpec.parse(str(t5)), for_training=True)
     assert seq2seq.is_seq2seq and type(seq2seq.model).__name__ == "T5ForConditionalGeneration"
     assert all(p.requires_grad for p in seq2seq.model.parameters())
 
 
-def test_empty_and_corrupt_folders_give_clear_errors(tmp_path, tiny_llama):
+def test_empty_and_corrupt_folders_give_clear_errors(tmp_path, llama):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ModelError, match="is empty"):
@@ -79,14 +70,14 @@ def test_empty_and_corrupt_folders_give_clear_errors(tmp_path, tiny_llama):
         load_model(ModelSpec.parse(str(broken)))
     damaged = tmp_path / "damaged"
     damaged.mkdir()
-    for item in tiny_llama.iterdir():
+    for item in llama.iterdir():
         (damaged / item.name).write_bytes(item.read_bytes())
     (damaged / "model.safetensors").write_bytes(b"\x00garbage" * 10)
     with pytest.raises(ModelError, match="Could not load the model weights"):
         load_model(ModelSpec.parse(str(damaged)))
 
 
-def test_hub_id_downloads_through_snapshot_with_progress(monkeypatch, tiny_t5):
+def test_hub_id_downloads_through_snapshot_with_progress(monkeypatch, t5):
     calls = []
 
     def fake_snapshot(repo_id, revision=None, allow_patterns=None, tqdm_class=None):
@@ -94,7 +85,7 @@ def test_hub_id_downloads_through_snapshot_with_progress(monkeypatch, tiny_t5):
         bar = tqdm_class(total=4)
         for _ in range(4):
             bar.update(1)
-        return str(tiny_t5)
+        return str(t5)
 
     monkeypatch.setattr(loading, "_snapshot_download", fake_snapshot)
     seen = []
@@ -160,8 +151,8 @@ def test_conversion_lock_waits_for_another_process_then_goes_on(tmp_path):
 
 
 # ---------------------------------------------------------------------------------- formatting
-def test_chat_template_formatting(tiny_llama):
-    tokenizer = load_tokenizer(ModelSpec.parse(str(tiny_llama)))
+def test_chat_template_formatting(llama):
+    tokenizer = load_tokenizer(ModelSpec.parse(str(llama)))
     text = format_for_model("Sum: hi", "ok", tokenizer)
     assert text.chat_template
     assert text.prompt_text == "<|user|>Sum: hi</s><|assistant|>"
@@ -175,8 +166,8 @@ def test_chat_template_formatting(tiny_llama):
     assert prompt_only.prompt_ids == text.prompt_ids and prompt_only.completion_ids == []
 
 
-def test_seq2seq_formatting_and_chat_refusal(tiny_t5):
-    tokenizer = load_tokenizer(ModelSpec.parse(str(tiny_t5)))
+def test_seq2seq_formatting_and_chat_refusal(t5):
+    tokenizer = load_tokenizer(ModelSpec.parse(str(t5)))
     text = format_for_model("translate: hi", "salut", tokenizer, is_seq2seq=True)
     assert text.prompt_ids[-1] == tokenizer.eos_token_id
     assert text.completion_ids[-1] == tokenizer.eos_token_id
@@ -192,8 +183,8 @@ def test_describe_device_reports_memory():
     assert info.total_memory_bytes and info.available_memory_bytes <= info.total_memory_bytes
 
 
-def test_memory_estimate_lora_is_cheaper_and_scales_with_batch(tiny_llama):
-    config = load_model_config(ModelSpec.parse(str(tiny_llama)))
+def test_memory_estimate_lora_is_cheaper_and_scales_with_batch(llama):
+    config = load_model_config(ModelSpec.parse(str(llama)))
     full = estimate_memory(config, method="full", batch_size=4, max_length=128)
     lora = estimate_memory(config, method="lora", batch_size=4, max_length=128, lora_r=8)
     assert lora.trainable_params < full.trainable_params == full.total_params
@@ -209,12 +200,12 @@ def test_memory_estimate_lora_is_cheaper_and_scales_with_batch(tiny_llama):
     assert json.dumps(lora.to_dict())
 
 
-def test_memory_estimate_formula_parts(tiny_llama):
+def test_memory_estimate_formula_parts(llama):
     """The parts of the estimate follow the loop: fp32 on the CPU, runtime only in a process's RSS,
     activations linear in the positions, the head only at completion positions, dropout copies."""
     from ift_desktop.core.models.memory import CPU_RUNTIME_BYTES
 
-    config = load_model_config(ModelSpec.parse(str(tiny_llama)))
+    config = load_model_config(ModelSpec.parse(str(llama)))
     h, kv, i, layers, vocab = 32, 32, 64, 2, 384
     cpu = estimate_memory(config, method="lora", batch_size=2, max_length=64, completion_share=0.5)
     tokens = 2 * 64

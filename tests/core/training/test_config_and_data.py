@@ -17,7 +17,9 @@ from ift_desktop.core.training import (
     load_training_data,
     smaller_batch_config,
 )
-from tiny_models import make_tiny_dataset, make_tiny_llama, make_tiny_t5
+from tiny_models import make_tiny_dataset, make_tiny_t5
+
+TINY_LLAMA_CHAT = True
 
 
 def test_defaults_are_the_measured_recipe():
@@ -79,8 +81,8 @@ def test_smaller_batch_keeps_the_effective_batch():
 
 # ------------------------------------------------------------------------------------- labels
 @pytest.fixture(scope="module")
-def chat_tokenizer(tmp_path_factory):
-    return load_tokenizer(ModelSpec.parse(str(make_tiny_llama(tmp_path_factory.mktemp("m"), chat_template=True))))
+def chat_tokenizer(llama):
+    return load_tokenizer(ModelSpec.parse(str(llama)))
 
 
 def test_prompt_tokens_are_masked_and_completion_kept(chat_tokenizer):

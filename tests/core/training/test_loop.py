@@ -13,33 +13,12 @@ from transformers import TrainerCallback
 from ift_desktop.core.errors import TrainingError
 from ift_desktop.core.models import ModelSpec, load_model
 from ift_desktop.core.training import RunFolder, TrainConfig, TrainingControl, run_training
-from tiny_models import make_tiny_dataset, make_tiny_llama, make_tiny_t5
+
+TINY_LLAMA_CHAT = True
+TINY_DATA = dict(n=16, val=4, test=2)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 FAST = dict(batch_size=4, learning_rate=5e-3, eval_steps=2, save_steps=2, logging_steps=1, warmup_ratio=0.0)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Two shared cores: one intra-op thread per test process avoids oversubscription stalls."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def llama(tmp_path_factory):
-    return make_tiny_llama(tmp_path_factory.mktemp("llama"), chat_template=True)
-
-
-@pytest.fixture(scope="module")
-def t5(tmp_path_factory):
-    return make_tiny_t5(tmp_path_factory.mktemp("t5"))
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return make_tiny_dataset(tmp_path_factory.mktemp("data"), n=16, val=4, test=2)
 
 
 def _logits(model, ids):

@@ -12,25 +12,11 @@ from ift_desktop.core.models.device import training_precision
 from ift_desktop.core.training import TrainConfig, run_training
 from ift_desktop.core.training.data import CompletionOnlyCollator, encode_example
 from ift_desktop.core.training.head_loss import completion_loss, supports_completion_head
-from tiny_models import make_tiny_dataset, make_tiny_llama, make_tiny_t5, tiny_examples
+from tiny_models import make_tiny_dataset, make_tiny_t5, tiny_examples
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def llama(tmp_path_factory):
-    return make_tiny_llama(tmp_path_factory.mktemp("llama"), chat_template=True)
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return make_tiny_dataset(tmp_path_factory.mktemp("data"), n=8, val=2, test=2)
+TINY_LLAMA_CHAT = True
+TINY_DATA = dict(n=8, val=2, test=2)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _batch(tokenizer, n=4, max_length=1000):  # long enough that the rows differ in length (padding)

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QFileDialog, QFrame, QLabel, QScrollArea, QSplitte
 
 from ift_desktop.core.evaluation.pairing import open_comparison, pair_paths, run_evaluations
 from ift_desktop.core.evaluation.report import Comparison
+from ift_desktop.core.training.run_folder import RunFolder
+from ift_desktop.core.training.run_record import recorded_data_dir
 from ift_desktop.ui.widgets.folders import last_folder, remember_folder
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
@@ -123,13 +125,7 @@ class EvaluatePage(QWidget):
         if index < 0:
             return
         self.setup.run_combo.setCurrentIndex(index)
-        try:
-            import json
-
-            record = json.loads((Path(requested) / "run.json").read_text(encoding="utf-8"))
-            data_dir = record.get("data_dir") or (record.get("data") or {}).get("dir") or (record.get("data") or {}).get("path")
-        except (OSError, ValueError, AttributeError):
-            data_dir = None
+        data_dir = recorded_data_dir(RunFolder(requested).record_or_none() or {})
         if data_dir:
             self.setup.refresh_datasets()
             data_index = self.setup.dataset_combo.findData(str(data_dir))

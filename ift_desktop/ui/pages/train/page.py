@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ift_desktop.core.errors import UserError
+from ift_desktop.core.training.resumable import ResumableRun, load_resumable, resumable_runs
 from ift_desktop.core.training.run_folder import RunFolder
 from ift_desktop.ui.task_runner import TaskRunner
 from ift_desktop.ui.widgets.curves import TrainingCurves
@@ -37,7 +38,6 @@ from ift_desktop.ui.widgets.messages import InlineMessage
 from .attach import AttachedRun, start_separate_run
 from .hints import CurveReader
 from .probes import ProbeHistory
-from .resume import ResumableRun, load_resumable, resumable_runs
 from .run_clock import RunClock
 from .session import TrainingSession, default_train_function, preload_trainer
 from .run_file_actions import open_run_file, save_run_file
