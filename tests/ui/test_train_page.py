@@ -278,6 +278,19 @@ def test_out_of_memory_offers_a_retry_with_the_same_effective_batch(qtbot, page)
     assert not page.retry_button.isVisible() and page.evaluate_button.isVisible()
 
 
+def test_only_the_out_of_memory_type_offers_a_retry_not_its_wording(qtbot, page):
+    from ift_desktop.core.errors import TrainingError
+
+    def worded_like_it(config, **kwargs):
+        raise TrainingError("The data ran out of memory-friendly examples (not an out of memory error).")
+
+    page.train_function = worded_like_it
+    _set(page, "batch_size", 8)
+    page.start_button.click()
+    _run_until_end(qtbot, page)
+    assert page.message.kind == "error" and not page.retry_button.isVisible()
+
+
 def test_curve_reader_rules():
     reader = CurveReader(rising=3)
     assert reader.on_log(1, 2.0) is None

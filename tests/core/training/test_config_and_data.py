@@ -77,6 +77,21 @@ def test_smaller_batch_keeps_the_effective_batch():
     assert smaller_batch_config(TrainConfig(batch_size=1)) is None
 
 
+def test_memory_saving_retry_halves_the_batch_then_the_max_length():
+    from ift_desktop.core.training.out_of_memory import describe_retry, memory_saving_retry, out_of_memory_error
+
+    batch = out_of_memory_error(TrainConfig(batch_size=8, grad_accum=2, max_length=256))
+    assert batch.retry_changes == {"batch_size": 4, "grad_accum": 4} and describe_retry(batch.retry_changes) == (
+        "batch 4 × accumulation 4"
+    )
+    length = out_of_memory_error(TrainConfig(batch_size=1, max_length=256))
+    assert length.retry_changes == {"max_length": 128} and length.retry_config.max_length == 128
+    assert "max length 128" in length.one_line() and describe_retry(length.retry_changes) == "max length 128"
+    nothing = out_of_memory_error(TrainConfig(batch_size=1, max_length=24))
+    assert nothing.retry_changes == {} and nothing.retry_config is None and "gradient checkpointing" in nothing.one_line()
+    assert memory_saving_retry(TrainConfig(batch_size=1, max_length=None)) is None
+
+
 # ------------------------------------------------------------------------------------- labels
 @pytest.fixture(scope="module")
 def chat_tokenizer(tmp_path_factory):
