@@ -40,6 +40,19 @@ class TrainingError(UserError):
     """Training cannot start or had to stop (bad settings, NaN loss, out of memory)."""
 
 
+class SettingError(TrainingError):
+    """A training setting has a value it cannot take. The message names the setting by its ``label``
+    (as the Train page shows it); ``setting`` is its field name. :meth:`named` words it with another
+    name (the CLI adds the flag)."""
+
+    def __init__(self, setting: str, label: str, problem: str, *, hint: str | None = None):
+        self.setting, self.label, self.problem = setting, label, problem
+        super().__init__(f"{label} {problem}", hint=hint)
+
+    def named(self, name: str) -> "SettingError":
+        return SettingError(self.setting, name, self.problem, hint=self.hint)
+
+
 class TrainingOutOfMemory(TrainingError):
     """The device ran out of memory during training (the memory was freed).
 
