@@ -117,7 +117,7 @@ def config_from_args(args: argparse.Namespace):
     from ift_desktop.core.errors import SettingError
     from ift_desktop.core.training import TrainConfig
 
-    values, flags = {}, {}
+    values = {}
     for info in setting_flags():
         value = getattr(args, info.name, None)
         if value is None:
@@ -125,12 +125,12 @@ def config_from_args(args: argparse.Namespace):
         if info.is_list and not _repeated(info):
             value = [part.strip() for part in str(value).split(",")]
         values[info.name] = list(value) if info.is_list else value
-        flags[info.name] = info.flag
     try:
         return TrainConfig(**values)
     except SettingError as exc:
-        flag = flags.get(exc.setting) or f"--{exc.setting.replace('_', '-')}"
-        raise exc.named(f"{exc.label} ({flag}; {exc.setting} in a run file)") from None
+        flag = {info.name: info.flag for info in setting_flags()}.get(exc.setting)
+        where = f"{flag}; {exc.setting} in a run file" if flag else f"{exc.setting} in a run file"
+        raise exc.named(f"{exc.label} ({where})") from None
 
 
 class _Reporter:
