@@ -3,14 +3,15 @@
 ::
 
     ift-desktop train --data DIR --model MODEL --method lora|full [--max-steps N | --epochs E]
-        [--lr X] [--batch-size N] [--grad-accum N] [--max-length N] [--lora-r N] [--seed N]
+        [--lr X] [--batch-size N] [--grad-accum N] [--max-length N] [--lora-r N] [--seed N] ...
         --out RUN [--resume]
     ift-desktop train --config RUN_FILE [--out RUN] [--processes N] [--strategy ddp|fsdp|deepspeed] [--detach] [--resume]
 
 MODEL is ``builtin``, a Hugging Face Hub id or a local folder (or a run folder). Writes the run
 folder of DESIGN.md (``run.json``, ``metrics.jsonl``, ``checkpoints/``, ``adapter/`` or ``model/``).
 On a terminal a progress bar is drawn on stderr; otherwise one plain line per logged step. The
-first Ctrl-C stops after the current step and saves; a second one aborts.
+first Ctrl-C stops after the current step and saves; a second one aborts. The setting flags are made
+from ``TrainConfig``'s field metadata (core/training/setting_fields.py): a new setting gets its flag there.
 """
 
 from __future__ import annotations
@@ -30,44 +31,12 @@ from .progress import percent, redraw_line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ift_desktop.core.training.config import METHODS, SCHEDULES, TrainConfig
-
-    def h(name: str) -> str:  # the fields' help text, escaped for argparse's %-formatting
-        return TrainConfig.help(name).replace("%", "%%")
-
     parser.add_argument("--config", metavar="RUN_FILE",
                         help="train from a run file (launch.json saved by the Train page, or a run's run.json) "
                         "instead of --data/--model and the settings below")
     parser.add_argument("--data", metavar="DIR", help="a prepared dataset folder (ift-desktop prepare)")
     parser.add_argument("--model", metavar="MODEL", help="'builtin', a Hub id (org/name) or a folder")
-    parser.add_argument("--method", choices=METHODS, help=h("method") + " Default: lora.")
-    length = parser.add_mutually_exclusive_group()
-    length.add_argument("--max-steps", type=int, metavar="N", help=h("max_steps"))
-    length.add_argument("--epochs", type=float, metavar="E", help=h("epochs"))
-    parser.add_argument("--lr", type=float, metavar="X", help=h("learning_rate"))
-    parser.add_argument("--batch-size", type=int, metavar="N", help=h("batch_size"))
-    parser.add_argument("--grad-accum", type=int, metavar="N", help=h("grad_accum"))
-    parser.add_argument("--max-length", type=int, metavar="N", help=h("max_length"))
-    parser.add_argument("--lora-r", type=int, metavar="N", help=h("lora_r"))
-    parser.add_argument("--lora-alpha", type=int, metavar="N", help=h("lora_alpha"))
-    parser.add_argument("--lora-dropout", type=float, metavar="P", help=h("lora_dropout"))
-    parser.add_argument("--lora-targets", metavar="A,B", help=h("lora_target_modules") + " Comma-separated.")
-    parser.add_argument("--schedule", choices=SCHEDULES, help=h("lr_schedule"))
-    parser.add_argument("--warmup-ratio", type=float, metavar="F", help=h("warmup_ratio"))
-    parser.add_argument("--weight-decay", type=float, metavar="F", help=h("weight_decay"))
-    parser.add_argument("--eval-steps", type=int, metavar="N", help=h("eval_steps"))
-    parser.add_argument("--eval-max-examples", type=int, metavar="N", help=h("eval_max_examples"))
-    parser.add_argument("--save-steps", type=int, metavar="N", help=h("save_steps"))
-    parser.add_argument("--seed", type=int, metavar="N", help=h("seed"))
-    parser.add_argument("--gradient-checkpointing", action="store_true", default=None, help=h("gradient_checkpointing"))
-    parser.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"), help=h("precision"))
-    parser.add_argument("--device", metavar="auto|cuda|mps|cpu", help=h("device"))
-    chat = parser.add_mutually_exclusive_group()
-    chat.add_argument("--chat-template", dest="use_chat_template", action="store_true", default=None,
-                      help="always wrap prompts in the model's chat template")
-    chat.add_argument("--no-chat-template", dest="use_chat_template", action="store_false",
-                      help="never use the chat template (plain prompt + completion)")
-    parser.add_argument("--probe", action="append", metavar="PROMPT", help=h("probe_prompts") + " Repeatable.")
+    add_setting_arguments(parser)
     parser.add_argument("--trust-remote-code", action="store_true",
                         help="allow the model to run the Python code it ships, for this model (remembered for the run "
                              "it trains); a run folder's own files never allow it (only for authors you trust)")
@@ -78,29 +47,93 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_launch_arguments(parser)
 
 
-_OPTIONS = {
-    "max_steps": "max_steps", "epochs": "epochs", "lr": "learning_rate", "batch_size": "batch_size",
-    "grad_accum": "grad_accum", "max_length": "max_length", "lora_r": "lora_r", "lora_alpha": "lora_alpha",
-    "lora_dropout": "lora_dropout", "schedule": "lr_schedule", "warmup_ratio": "warmup_ratio",
-    "weight_decay": "weight_decay", "eval_steps": "eval_steps", "eval_max_examples": "eval_max_examples",
-    "save_steps": "save_steps", "seed": "seed", "gradient_checkpointing": "gradient_checkpointing",
-    "precision": "precision", "device": "device", "use_chat_template": "use_chat_template",
-}  # fmt: skip
+def setting_flags(config_cls=None) -> list:
+    """The :class:`SettingInfo` of every ``TrainConfig`` field that is a flag (its ``dest`` is its name)."""
+    from ift_desktop.core.training.config import TrainConfig
+    from ift_desktop.core.training.setting_fields import settings_of
+
+    return [info for info in settings_of(config_cls or TrainConfig) if info.flag]
+
+
+def _flag_help(info, text: str | None = None) -> str:
+    """The help of a setting's flag, escaped for argparse's %-formatting."""
+    text = text or (info.flag_help if isinstance(info.flag_help, str) else info.help)
+    if info.choices and not info.open_choices and info.default is not None:
+        text += f" Default: {info.default}."
+    if info.is_list:
+        text += " Repeatable." if _repeated(info) else " Comma-separated."
+    return text.replace("%", "%%")
+
+
+def add_setting_arguments(parser: argparse.ArgumentParser, config_cls=None) -> None:
+    """One flag per ``TrainConfig`` setting, made from the field's metadata (setting_fields.py).
+
+    Every flag defaults to ``None`` (not given: the config's default applies). A yes/no setting is a
+    switch (``--gradient-checkpointing``), an optional one a pair (``--chat-template`` /
+    ``--no-chat-template``); a list is one comma-separated value when its metavar shows a comma
+    (``A,B``), else its flag is repeated (``--probe PROMPT``)."""
+    groups: dict = {}  # cli_group → its mutually exclusive group
+
+    def group(name: str):
+        if name not in groups:
+            groups[name] = parser.add_mutually_exclusive_group()
+        return groups[name]
+
+    for info in setting_flags(config_cls):
+        target = group(info.cli_group) if info.cli_group else parser
+        if info.kind is bool and info.optional:
+            pair = group(info.cli_group or info.name)
+            on_help, off_help = info.flag_help if isinstance(info.flag_help, tuple) else (info.help, None)
+            pair.add_argument(info.flag, dest=info.name, action="store_true", default=None, help=_flag_help(info, on_help))
+            pair.add_argument("--no-" + info.flag[2:], dest=info.name, action="store_false",
+                              help=(off_help or f"the opposite of {info.flag}").replace("%", "%%"))  # fmt: skip
+        elif info.kind is bool:
+            target.add_argument(info.flag, dest=info.name, action="store_true", default=None, help=_flag_help(info))
+        elif info.is_list and _repeated(info):
+            target.add_argument(info.flag, dest=info.name, action="append", metavar=info.metavar, help=_flag_help(info))
+        else:
+            target.add_argument(info.flag, dest=info.name, **_value_options(info), help=_flag_help(info))
+
+
+def _repeated(info) -> bool:
+    """A list given by repeating its flag (each value may hold commas), not as one comma-separated value."""
+    return not info.metavar or "," not in info.metavar
+
+
+def _value_options(info) -> dict:
+    options: dict = {}
+    if info.kind in (int, float):
+        options["type"] = info.kind
+        options["metavar"] = info.metavar or ("N" if info.kind is int else "X")
+    elif info.choices and info.open_choices:
+        options["metavar"] = info.metavar or "|".join(str(choice) for choice in info.choices)
+    elif info.choices:
+        options["choices"] = info.choices
+    elif info.metavar:
+        options["metavar"] = info.metavar
+    return options
 
 
 def config_from_args(args: argparse.Namespace):
+    """The ``TrainConfig`` of the given flags (the others keep the config's defaults). A bad value is
+    a one-line error naming the setting, its flag and its key in a run file."""
+    from ift_desktop.core.errors import SettingError
     from ift_desktop.core.training import TrainConfig
 
-    values = {"method": args.method or "lora"}
-    for option, name in _OPTIONS.items():
-        value = getattr(args, option, None)
-        if value is not None:
-            values[name] = value
-    if args.lora_targets:
-        values["lora_target_modules"] = [part.strip() for part in args.lora_targets.split(",")]
-    if args.probe:
-        values["probe_prompts"] = list(args.probe)
-    return TrainConfig(**values)
+    values = {}
+    for info in setting_flags():
+        value = getattr(args, info.name, None)
+        if value is None:
+            continue
+        if info.is_list and not _repeated(info):
+            value = [part.strip() for part in str(value).split(",")]
+        values[info.name] = list(value) if info.is_list else value
+    try:
+        return TrainConfig(**values)
+    except SettingError as exc:
+        flag = {info.name: info.flag for info in setting_flags()}.get(exc.setting)
+        where = f"{flag}; {exc.setting} in a run file" if flag else f"{exc.setting} in a run file"
+        raise exc.named(f"{exc.label} ({where})") from None
 
 
 class _Reporter:

@@ -20,15 +20,6 @@ from pathlib import Path
 
 from ift_desktop.core.errors import TrainingError
 
-# training settings come from the run file; these options would silently disagree with it
-_SETTING_OPTIONS = (
-    "data", "model", "method", "max_steps", "epochs", "lr", "batch_size", "grad_accum", "max_length", "lora_r",
-    "lora_alpha", "lora_dropout", "lora_targets", "schedule", "warmup_ratio", "weight_decay", "eval_steps",
-    "eval_max_examples", "save_steps", "seed", "gradient_checkpointing", "precision", "device", "use_chat_template",
-    "probe",
-)  # fmt: skip
-
-
 def add_launch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--processes", type=int, metavar="N",
                         help="with --config: train on N processes through accelerate launch (GPUs, or the CPU over "
@@ -87,10 +78,9 @@ def run_from_file(args: argparse.Namespace) -> int:
     from ift_desktop.core.training.ranks import is_launched
     from ift_desktop.core.training.run_file import RUN_FILE_NAME, RunFile, write_run_file
 
-    given = [name for name in _SETTING_OPTIONS if getattr(args, name, None) not in (None, False, [])]
+    given = _setting_flags_given(args)
     if given:
-        flags = ", ".join("--" + name.replace("_", "-") for name in given)
-        raise TrainingError(f"--config takes every setting from the run file; drop {flags} (or edit the file).")
+        raise TrainingError(f"--config takes every setting from the run file; drop {', '.join(given)} (or edit the file).")
     config_path = Path(args.config).expanduser()
     run_file = RunFile.read(config_path)
     if args.processes is not None or args.strategy:
@@ -112,6 +102,19 @@ def run_from_file(args: argparse.Namespace) -> int:
     if run_file.processes > 1 and not is_launched():
         return _launch(out, run_file, args)
     return _train_share(run_file, model, out, args.resume)
+
+
+def _setting_flags_given(args: argparse.Namespace) -> list[str]:
+    """The flags given beside ``--config`` that would silently disagree with the run file (its settings,
+    its dataset, its model)."""
+    from ift_desktop.commands.train import setting_flags
+
+    given = [f"--{name}" for name in ("data", "model") if getattr(args, name, None)]
+    for info in setting_flags():
+        value = getattr(args, info.name, None)
+        if value is not None:
+            given.append("--no-" + info.flag[2:] if value is False and info.kind is bool and info.optional else info.flag)
+    return given
 
 
 def _check_folder(out: Path, resume: bool) -> None:

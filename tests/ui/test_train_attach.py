@@ -143,6 +143,18 @@ def test_a_run_whose_process_died_shows_as_interrupted_and_can_be_continued(qtbo
     page.shutdown(1000)
 
 
+def test_a_separate_run_that_ran_out_of_memory_offers_the_retry_its_status_names(qtbot, context):
+    other = OtherProcess(context)
+    other.steps(1, 2)
+    page = _page(qtbot, context)
+    qtbot.waitUntil(lambda: isinstance(page.session, AttachedRun), timeout=5000)
+    other.status.on_event({"type": "status", "status": "failed", "retry": {"batch_size": 2, "grad_accum": 2},
+                           "message": "The device ran out of memory during training; memory was freed."})  # fmt: skip
+    qtbot.waitUntil(lambda: page.session is None, timeout=5000)
+    assert page.retry_button.isVisible() and page.retry_button.text() == "Retry with batch 2 × accumulation 2"
+    page.shutdown(1000)
+
+
 def test_where_to_run_shares_the_global_batch_and_the_run_file_round_trips(qtbot, context, tmp_path):
     page = _page(qtbot, context)
     where = page.setup.where

@@ -278,6 +278,39 @@ def test_out_of_memory_offers_a_retry_with_the_same_effective_batch(qtbot, page)
     assert not page.retry_button.isVisible() and page.evaluate_button.isVisible()
 
 
+def test_only_the_out_of_memory_type_offers_a_retry_not_its_wording(qtbot, page):
+    from ift_desktop.core.errors import TrainingError
+
+    def worded_like_it(config, **kwargs):
+        raise TrainingError("The data ran out of memory-friendly examples (not an out of memory error).")
+
+    page.train_function = worded_like_it
+    _set(page, "batch_size", 8)
+    page.start_button.click()
+    _run_until_end(qtbot, page)
+    assert page.message.kind == "error" and not page.retry_button.isVisible()
+
+
+def test_a_new_setting_with_metadata_gets_its_form_row(qtbot):
+    from dataclasses import dataclass
+
+    from ift_desktop.core.training.config import TrainConfig
+    from ift_desktop.core.training.setting_fields import setting
+    from ift_desktop.ui.pages.train.hyperparams import HyperParameterForm
+
+    @dataclass
+    class WithPacking(TrainConfig):
+        packing: bool = setting("Pack several short examples into one sequence.", False, label="Packing")
+
+    form = HyperParameterForm(WithPacking)
+    qtbot.addWidget(form)
+    assert form.labels["packing"] == "Packing" and list(form.editors)[-1] == "packing"  # last of the Advanced fold
+    assert "Pack several" in form.editors["packing"].widget.toolTip()
+    form.editors["packing"].widget.setChecked(True)
+    assert WithPacking(**form.values()).packing is True
+    assert "method" not in form.editors and "probe_prompts" not in form.editors  # their own editors on the page
+
+
 def test_curve_reader_rules():
     reader = CurveReader(rising=3)
     assert reader.on_log(1, 2.0) is None

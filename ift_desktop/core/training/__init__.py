@@ -23,7 +23,7 @@ _EXPORTS = {
     "encode_example": "data",
     "load_training_data": "data",
     "TrainingResult": "loop",
-    "out_of_memory_error": "loop",
+    "out_of_memory_error": "out_of_memory",
     "run_training": "loop",
     "generate_answers": "probes",
     "RunFolder": "run_folder",

@@ -5,7 +5,8 @@ objects, so a UI thread can set them while the Trainer runs in a worker thread.
 :class:`EventCallback` is a ``TrainerCallback`` that turns the Trainer's logs into the event dicts
 of docs/ARCHITECTURE.md, appends rows to ``metrics.jsonl``, blocks between steps while paused (still
 stoppable), stops at the next step boundary when asked (saving a checkpoint there), and stops a
-run whose loss became NaN or infinite.
+run whose loss became NaN or infinite. :class:`CancellableControl` adds a task's cancel to the
+user's requests; :class:`TrainerTokens` reads the Trainer's token count at log time.
 """
 
 from __future__ import annotations
@@ -49,6 +50,54 @@ class TrainingControl:
     def wait_while_paused(self, timeout: float = 0.1) -> bool:
         """Block up to ``timeout`` s while paused; True once running (or stopping) again."""
         return self._running.wait(timeout)
+
+
+class CancellableControl(TrainingControl):
+    """The caller's :class:`TrainingControl`, also stopping when the task's ``is_cancelled()`` says so
+    (the UI's cancel of a :class:`~ift_desktop.core.progress.TaskState`)."""
+
+    def __init__(self, control: TrainingControl, is_cancelled: Callable[[], bool] | None = None):
+        super().__init__()
+        self.control = control
+        self.is_cancelled = is_cancelled or (lambda: False)
+
+    def request_stop(self) -> None:
+        self.control.request_stop()
+
+    def request_pause(self) -> None:
+        self.control.request_pause()
+
+    def request_resume(self) -> None:
+        self.control.request_resume()
+
+    def stop_requested(self) -> bool:
+        return self.control.stop_requested() or bool(self.is_cancelled())
+
+    def is_paused(self) -> bool:
+        return self.control.is_paused()
+
+    def wait_while_paused(self, timeout: float = 0.1) -> bool:
+        return self.control.wait_while_paused(timeout) or self.stop_requested()
+
+
+class TrainerTokens:
+    """The non-padding tokens the Trainer counted so far (its ``tokens_seen``), summed by ``combine``
+    (over every rank of a launched run). It holds the Trainer only from :meth:`watch` to
+    :meth:`release`, so a failed run's Trainer can be freed."""
+
+    def __init__(self, combine: Callable[[object], object] = lambda counted: counted):
+        self.combine = combine
+        self._trainer = None
+
+    def watch(self, trainer) -> None:
+        self._trainer = trainer
+
+    def release(self) -> None:
+        self._trainer = None
+
+    def __call__(self) -> int:
+        counted = getattr(self._trainer, "tokens_seen", None)
+        return int(self.combine(counted).item()) if counted is not None else 0
 
 
 def _number(value) -> float | None:

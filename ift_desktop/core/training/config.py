@@ -1,7 +1,8 @@
-"""The settings of one training run, with their help texts (reused as the UI's tooltips).
+"""The settings of one training run; each field's metadata (setting_fields.py: help, label, choices,
+flag) makes the `train` command's flags and the Train page's form.
 
-:class:`TrainConfig` validates itself in ``__post_init__`` (a :class:`TrainingError` that says which
-setting is wrong and what a sensible value is) and round-trips through JSON with a
+:class:`TrainConfig` validates itself in ``__post_init__`` (a :class:`SettingError` that names the
+setting by its label and says what a sensible value is) and round-trips through JSON with a
 ``schema_version``; every run folder keeps the exact config it ran with (``run.json``).
 
 The defaults are the ones measured on the built-in model (benchmarks/RESULTS.md): LoRA r 16 /
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from ..errors import TrainingError
+from ..errors import SettingError, TrainingError
+from .setting_fields import setting, setting_info
 
 SCHEMA_VERSION = 1
 METHODS = ("lora", "full")
@@ -26,99 +28,178 @@ DEVICES = ("auto", "cuda", "mps", "cpu")
 DEFAULT_LR = {"lora": 1e-3, "full": 2e-5}
 
 
-def _help(text: str, default=MISSING, factory=MISSING):
-    kwargs = {"metadata": {"help": text}}
-    if factory is not MISSING:
-        kwargs["default_factory"] = factory
-    else:
-        kwargs["default"] = default
-    return field(**kwargs)
+_help = setting  # the name TrainConfig's fields were declared with before; kept while branches that use it merge
 
 
 @dataclass
 class TrainConfig:
-    method: str = _help(
+    method: str = setting(
         "Full fine-tuning updates every weight (best quality, most memory). LoRA trains small low-rank "
         "adapters beside frozen weights (a fraction of the memory, saved as a small adapter).",
         "lora",
+        label="Method",
+        choices=METHODS,
+        in_form=False,  # the page's method chooser, with the memory each needs
     )
-    max_steps: int | None = _help(
-        "Stop after this many optimizer steps. Leave empty to train for the number of epochs instead.", None
+    max_steps: int | None = setting(
+        "Stop after this many optimizer steps. Leave empty to train for the number of epochs instead.",
+        None,
+        label="Steps",
+        advanced=False,
+        empty="none: train for the epochs",
+        cli_group="length",
     )
-    epochs: float = _help("Passes over the training split (used when no step limit is set).", 1.0)
-    learning_rate: float | None = _help(
+    epochs: float = setting(
+        "Passes over the training split (used when no step limit is set).",
+        1.0,
+        label="Epochs",
+        advanced=False,
+        metavar="E",
+        cli_group="length",
+    )
+    learning_rate: float | None = setting(
         "Step size of the AdamW optimizer. Empty = the method's default: 1e-3 for LoRA, 2e-5 for full "
         "fine-tuning. Too high makes the loss jump or become NaN; too low barely moves it.",
         None,
+        label="Learning rate",
+        advanced=False,
+        flag="--lr",
+        metavar="X",
     )
-    lr_schedule: str = _help(
+    lr_schedule: str = setting(
         "How the learning rate changes over the run after warm-up: linear or cosine decay to zero, or constant.",
         "linear",
+        label="Learning-rate schedule",
+        choices=SCHEDULES,
+        flag="--schedule",
     )
-    warmup_ratio: float = _help(
+    warmup_ratio: float = setting(
         "Share of the steps (0-0.5) over which the learning rate ramps up from zero; steadies the first updates.",
         0.03,
+        label="Warm-up share",
+        metavar="F",
     )
-    weight_decay: float = _help("AdamW weight decay (a pull of the weights towards zero); 0 turns it off.", 0.0)
-    batch_size: int = _help(
-        "Examples per forward pass. Larger is steadier and faster per example but needs more memory.", 4
+    weight_decay: float = setting(
+        "AdamW weight decay (a pull of the weights towards zero); 0 turns it off.", 0.0, label="Weight decay", metavar="F"
     )
-    grad_accum: int = _help(
+    batch_size: int = setting(
+        "Examples per forward pass. Larger is steadier and faster per example but needs more memory.",
+        4,
+        label="Batch size",
+        advanced=False,
+    )
+    grad_accum: int = setting(
         "Gradient accumulation: add up this many batches before each optimizer step. The effective batch is "
         "batch size x accumulation, at the memory cost of one batch.",
         1,
+        label="Gradient accumulation",
+        advanced=False,
     )
-    max_length: int | None = _help(
+    max_length: int | None = setting(
         "Longest prompt + completion in tokens; longer examples are cut at the end (the data page shows how many). "
         "Empty = from the dataset: the max length chosen on its statistics step, else the length that keeps 99% "
         "of its training examples whole.",
         None,
+        label="Max length (tokens)",
+        advanced=False,
     )
-    max_grad_norm: float = _help("Gradients are clipped to this norm each step; 0 turns clipping off.", 1.0)
-    lora_r: int = _help("LoRA rank: the width of the adapter matrices. Higher learns more and costs more.", 16)
-    lora_alpha: int = _help("LoRA scaling: the update is multiplied by alpha / r. Usually twice the rank.", 32)
-    lora_dropout: float = _help(
+    max_grad_norm: float = setting(
+        "Gradients are clipped to this norm each step; 0 turns clipping off.",
+        1.0,
+        label="Gradient clipping norm",
+        flag=None,
+    )
+    lora_r: int = setting(
+        "LoRA rank: the width of the adapter matrices. Higher learns more and costs more.",
+        16,
+        label="LoRA rank (r)",
+        advanced=False,
+    )
+    lora_alpha: int = setting(
+        "LoRA scaling: the update is multiplied by alpha / r. Usually twice the rank.", 32, label="LoRA alpha"
+    )
+    lora_dropout: float = setting(
         "Dropout on the adapter's input during training (0-0.5); guards against overfitting on long runs, "
         "at the cost of a copy of every adapter's input (memory and time). 0 = off.",
         0.0,
+        label="LoRA dropout",
+        metavar="P",
     )
-    lora_target_modules: list[str] | None = _help(
+    lora_target_modules: list[str] | None = setting(
         "Layers that get adapters. Empty = all linear layers of the attention and MLP blocks (q/k/v/o, gate/up/"
         "down for Llama-like models; q/k/v/o/wi/wo for T5).",
         None,
+        label="LoRA target layers",
+        empty="all linear layers",
+        flag="--lora-targets",
+        metavar="A,B",
     )
-    seed: int = _help("Random seed for the adapter's initialisation, data order and dropout; same seed, same run.", 42)
-    eval_steps: int = _help(
-        "Compute the validation loss (and the probe answers) every this many steps; 0 = only at the end.", 20
+    seed: int = setting(
+        "Random seed for the adapter's initialisation, data order and dropout; same seed, same run.", 42, label="Seed"
     )
-    eval_max_examples: int | None = _help(
-        "Validation examples used for each evaluation (the first N); keeps evaluations quick. Empty = all.", 32
+    eval_steps: int = setting(
+        "Compute the validation loss (and the probe answers) every this many steps; 0 = only at the end.",
+        20,
+        label="Evaluate every (steps)",
+        advanced=False,
     )
-    save_steps: int = _help(
+    eval_max_examples: int | None = setting(
+        "Validation examples used for each evaluation (the first N); keeps evaluations quick. Empty = all.",
+        32,
+        label="Validation examples",
+        empty="all",
+    )
+    save_steps: int = setting(
         "Write a checkpoint (weights + optimizer state, for resuming) every this many steps; 0 = only at the end.",
         20,
+        label="Checkpoint every (steps)",
     )
-    save_total_limit: int = _help("Checkpoints kept on disk; older ones are deleted.", 2)
-    logging_steps: int = _help("Log loss, learning rate and gradient norm every this many steps.", 1)
-    gradient_checkpointing: bool = _help(
+    save_total_limit: int = setting(
+        "Checkpoints kept on disk; older ones are deleted.", 2, label="Checkpoints kept", flag=None
+    )
+    logging_steps: int = setting(
+        "Log loss, learning rate and gradient norm every this many steps.", 1, label="Log every (steps)", flag=None
+    )
+    gradient_checkpointing: bool = setting(
         "Recompute activations in the backward pass instead of storing them: much less memory, ~30 % slower.",
         False,
+        label="Gradient checkpointing",
     )
-    precision: str = _help(
+    precision: str = setting(
         "Number format of the arithmetic: auto = bf16 mixed precision (fp32 weights) on GPUs and on CPUs with "
         "native bf16 (AVX-512 BF16 / AMX), fp32 elsewhere, where bf16 would be emulated and slower.",
         "auto",
+        label="Precision",
+        choices=PRECISIONS,
     )
-    device: str = _help("Where to train: auto picks a CUDA GPU, then Apple MPS, then the CPU.", "auto")
-    use_chat_template: bool | None = _help(
+    device: str = setting(
+        "Where to train: auto picks a CUDA GPU, then Apple MPS, then the CPU.",
+        "auto",
+        label="Device",
+        choices=DEVICES,
+        open_choices=True,  # cuda:1 and the like are accepted too
+    )
+    use_chat_template: bool | None = setting(
         "Wrap prompts in the model's chat template (instruct models have one). Empty = use it when the model has one.",
         None,
+        label="Use the chat template",
+        flag="--chat-template",
+        flag_help=(
+            "always wrap prompts in the model's chat template",
+            "never use the chat template (plain prompt + completion)",
+        ),
     )
-    probe_prompts: list[str] = _help(
+    probe_prompts: list[str] = setting(
         "Prompts answered by the model at each evaluation, to watch how its answers change during training.",
         factory=list,
+        label="Probe prompts",
+        flag="--probe",
+        metavar="PROMPT",
+        in_form=False,  # the page's probe editor
     )
-    probe_max_new_tokens: int = _help("Length limit (tokens) of each probe answer.", 48)
+    probe_max_new_tokens: int = setting(
+        "Length limit (tokens) of each probe answer.", 48, label="Probe answer length (tokens)", flag=None
+    )
 
     # ------------------------------------------------------------------------------ validation
     def __post_init__(self):
@@ -137,7 +218,7 @@ class TrainConfig:
 
     def _validate(self) -> None:
         def bad(name: str, value, expected: str):
-            raise TrainingError(f"Setting '{name}' is {value!r}; it must be {expected}.")
+            raise SettingError(name, setting_info(TrainConfig, name).label, f"is {value!r}; it must be {expected}.")
 
         def positive_int(name: str, minimum: int = 1):
             value = getattr(self, name)
@@ -187,11 +268,8 @@ class TrainConfig:
 
     @classmethod
     def help(cls, name: str) -> str:
-        """The help text of a field (the UI's tooltip)."""
-        for item in fields(cls):
-            if item.name == name:
-                return item.metadata.get("help", "")
-        raise KeyError(name)
+        """The help text of a field (the flag's help, the UI's tooltip)."""
+        return setting_info(cls, name).help
 
     def to_dict(self) -> dict:
         return {"schema_version": SCHEMA_VERSION, **asdict(self)}

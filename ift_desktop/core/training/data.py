@@ -190,7 +190,7 @@ def load_training_data(
     if eval_max_examples is not None:
         validation_rows = validation_rows[:eval_max_examples]
     if use_chat_template and (is_seq2seq or not has_chat_template(tokenizer)):
-        raise TrainingError("This model has no chat template; set 'use chat template' to off or automatic.")
+        raise TrainingError("This model has no chat template; set 'Use the chat template' to no or auto.")
     chat = bool(not is_seq2seq and (has_chat_template(tokenizer) if use_chat_template is None else use_chat_template))
     common = dict(is_seq2seq=is_seq2seq, max_length=max_length, use_chat_template=use_chat_template, state=state)
     train = encode_split(train_rows, tokenizer, what="training examples", **common)

@@ -3,7 +3,7 @@
 - ``status.json`` — written by the training process (rank 0): what it is doing (``status``,
   ``message``), how far it is (``step``, ``max_steps``, ``eta_s``), who it is (``pid``, ``host``,
   ``processes``) and a ``heartbeat`` time rewritten every few seconds, so a watcher can tell a live
-  run from a dead one.
+  run from a dead one. A run that ran out of memory adds ``retry``: the settings to retry with.
 - ``control.json`` — written by whoever steers the run (the app): ``{"state": "run" | "pause" |
   "stop"}``. The training process reads it a few times a second and applies it to its
   :class:`~ift_desktop.core.training.callbacks.TrainingControl`.
@@ -76,7 +76,8 @@ class RunStatusFile:
         if kind == "status":
             status = str(event.get("status", ""))
             status = {"started": "running", "resumed": "running"}.get(status, status)
-            self.update(status=status, message=str(event.get("message", "")))
+            retry = {"retry": event["retry"]} if event.get("retry") else {}  # an out-of-memory failure's retry
+            self.update(status=status, message=str(event.get("message", "")), **retry)
         elif kind == "log":
             self.update(step=int(event.get("step") or 0), max_steps=int(event.get("max_steps") or 0), eta_s=event.get("eta_s"))
 
@@ -118,6 +119,7 @@ class RunStatus:
     pid: int | None = None
     processes: int = 1
     heartbeat_age_s: float | None = None
+    retry: dict | None = None  # a run that ran out of memory: the settings to retry with
 
     @property
     def is_live(self) -> bool:
@@ -211,6 +213,7 @@ def read_run_status(run_dir: str | Path, *, stale_after_s: float = STALE_AFTER_S
         pid=pid,
         processes=int(data.get("processes") or 1),
         heartbeat_age_s=_heartbeat_age(data, now),
+        retry=data.get("retry") if isinstance(data.get("retry"), dict) else None,
     )
 
 

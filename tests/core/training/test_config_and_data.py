@@ -56,8 +56,13 @@ def test_every_field_has_help_text():
     ],
 )
 def test_nonsense_settings_are_refused_with_the_setting_named(changes, word):
-    with pytest.raises(TrainingError, match=word):
+    from ift_desktop.core.training.setting_fields import setting_info
+
+    with pytest.raises(TrainingError) as caught:
         TrainConfig(**changes)
+    message = str(caught.value)
+    assert setting_info(TrainConfig, word).label.lower() in message.lower()  # named as the user sees it
+    assert "--" not in message and getattr(caught.value, "setting", word) == word  # no CLI flag; the key is kept
 
 
 def test_json_round_trip_and_schema(tmp_path):
@@ -77,6 +82,21 @@ def test_smaller_batch_keeps_the_effective_batch():
     retry = smaller_batch_config(TrainConfig(batch_size=8, grad_accum=2))
     assert (retry.batch_size, retry.grad_accum, retry.effective_batch_size) == (4, 4, 16)
     assert smaller_batch_config(TrainConfig(batch_size=1)) is None
+
+
+def test_memory_saving_retry_halves_the_batch_then_the_max_length():
+    from ift_desktop.core.training.out_of_memory import describe_retry, memory_saving_retry, out_of_memory_error
+
+    batch = out_of_memory_error(TrainConfig(batch_size=8, grad_accum=2, max_length=256))
+    assert batch.retry_changes == {"batch_size": 4, "grad_accum": 4} and describe_retry(batch.retry_changes) == (
+        "batch 4 × accumulation 4"
+    )
+    length = out_of_memory_error(TrainConfig(batch_size=1, max_length=256))
+    assert length.retry_changes == {"max_length": 128} and length.retry_config.max_length == 128
+    assert "max length 128" in length.one_line() and describe_retry(length.retry_changes) == "max length 128"
+    nothing = out_of_memory_error(TrainConfig(batch_size=1, max_length=24))
+    assert nothing.retry_changes == {} and nothing.retry_config is None and "gradient checkpointing" in nothing.one_line()
+    assert memory_saving_retry(TrainConfig(batch_size=1, max_length=None)) is None
 
 
 # ------------------------------------------------------------------------------------- labels

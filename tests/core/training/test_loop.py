@@ -207,6 +207,30 @@ def test_out_of_memory_offers_half_batch_double_accumulation(tmp_path, llama, da
     assert RunFolder(tmp_path / "run").read_record()["status"] == "failed"
 
 
+def test_out_of_memory_in_a_forward_raises_the_typed_error_with_a_retry_that_trains(tmp_path, llama, data, monkeypatch):
+    from transformers.models.llama.modeling_llama import LlamaModel
+
+    from ift_desktop.core.errors import TrainingOutOfMemory
+
+    def out_of_memory(self, *args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    events = []
+    config = TrainConfig(max_steps=2, **{**FAST, "batch_size": 4, "grad_accum": 1})
+    with monkeypatch.context() as patch:
+        patch.setattr(LlamaModel, "forward", out_of_memory)
+        with pytest.raises(TrainingOutOfMemory) as caught:
+            run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run",
+                         on_event=events.append)  # fmt: skip
+    error = caught.value
+    assert error.retry_changes == {"batch_size": 2, "grad_accum": 2}
+    assert error.retry_config.effective_batch_size == config.effective_batch_size
+    assert events[-1]["status"] == "failed" and events[-1]["retry"] == error.retry_changes  # for a watcher
+    assert RunFolder(tmp_path / "run").read_record()["status"] == "failed"
+    retried = run_training(error.retry_config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "retry")
+    assert retried.status == "finished" and retried.global_step == 2
+
+
 def test_existing_run_is_never_overwritten(tmp_path, llama, data):
     out = tmp_path / "run"
     out.mkdir()

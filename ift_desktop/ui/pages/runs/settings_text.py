@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import html
 
-from ift_desktop.ui.pages.train.setup_panel import LABELS, NONE_TEXTS
+from ift_desktop.core.training.config import TrainConfig
+from ift_desktop.core.training.setting_fields import settings_of
 
-EXTRA_LABELS = {
-    "method": "Method",
-    "probe_prompts": "Probe prompts",
-    "schema_version": "Settings format",
-}
+SETTINGS = {info.name: info for info in settings_of(TrainConfig)}  # labels and empty texts: TrainConfig's metadata
+EXTRA_LABELS = {"schema_version": "Settings format"}
 UNITS = {"max_steps": "steps", "eval_steps": "steps", "save_steps": "steps", "logging_steps": "steps"}
 METHODS = {"lora": "LoRA (adapters)", "full": "Full fine-tuning"}
 SHOWN_CHARS = 70
 
 
 def setting_label(key: str) -> str:
-    return LABELS.get(key) or EXTRA_LABELS.get(key) or key.replace("_", " ").capitalize()
+    info = SETTINGS.get(key)
+    return info.label if info is not None else EXTRA_LABELS.get(key) or key.replace("_", " ").capitalize()
 
 
 def _short(text: str) -> str:
@@ -29,7 +28,8 @@ def _short(text: str) -> str:
 def setting_html(key: str, value) -> str:
     """The value as HTML a person reads: no quotes, brackets or escaped line breaks."""
     if value is None or value == "" or value == []:
-        return html.escape(NONE_TEXTS.get(key, "—"))
+        info = SETTINGS.get(key)
+        return html.escape(info.empty if info is not None and info.optional else "—")
     if key == "method":
         return html.escape(METHODS.get(str(value), str(value)))
     if isinstance(value, bool):

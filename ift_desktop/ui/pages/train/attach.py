@@ -34,6 +34,7 @@ class AttachedRun(QObject):
         self.tail = RunTail(self.out_dir)
         self.paused = False
         self.stop_requested = False
+        self.error: Exception | None = None  # why the run failed, as far as its files tell
         self._running = True
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
@@ -60,7 +61,12 @@ class AttachedRun(QObject):
 
     def _end_with(self, status: str, message: str) -> None:
         if status == "failed":
-            self._end(failed=message or f"Run {self.out_dir.name} failed; see launch.log in its folder.")
+            message = message or f"Run {self.out_dir.name} failed; see launch.log in its folder."
+            if self.tail.status.retry:  # it ran out of memory: the page offers the retry it names
+                from ift_desktop.core.errors import TrainingOutOfMemory
+
+                self.error = TrainingOutOfMemory(message, retry_changes=self.tail.status.retry)
+            self._end(failed=message)
         else:
             self._end(result=SimpleNamespace(**self.tail.result()))
 

@@ -1,18 +1,16 @@
 """The hyper-parameter form, built from the ``TrainConfig`` dataclass itself.
 
-Each field becomes an editor chosen by its type (check box, spin box, number field, choice list,
-comma-separated list); its default is the dataclass default and its tooltip the field's
-``metadata["help"]``, so the form can never drift from what the trainer accepts. The common fields
-are shown; the rest sit under an "Advanced" fold. Values are checked by ``TrainConfig`` itself
-(``__post_init__``), so the page and the CLI reject the same nonsense with the same words.
+Each setting (core/training/setting_fields.py) becomes an editor chosen by its type (check box, spin
+box, number field, choice list, comma-separated list), labelled with its ``label``; its default is the
+dataclass default, its tooltip its help text, and what an empty value means its ``empty`` text, so the
+form can never drift from what the trainer accepts. Settings with ``advanced=False`` are shown; the
+rest sit under an "Advanced" fold, each group in field order. Values are checked by ``TrainConfig``
+itself (``__post_init__``), so the page and the CLI reject the same nonsense with the same words.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import types
-import typing
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -28,18 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from ift_desktop.core.errors import TrainingError
+from ift_desktop.core.training.setting_fields import SettingInfo, settings_of
 
 INT_MAX = 2**31 - 1
-NONE_TEXT = "auto"
-
-
-def _unwrap_optional(hint: Any) -> tuple[Any, bool]:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if len(args) == 1 and len(typing.get_args(hint)) == 2:
-            return args[0], True
-    return hint, False
 
 
 def _format_float(value: float) -> str:
@@ -51,49 +40,46 @@ def _format_float(value: float) -> str:
 
 
 class _Editor:
-    """One field's widget plus how to read and write its value."""
+    """One setting's widget plus how to read and write its value."""
 
-    def __init__(self, field: dataclasses.Field, hint: Any, choices=None, none_text: str = NONE_TEXT):
-        self.field = field
-        self.name = field.name
-        base, self.optional = _unwrap_optional(hint)
-        self.base = base
-        if typing.get_origin(base) is typing.Literal:
-            choices = typing.get_args(base)
-        choices = choices or field.metadata.get("choices")
-        if base is bool and self.optional:
+    def __init__(self, info: SettingInfo):
+        self.info = info
+        self.name = info.name
+        self.optional = info.optional
+        self.base = info.kind
+        choices = info.choices
+        if info.kind is bool and self.optional:
             choices = (True, False)
         self.choices = tuple(choices) if choices else None
-        if base is bool and not self.optional:
+        if info.kind is bool and not self.optional:
             self.widget = QCheckBox()
         elif self.choices:
             self.widget = QComboBox()
             if self.optional:
-                self.widget.addItem(none_text, None)
+                self.widget.addItem(info.empty, None)
             for choice in self.choices:
                 text = {True: "yes", False: "no"}.get(choice, str(choice)) if isinstance(choice, bool) else str(choice)
                 self.widget.addItem(text, choice)
-        elif base is int:
+        elif info.kind is int:
             self.widget = QSpinBox()
             # zero and negatives stay typeable: TrainConfig judges them and says what is sensible
             self.widget.setRange(-1 if self.optional else -INT_MAX, INT_MAX)
             if self.optional:
-                self.widget.setSpecialValueText(none_text)
+                self.widget.setSpecialValueText(info.empty)
             self.widget.setAccelerated(True)
         else:  # float, str, lists: typed as text, parsed and then judged by TrainConfig
             self.widget = QLineEdit()
             if self.optional:
-                self.widget.setPlaceholderText(none_text)
-        help_text = field.metadata.get("help")
-        if help_text:
-            self.widget.setToolTip(str(help_text))
+                self.widget.setPlaceholderText(info.empty)
+        if info.help:
+            self.widget.setToolTip(info.help)
         self.widget.setMaximumWidth(220)
         if isinstance(self.widget, QComboBox):
             self.widget.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             self.widget.setMinimumContentsLength(12)
 
     def is_list(self) -> bool:
-        return typing.get_origin(self.base) in (list, tuple) or self.base in (list, tuple)
+        return self.info.is_list
 
     def set(self, value: Any) -> None:
         w = self.widget
@@ -126,7 +112,7 @@ class _Editor:
             return None
         if self.is_list():
             items = [part.strip() for part in text.split(",") if part.strip()]
-            return tuple(items) if typing.get_origin(self.base) is tuple or self.base is tuple else items
+            return items
         if self.base is float:
             try:
                 value = float(text)
@@ -139,25 +125,14 @@ class _Editor:
 
 
 class HyperParameterForm(QWidget):
-    """Editors for the fields of ``config_cls`` except ``skip``; ``common`` ones outside the fold."""
+    """Editors for the settings of ``config_cls`` shown in the form (``in_form``); the common ones
+    (``advanced=False``) above the "Advanced" fold."""
 
     changed = Signal()
 
-    def __init__(
-        self,
-        config_cls,
-        common: tuple[str, ...],
-        skip: tuple[str, ...] = (),
-        *,
-        labels: dict[str, str] | None = None,
-        choices: dict[str, tuple] | None = None,
-        none_texts: dict[str, str] | None = None,
-        parent=None,
-    ):
+    def __init__(self, config_cls, parent=None):
         super().__init__(parent)
-        labels, choices, none_texts = labels or {}, choices or {}, none_texts or {}
         self.config_cls = config_cls
-        hints = typing.get_type_hints(config_cls)
         self.editors: dict[str, _Editor] = {}
         self.labels: dict[str, str] = {}
         layout = QVBoxLayout(self)
@@ -170,17 +145,13 @@ class HyperParameterForm(QWidget):
         advanced_form.setFieldGrowthPolicy(QFormLayout.FieldsStayAtSizeHint)
         for form in (common_form, advanced_form):
             form.setRowWrapPolicy(QFormLayout.WrapLongRows)  # a narrow panel puts the field under its label
-        fields = [f for f in dataclasses.fields(config_cls) if f.init and f.name not in skip]
-        order = {name: i for i, name in enumerate(common)}
-        for field in sorted(fields, key=lambda f: order.get(f.name, len(order))):
-            editor = _Editor(
-                field, hints.get(field.name, str), choices.get(field.name), none_texts.get(field.name, NONE_TEXT)
-            )
-            label = labels.get(field.name) or field.name.replace("_", " ").capitalize()
-            self.editors[field.name] = editor
-            self.labels[field.name] = label
-            form = common_form if field.name in order else advanced_form
-            form.addRow(label, editor.widget)
+        shown = [info for info in settings_of(config_cls) if info.in_form]
+        for info in sorted(shown, key=lambda info: info.advanced):  # stable: field order within each group
+            editor = _Editor(info)
+            self.editors[info.name] = editor
+            self.labels[info.name] = info.label
+            form = advanced_form if info.advanced else common_form
+            form.addRow(info.label, editor.widget)
             form.labelForField(editor.widget).setToolTip(editor.widget.toolTip())
             signal = getattr(editor.widget, "toggled", None) or getattr(editor.widget, "currentIndexChanged", None)
             if signal is None:
@@ -207,14 +178,8 @@ class HyperParameterForm(QWidget):
 
     def reset(self) -> None:
         """Show the dataclass defaults."""
-        for field in dataclasses.fields(self.config_cls):
-            editor = self.editors.get(field.name)
-            if editor is None:
-                continue
-            if field.default is not dataclasses.MISSING:
-                editor.set(field.default)
-            elif field.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-                editor.set(field.default_factory())  # type: ignore[misc]
+        for editor in self.editors.values():
+            editor.set(editor.info.default)
 
     def values(self) -> dict[str, Any]:
         """What the form says, parsed; raises :class:`TrainingError` for text that is not a number."""

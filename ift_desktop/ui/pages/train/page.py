@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ift_desktop.core.errors import UserError
+from ift_desktop.core.errors import TrainingOutOfMemory, UserError
 from ift_desktop.core.training.resumable import ResumableRun, load_resumable, resumable_runs
 from ift_desktop.core.training.run_folder import RunFolder
 from ift_desktop.ui.task_runner import TaskRunner
@@ -69,7 +69,7 @@ class TrainPage(QWidget):
         self._previous_session: TrainingSession | None = None
         self.last_run: Path | None = None
         self._config = None  # the TrainConfig of the current or last run
-        self._retry_config = None  # offered after an out-of-memory failure
+        self._retry_changes: dict = {}  # settings offered after an out-of-memory failure
         self.reader = CurveReader()
         self._max_steps = 0
         self._ended_status = ""
@@ -140,8 +140,7 @@ class TrainPage(QWidget):
         self.continue_button.setToolTip("Resume this run from its last checkpoint; the curve continues")
         self.continue_button.clicked.connect(self._continue_last)
         self.retry_button = QPushButton()
-        self.retry_button.setToolTip("Start again with half the batch and twice the accumulation: same effective batch")
-        self.retry_button.clicked.connect(self._retry_smaller_batch)
+        self.retry_button.clicked.connect(self._retry_with_less_memory)
         after.addWidget(self.after_label)
         after_buttons = QHBoxLayout()
         after_buttons.addStretch(1)
@@ -574,33 +573,34 @@ class TrainPage(QWidget):
             self.progress.setRange(0, 1)
         self.progress.setFormat("failed")
         self._say(f"failed: {message}")
-        self._retry_config = None
-        if is_user_error and "out of memory" in message.lower():
-            from ift_desktop.core.training.config import smaller_batch_config
-
-            self._retry_config = smaller_batch_config(self._config) if self._config is not None else None
+        error = getattr(self.session, "error", None)
+        self._retry_changes = error.retry_changes if isinstance(error, TrainingOutOfMemory) else {}
         has_checkpoint = self.last_run is not None and RunFolder(self.last_run).last_checkpoint() is not None
-        if self._retry_config is not None or has_checkpoint:
+        if self._retry_changes or has_checkpoint:
             self.after_label.setText(
-                "The run needs less memory per step." if self._retry_config is not None
+                "The run needs less memory per step." if self._retry_changes
                 else f"Run {self.last_run.name} kept a checkpoint; fix the problem and continue it."
             )
-            if self._retry_config is not None:
-                self.retry_button.setText(
-                    f"Retry with batch {self._retry_config.batch_size} × accumulation {self._retry_config.grad_accum}"
+            if self._retry_changes:
+                from ift_desktop.core.training.out_of_memory import describe_retry
+
+                self.retry_button.setText(f"Retry with {describe_retry(self._retry_changes)}")
+                self.retry_button.setToolTip(
+                    "Start again with half the batch and twice the accumulation: same effective batch"
+                    if "batch_size" in self._retry_changes
+                    else "Start again with a shorter max length: longer examples are cut"
                 )
-            self.retry_button.setVisible(self._retry_config is not None)
+            self.retry_button.setVisible(bool(self._retry_changes))
             self.evaluate_button.setVisible(False)
             self.continue_button.setVisible(has_checkpoint)
             self.after_run.show()
 
-    def _retry_smaller_batch(self) -> None:
-        """After running out of memory: same settings, half the batch, twice the accumulation."""
-        if self._retry_config is None or self.session is not None:
+    def _retry_with_less_memory(self) -> None:
+        """After running out of memory: the same settings with those the error offers (half the batch and
+        twice the accumulation, or a shorter max length)."""
+        if not self._retry_changes or self.session is not None:
             return
-        self.setup.form.set_values(
-            {"batch_size": self._retry_config.batch_size, "grad_accum": self._retry_config.grad_accum}
-        )
+        self.setup.form.set_values(self._retry_changes)
         self.start()
 
     def _on_ended(self) -> None:

@@ -52,7 +52,8 @@ class TrainingSession(QObject):
     """A run in progress. Signals arrive on the UI thread.
 
     ``event(dict)``: each trainer event; ``finished(result)``: the run returned (stopped runs
-    return too); ``failed(message, details, is_user_error)``; ``ended()``: always last, once the
+    return too); ``failed(message, details, is_user_error)``, with the exception itself in
+    :attr:`error` (e.g. a ``TrainingOutOfMemory`` and its retry); ``ended()``: always last, once the
     thread has finished.
     """
 
@@ -79,11 +80,12 @@ class TrainingSession(QObject):
         self.control = new_control()
         self.paused = False
         self.stop_requested = False
+        self.error: BaseException | None = None  # set in the worker before ``failed`` is queued
         self._bridge = _EventBridge(self)
         self._bridge.event.connect(self._on_event)
         self._handle: TaskHandle = run_in_thread(
             self,
-            train_function,
+            self._keeping_the_error(train_function),
             config,
             data_dir=Path(data_dir),
             model=model,
@@ -97,6 +99,19 @@ class TrainingSession(QObject):
         worker.failed.connect(self.failed)
         worker.cancelled.connect(lambda: self.finished.emit(None))
         self._handle.thread.finished.connect(self.ended)  # the thread has really ended
+
+    def _keeping_the_error(self, train_function: Callable[..., Any]) -> Callable[..., Any]:
+        """``train_function`` that keeps what it raised in :attr:`error` (the worker's ``failed``
+        signal carries only its text)."""
+
+        def train(*args, **kwargs):
+            try:
+                return train_function(*args, **kwargs)
+            except BaseException as exc:
+                self.error = exc
+                raise
+
+        return train
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, dict):

@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from ift_desktop.core.errors import DataError, TrainingError, UserError
+from ift_desktop.core.errors import DataError, UserError
 from ift_desktop.ui.task_runner import TaskRunner
 
 from .hyperparams import HyperParameterForm
@@ -25,47 +25,6 @@ from .pickers import DatasetPicker, ModelPicker
 from .probes import ProbeEditor
 from .where_to_run import WhereToRun
 
-# TrainConfig fields shown outside the "Advanced" fold, in this order.
-COMMON_FIELDS = (
-    "max_steps", "epochs", "learning_rate", "batch_size", "grad_accum", "max_length", "lora_r", "eval_steps",
-)
-LABELS = {
-    "max_steps": "Steps",
-    "epochs": "Epochs",
-    "learning_rate": "Learning rate",
-    "lr_schedule": "Learning-rate schedule",
-    "warmup_ratio": "Warm-up share",
-    "weight_decay": "Weight decay",
-    "batch_size": "Batch size",
-    "grad_accum": "Gradient accumulation",
-    "max_length": "Max length (tokens)",
-    "max_grad_norm": "Gradient clipping norm",
-    "lora_r": "LoRA rank (r)",
-    "lora_alpha": "LoRA alpha",
-    "lora_dropout": "LoRA dropout",
-    "lora_target_modules": "LoRA target layers",
-    "seed": "Seed",
-    "eval_steps": "Evaluate every (steps)",
-    "eval_max_examples": "Validation examples",
-    "save_steps": "Checkpoint every (steps)",
-    "save_total_limit": "Checkpoints kept",
-    "logging_steps": "Log every (steps)",
-    "gradient_checkpointing": "Gradient checkpointing",
-    "precision": "Precision",
-    "device": "Device",
-    "use_chat_template": "Use the chat template",
-    "probe_max_new_tokens": "Probe answer length (tokens)",
-}
-NONE_TEXTS = {
-    "max_steps": "none: train for the epochs",
-    "max_length": "auto",
-    "learning_rate": "auto",
-    "lora_target_modules": "all linear layers",
-    "eval_max_examples": "all",
-    "use_chat_template": "auto",
-}
-# Fields with their own editor on the page (not in the form).
-OWN_EDITORS = ("method", "probe_prompts", "schema_version")
 # Fields whose change alters the memory estimate.
 COST_FIELDS = ("batch_size", "max_length", "lora_r", "lora_target_modules", "gradient_checkpointing", "precision")
 PROBE_EXAMPLES = 20  # validation prompts offered by "Pin one from the dataset"
@@ -76,16 +35,6 @@ def train_config_class():
     from ift_desktop.core.training.config import TrainConfig
 
     return TrainConfig
-
-
-def field_choices() -> dict[str, tuple]:
-    from ift_desktop.core.training import config as train_config
-
-    return {
-        "lr_schedule": train_config.SCHEDULES,
-        "precision": train_config.PRECISIONS,
-        "device": train_config.DEVICES,
-    }
 
 
 def default_learning_rates() -> dict[str, float]:
@@ -166,9 +115,7 @@ class SetupPanel(QScrollArea):
         self.model_picker = ModelPicker(context.settings)
         self.dataset_picker = DatasetPicker(context)
         self.method = MethodChooser()
-        self.form = HyperParameterForm(
-            self.config_cls, COMMON_FIELDS, OWN_EDITORS, labels=LABELS, choices=field_choices(), none_texts=NONE_TEXTS
-        )
+        self.form = HyperParameterForm(self.config_cls)  # the rows, labels and fold from TrainConfig's metadata
         self.probes = ProbeEditor()
         self.eval_note = QLabel()  # says when a short run's evaluation interval is adapted
         self.eval_note.setWordWrap(True)
@@ -234,7 +181,7 @@ class SetupPanel(QScrollArea):
         path = self.dataset_picker.current_path()
         if editor is None or not path:
             return
-        editor.widget.setSpecialValueText(NONE_TEXTS["max_length"] + " (measuring)")
+        editor.widget.setSpecialValueText(editor.info.empty + " (measuring)")
         if not self.code_loaded:
             return  # transformers is being imported in another worker; code_ready() measures then
         try:
@@ -249,15 +196,16 @@ class SetupPanel(QScrollArea):
         self.code_loaded = True
         self._resolve_max_length()
 
-    def _on_max_length_failed(self, _text: str) -> None:
-        self.form.editors["max_length"].widget.setSpecialValueText(NONE_TEXTS["max_length"])
+    def _on_max_length_failed(self, *_details) -> None:
+        editor = self.form.editors["max_length"]
+        editor.widget.setSpecialValueText(editor.info.empty)
 
     def _on_max_length(self, result) -> None:
         _data_dir, length, why = result
         editor = self.form.editors["max_length"]
         self.dataset_max_length = length
-        editor.widget.setSpecialValueText(f"{NONE_TEXTS['max_length']} ({length})")
-        editor.widget.setToolTip(f"auto = {length} tokens for this dataset ({why}).\n\n" + editor.field.metadata["help"])
+        editor.widget.setSpecialValueText(f"{editor.info.empty} ({length})")
+        editor.widget.setToolTip(f"{editor.info.empty} = {length} tokens for this dataset ({why}).\n\n" + editor.info.help)
         self._schedule_costs()
 
     def _on_method(self, method: str) -> None:
@@ -365,14 +313,7 @@ class SetupPanel(QScrollArea):
         values = self.form.values()
         values["method"] = self.method.method()
         values["probe_prompts"] = self.probes.prompts()
-        try:
-            config = self.config_cls(**values)
-        except TrainingError as exc:
-            # name the setting as the form labels it: 'batch_size' → 'Batch size'
-            text = exc.one_line()
-            for name, label in self.form.labels.items():
-                text = text.replace(f"'{name}'", f"'{label}'")
-            raise TrainingError(text) from None
+        config = self.config_cls(**values)  # a bad value names the setting by its label (core's wording)
         fitted, _note = fit_eval_interval(config.max_steps, config.eval_steps)
         if fitted != config.eval_steps:
             config = dataclasses.replace(config, eval_steps=fitted)
