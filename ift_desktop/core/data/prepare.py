@@ -126,12 +126,13 @@ def build_examples(
     mapping = resolve_mapping(table, config.task, config.mapping)
     params = {k: str(v) for k, v in (config.params or {}).items()}
     label_names = _label_names(params) if config.task == "classification" else None
+    target = spec.target_field
     rows, skipped = _usable_rows(table, spec, mapping, params, label_names)
-    extra, notes = _template_values(table, config.task, spec.target_field, mapping, params, label_names, rows)
+    extra, notes = _template_values(table, config.task, target, mapping, params, label_names, rows)
     pool = _template_pool(library, config.task, config.template, available={*mapping, *extra})
     inputs = [f for f in spec.input_fields if f in mapping] if report is not None else None
-    examples, used = _render_examples(rows, pool, extra, config, spec.target_field, len(mapping[spec.target_field]) > 1,
-                                      inputs, state)
+    examples, used = _render_examples(rows, pool, extra, config, target=target, several=len(mapping[target]) > 1,
+                                      inputs=inputs, state=state)
     if report is not None:
         report.update(mapping=mapping, skipped=skipped, templates_used=dict(used), rows_read=len(table),
                       origin=table.origin, columns=list(table.columns), notes=notes)
@@ -218,7 +219,7 @@ def _template_pool(library: TemplateLibrary, task: str, template: str | None, av
     return pool
 
 
-def _render_examples(rows: list[tuple[dict, list[str]]], pool: list[Template], extra: dict, config: PrepareConfig,
+def _render_examples(rows: list[tuple[dict, list[str]]], pool: list[Template], extra: dict, config: PrepareConfig, *,
                      target: str, several: bool, inputs: list[str] | None,
                      state: TaskState | None) -> tuple[list[dict], Counter]:
     """Each row rendered with one template of ``pool`` (chosen by ``config.seed``), and how often each was used."""
