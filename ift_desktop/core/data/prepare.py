@@ -20,7 +20,7 @@ from .dataset_files import SCHEMA_VERSION, SPLITS, check_replaceable, write_data
 from .mixtures import mixture_sizes
 from .sources import Table, get_sample_task, load_source, sample_tasks
 from .splits import drop_leakage, find_leakage, split_examples
-from .tasks import TASKS, closest_columns, get_task, guess_mapping
+from .tasks import TASKS, TaskSpec, closest_columns, get_task, guess_mapping
 from .templates import RANDOM, Template, TemplateLibrary, render, validate_template
 
 MAX_OPTIONS = 50  # a classification target with more distinct values than this is not a label set
@@ -124,27 +124,49 @@ def build_examples(
     spec = get_task(config.task)
     library = library or TemplateLibrary()
     mapping = resolve_mapping(table, config.task, config.mapping)
-    target = spec.target_field
-    several = len(mapping[target]) > 1
     params = {k: str(v) for k, v in (config.params or {}).items()}
     label_names = _label_names(params) if config.task == "classification" else None
+    target = spec.target_field
+    rows, skipped = _usable_rows(table, spec, mapping, params, label_names)
+    extra, notes = _template_values(table, config.task, target, mapping, params, label_names, rows)
+    pool = _template_pool(library, config.task, config.template, available={*mapping, *extra})
+    inputs = [f for f in spec.input_fields if f in mapping] if report is not None else None
+    examples, used = _render_examples(rows, pool, extra, config, target=target, several=len(mapping[target]) > 1,
+                                      inputs=inputs, state=state)
+    if report is not None:
+        report.update(mapping=mapping, skipped=skipped, templates_used=dict(used), rows_read=len(table),
+                      origin=table.origin, columns=list(table.columns), notes=notes)
+        if "options" in extra:
+            report["labels"] = list(extra["options"])
+    return examples
 
-    def label_of(text: str) -> str:
-        if label_names and text.lstrip("-").isdigit():
-            index = int(text)
-            if not 0 <= index < len(label_names):
-                raise DataError(
-                    f"Label {index} in {table.origin} has no name in labels={params['labels']} "
-                    f"({len(label_names)} names for ids 0..{len(label_names) - 1})."
-                )
-            return label_names[index]
-        return text
 
+def _named_label(text: str, label_names: list[str] | None, params: dict, origin: str) -> str:
+    """A numeric label as its name from ``labels=`` (when given); any other label as it is."""
+    if label_names and text.lstrip("-").isdigit():
+        index = int(text)
+        if not 0 <= index < len(label_names):
+            raise DataError(
+                f"Label {index} in {origin} has no name in labels={params['labels']} "
+                f"({len(label_names)} names for ids 0..{len(label_names) - 1})."
+            )
+        return label_names[index]
+    return text
+
+
+def _usable_rows(table: Table, spec: TaskSpec, mapping: dict[str, list[str]], params: dict,
+                 label_names: list[str] | None) -> tuple[list[tuple[dict, list[str]]], int]:
+    """Each row with its required fields and target filled, as (field → text, references); and how many were skipped.
+
+    A field mapped to several columns joins their texts; a target mapped to several columns
+    gives several references, the first of which is the completion.
+    """
+    target = spec.target_field
     rows = []
     skipped = 0
     for record in table.records:
         values = {name: [t for col in cols for t in _texts(record.get(col))] for name, cols in mapping.items()}
-        refs = [label_of(t) for t in values[target]] if config.task == "classification" else values[target]
+        refs = [_named_label(t, label_names, params, table.origin) for t in values[target]]
         if not refs or any(not values[f] for f in spec.required_fields if f != target):
             skipped += 1
             continue
@@ -156,58 +178,74 @@ def build_examples(
             f"No usable rows in {table.origin}: every row has an empty "
             f"{' or '.join(repr(c) for f in spec.required_fields for c in mapping[f])}; check the mapping."
         )
+    return rows, skipped
 
-    available = {*mapping, *params}
+
+def _template_values(table: Table, task: str, target: str, mapping: dict[str, list[str]], params: dict,
+                     label_names: list[str] | None, rows: list[tuple[dict, list[str]]]) -> tuple[dict, list[str]]:
+    """The values a template may use beside the row's fields (the params; for classification the label
+    set as ``options`` unless it is too large to list), and notes for the user."""
     extra: dict = dict(params)
-    notes: list[str] = []
-    if config.task == "classification":
-        declared = [table.label_names[c] for c in mapping[target] if c in table.label_names]
-        options = label_names or (declared[0] if declared else sorted({r[1][0] for r in rows}))
-        if len(options) <= MAX_OPTIONS:
-            extra["options"] = options
-            available.add("options")
-        if not label_names and options and all(str(o).lstrip("-").isdigit() for o in options):
-            notes.append(f"The labels are numbers ({', '.join(map(str, options[:5]))}); give them names with "
-                         f"--param labels=NAME0,NAME1,... so the model learns words, not ids.")
-    if config.template in (None, "", "default"):
-        pool = [library.default_for(config.task, available)]
-    elif config.template == RANDOM:
-        pool = library.random_pool(config.task, available)
+    if task != "classification":
+        return extra, []
+    declared = [table.label_names[c] for c in mapping[target] if c in table.label_names]
+    options = label_names or (declared[0] if declared else sorted({refs[0] for _, refs in rows}))
+    if len(options) <= MAX_OPTIONS:
+        extra["options"] = options
+    notes = []
+    if not label_names and options and all(str(o).lstrip("-").isdigit() for o in options):
+        notes.append(f"The labels are numbers ({', '.join(map(str, options[:5]))}); give them names with "
+                     f"--param labels=NAME0,NAME1,... so the model learns words, not ids.")
+    return extra, notes
+
+
+def _template_pool(library: TemplateLibrary, task: str, template: str | None, available: set[str]) -> list[Template]:
+    """The templates to render with (one, or the random pool), each checked against ``task`` and the fields."""
+    if template in (None, "", "default"):
+        pool = [library.default_for(task, available)]
+    elif template == RANDOM:
+        pool = library.random_pool(task, available)
         if not pool:
-            raise TemplateError(f"No built-in {config.task} template works with the fields {', '.join(sorted(available))}.")
+            raise TemplateError(f"No built-in {task} template works with the fields {', '.join(sorted(available))}.")
     else:
-        pool = [library.get(config.template)]
+        pool = [library.get(template)]
     for t in pool:
-        if t.task != config.task:
+        if t.task != task:
             raise TemplateError(
-                f"Template '{t.name}' is for {t.task}, not {config.task}; pick one of: "
-                f"{', '.join([RANDOM, *library.names(config.task)])}."
+                f"Template '{t.name}' is for {t.task}, not {task}; pick one of: "
+                f"{', '.join([RANDOM, *library.names(task)])}."
             )
         validate_template(t, available)
+    return pool
 
+
+def _render_examples(rows: list[tuple[dict, list[str]]], pool: list[Template], extra: dict, config: PrepareConfig, *,
+                     target: str, several: bool, inputs: list[str] | None,
+                     state: TaskState | None) -> tuple[list[dict], Counter]:
+    """Each row rendered with one template of ``pool`` (chosen by ``config.seed``), and how often each was used."""
     rng = random.Random(config.seed)
     examples = []
     used: Counter = Counter()
-    inputs = [f for f in spec.input_fields if f in mapping]
     for index, (fields, refs) in enumerate(rows):
         t: Template = pool[0] if len(pool) == 1 else rng.choice(pool)
-        prompt, completion = render(t, {**extra, **fields})
-        example = {"prompt": prompt, "completion": completion, "task": config.task, "template": t.name}
-        if several:  # each reference as the completion template renders it
-            example["references"] = [completion] + [render(t, {**extra, **fields, target: r})[1] for r in refs[1:]]
-        if report is not None:  # the source input, for the leakage check (removed before saving)
-            example[INPUT_KEY] = config.task + "\x1f" + "\x1f".join(fields[f] for f in inputs)
-        examples.append(example)
+        examples.append(_render_example(t, fields, refs, extra, config.task, target, several, inputs))
         used[t.name] += 1
         if state is not None and index % 64 == 0:
             state.check_cancelled()
             state.report(index / len(rows), f"Rendering examples ({index}/{len(rows)})")
-    if report is not None:
-        report.update(mapping=mapping, skipped=skipped, templates_used=dict(used), rows_read=len(table),
-                      origin=table.origin, columns=list(table.columns), notes=notes)
-        if "options" in extra:
-            report["labels"] = list(extra["options"])
-    return examples
+    return examples, used
+
+
+def _render_example(t: Template, fields: dict, refs: list[str], extra: dict, task: str, target: str,
+                    several: bool, inputs: list[str] | None) -> dict:
+    """One example; with ``several`` its references, with ``inputs`` its source input for the leakage check."""
+    prompt, completion = render(t, {**extra, **fields})
+    example = {"prompt": prompt, "completion": completion, "task": task, "template": t.name}
+    if several:  # each reference as the completion template renders it
+        example["references"] = [completion] + [render(t, {**extra, **fields, target: r})[1] for r in refs[1:]]
+    if inputs is not None:  # the source input, for the leakage check (removed before saving)
+        example[INPUT_KEY] = task + "\x1f" + "\x1f".join(fields[f] for f in inputs)
+    return example
 
 
 # ------------------------------------------------------------------------------------ prepare

@@ -16,6 +16,7 @@ Nothing half-written ever carries the target name.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from dataclasses import dataclass
@@ -25,11 +26,11 @@ from ..atomic import atomic_write_json, atomic_write_text
 from ..errors import ExportError
 from ..progress import TaskState
 from ..provenance import library_versions, now_iso
-from .gguf_vocab import PLAIN_TEMPLATE, build_vocab, check_tokenizer
+from .gguf_vocab import PLAIN_TEMPLATE, GgufVocab, build_vocab, check_tokenizer
 from .gguf_writer import QUANTS, write_gguf
 from .modelfile import Modelfile, UntranslatableTemplate, build_modelfile, measure_chat_format, ollama_commands, ollama_name
 from .roundtrip import DEFAULT_PROMPTS, Intended, RoundTripResult, answer_probes, first_difference, round_trip
-from .support import check_gguf_support
+from .support import GgufSupport, check_gguf_support
 
 REPORT_SCHEMA_VERSION = 1
 
@@ -118,46 +119,86 @@ def export_gguf(run_dir: str | Path, out_path: str | Path, *, quant: str = "f16"
     """Write the run as ``out_path`` (.gguf) plus ``Modelfile`` and ``<name>.export.json`` beside it."""
     import torch
 
-    from ..models.spec import read_run_record
     from ..workspace.runs import load_merged_model
 
     started = time.monotonic()
     run_dir = Path(run_dir)
     state = state or TaskState()
+    out, support, record = _check_request(run_dir, out_path, quant)
+    max_new_tokens = int((record.get("config") or {}).get("probe_max_new_tokens") or 48)
+
+    model, tokenizer = load_merged_model(run_dir, dtype=torch.float32, device="cpu", state=state.span(0.0, 0.15))
+    model.eval()
+    vocab, intended = _file_tokenizer(run_dir, record, model, tokenizer)
+    prompts = _probe_prompts(record)
+    state.report(0.15, "Answering the probe prompts with the merged model…")
+    reference = answer_probes(model, tokenizer, prompts, uses_chat=intended.uses_chat, max_new_tokens=max_new_tokens)
+    merged_s = time.monotonic() - started
+    state.check_cancelled()
+
+    size, write_s, result = _write_checked_file(model, tokenizer, vocab, intended, reference, support, run_dir=run_dir,
+                                                out=out, quant=quant, max_new_tokens=max_new_tokens, state=state)
+    del model  # the kept file holds the weights now; the Modelfile and the report need only the tokenizer
+    modelfile = build_modelfile(gguf_name=out.name, render=_renderer(tokenizer, intended.chat_template),
+                                stops=_stops(intended), system_prompt=None, model_label=f"run {run_dir.name}")
+    modelfile_path = atomic_write_text(out.parent / "Modelfile", modelfile.text)
+    export = GgufExport(out, quant, size, modelfile, modelfile_path, out.with_name(f"{out.stem}.export.json"), result,
+                        ollama_name(out.stem))
+    timings = {"merge_and_reference_s": round(merged_s, 2), "write_s": round(write_s, 2),
+               "round_trip_s": round(result.seconds, 2), "total_s": round(time.monotonic() - started, 2)}
+    atomic_write_json(export.report_path, _report(export, run_dir, support, vocab, intended, timings))
+    state.report(1.0, "Exported and checked")
+    return export
+
+
+def _check_request(run_dir: Path, out_path: str | Path, quant: str) -> tuple[Path, GgufSupport, dict]:
+    """Refuse a quantization, target or model the export cannot take before loading anything; then read the run."""
+    from ..models.spec import read_run_record
+
     if quant not in QUANTS:
         raise ExportError(f"Unknown GGUF quantization '{quant}'; choose one of: {', '.join(QUANTS)}.")
     out = check_target(run_dir, out_path)
     check_gguf_export(run_dir)
     support = check_gguf_support(run_dir)
-    record = read_run_record(run_dir)
-    uses_chat = bool(record.get("chat_template"))
-    max_new_tokens = int((record.get("config") or {}).get("probe_max_new_tokens") or 48)
+    return out, support, read_run_record(run_dir)
 
-    model, tokenizer = load_merged_model(run_dir, dtype=torch.float32, device="cpu", state=state.span(0.0, 0.15))
-    model.eval()
+
+def _renderer(tokenizer, template: str):
+    """``render(messages, add_generation_prompt)`` with ``template`` (the one the run's prompts were written in)."""
+    return functools.partial(_render_chat, tokenizer, template)
+
+
+def _render_chat(tokenizer, template: str, messages, add_generation_prompt) -> str:
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt,
+                                         chat_template=template)
+
+
+def _file_tokenizer(run_dir: Path, record: dict, model, tokenizer) -> tuple[GgufVocab, Intended]:
+    """The vocabulary the file carries and what its metadata must say: the run's chat template (the plain one
+    when it trained without), the end-of-turn and end-of-text tokens."""
+    uses_chat = bool(record.get("chat_template"))
     if uses_chat and not tokenizer.chat_template:
         raise ExportError(
             f"Run {run_dir.name} trained with a chat template, but its tokenizer has none saved; "
             "the run folder is incomplete."
         )
     template = tokenizer.chat_template if uses_chat else PLAIN_TEMPLATE
-
-    def render(messages, add_generation_prompt):
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt,
-                                             chat_template=template)
-
-    eot = _end_of_turn(render, tokenizer) if uses_chat else (tokenizer.eos_token or "")
+    eot = _end_of_turn(_renderer(tokenizer, template), tokenizer) if uses_chat else (tokenizer.eos_token or "")
     vocab = build_vocab(tokenizer, vocab_size=int(model.get_input_embeddings().weight.shape[0]), chat_template=template,
                         uses_chat=uses_chat, eot_text=eot, pre=_builtin_pre(record))
     intended = Intended(chat_template=template, eot_text=vocab.special_texts["eot"], eos_text=tokenizer.eos_token or "",
                         uses_chat=uses_chat)
+    return vocab, intended
 
-    prompts = _probe_prompts(record)
-    state.report(0.15, "Answering the probe prompts with the merged model…")
-    reference = answer_probes(model, tokenizer, prompts, uses_chat=uses_chat, max_new_tokens=max_new_tokens)
-    merged_s = time.monotonic() - started
-    state.check_cancelled()
 
+def _write_checked_file(
+    model, tokenizer, vocab: GgufVocab, intended: Intended, reference: list[dict], support: GgufSupport, *,
+    run_dir: Path, out: Path, quant: str, max_new_tokens: int, state: TaskState,
+) -> tuple[int, float, RoundTripResult]:
+    """Write the GGUF under a temporary name, read it back and judge it; only a file that passes becomes ``out``.
+
+    Returns the file's size, the seconds writing took and the round-trip result.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.stem}.partial-{os.getpid()}.gguf")
     try:
@@ -168,40 +209,37 @@ def export_gguf(run_dir: str | Path, out_path: str | Path, *, quant: str = "f16"
         result = round_trip(partial, reference=reference, source_tokenizer=tokenizer, intended=intended,
                             max_new_tokens=max_new_tokens, state=state.span(0.6, 0.97))
         _judge(result, quant, lambda: _rounding_explains(model, tokenizer, result, intended, max_new_tokens))
-        del model
         size = partial.stat().st_size
         os.replace(partial, out)
     finally:
         with contextlib.suppress(OSError):
             partial.unlink()
+    return size, write_s, result
 
-    name = ollama_name(out.stem)
-    modelfile = build_modelfile(gguf_name=out.name, render=render, stops=_stops(intended), system_prompt=None,
-                                model_label=f"run {run_dir.name}")
-    modelfile_path = atomic_write_text(out.parent / "Modelfile", modelfile.text)
-    export = GgufExport(out, quant, size, modelfile, modelfile_path, out.with_name(f"{out.stem}.export.json"), result, name)
-    report = {
+
+def _report(export: GgufExport, run_dir: Path, support: GgufSupport, vocab: GgufVocab, intended: Intended,
+            timings: dict) -> dict:
+    """The ``<name>.export.json`` beside the file: what was written, from which run, how it was checked."""
+    modelfile = export.modelfile
+    return {
         "schema_version": REPORT_SCHEMA_VERSION,
         "created": now_iso(),
         "run": str(run_dir.resolve()),
-        "file": out.name,
-        "quant": quant,
-        "size_bytes": size,
+        "file": export.path.name,
+        "quant": export.quant,
+        "size_bytes": export.size_bytes,
         "architecture": support.gguf_arch,
         "model_type": support.model_type,
         "tokenizer": {"pre": vocab.pre, "eos": intended.eos_text, "end_of_turn": intended.eot_text,
-                      "add_bos": vocab.add_bos, "chat_template": template, "run_used_chat_template": uses_chat},
-        "modelfile": {"path": modelfile_path.name, "template_translated": modelfile.template is not None,
+                      "add_bos": vocab.add_bos, "chat_template": intended.chat_template,
+                      "run_used_chat_template": intended.uses_chat},
+        "modelfile": {"path": export.modelfile_path.name, "template_translated": modelfile.template is not None,
                       "note": modelfile.note, "stops": modelfile.stops, "system": modelfile.system},
-        "ollama": {"name": name, "commands": export.ollama_commands},
-        "round_trip": result.to_dict(),
-        "timings": {"merge_and_reference_s": round(merged_s, 2), "write_s": round(write_s, 2),
-                    "round_trip_s": round(result.seconds, 2), "total_s": round(time.monotonic() - started, 2)},
+        "ollama": {"name": export.ollama_name, "commands": export.ollama_commands},
+        "round_trip": export.round_trip.to_dict(),
+        "timings": timings,
         "versions": library_versions("gguf"),
     }
-    atomic_write_json(export.report_path, report)
-    state.report(1.0, "Exported and checked")
-    return export
 
 
 def _stops(intended: Intended) -> list[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..atomic import atomic_write_json
-from ..errors import TrainingError, UserError
+from ..errors import SettingError, TrainingError, UserError
 from ..models.spec import ModelSpec
 from .config import TrainConfig
 from .run_folder import RunFolder, RunRecordUnreadable, read_json_record
@@ -92,6 +92,8 @@ class RunFile:
                 processes=int(launch.get("processes", 1)),
                 strategy=str(launch.get("strategy", "ddp")),
             )
+        except SettingError as exc:  # a run file names its settings by their keys
+            raise TrainingError(f"{where}: {exc.named(f'{exc.label} ({exc.setting})').one_line()}") from None
         except UserError as exc:
             raise TrainingError(f"{where}: {exc.one_line()}") from None
         except (TypeError, ValueError) as exc:

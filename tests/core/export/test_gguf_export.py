@@ -223,3 +223,23 @@ def test_f16_difference_names_its_cause():
     result.problems.append("the file's end-of-turn token is '</s>', not '<|im_end|>'")
     with pytest.raises(ExportError, match="end-of-turn token"):
         _judge(result, "q8_0", lambda: True)
+
+
+def test_report_describes_the_kept_file_its_run_and_its_check(tmp_path, lora_run):
+    out = tmp_path / "r" / "tiny-q8.gguf"
+    export = export_gguf(lora_run, out, quant="q8_0")
+    report = json.loads(export.report_path.read_text())
+    assert set(report) == {"schema_version", "created", "run", "file", "quant", "size_bytes", "architecture",
+                           "model_type", "tokenizer", "modelfile", "ollama", "round_trip", "timings", "versions"}
+    assert (report["file"], report["quant"], report["size_bytes"]) == ("tiny-q8.gguf", "q8_0", out.stat().st_size)
+    assert report["run"] == str(lora_run.resolve()) and report["architecture"] == "llama"
+    metadata = read_metadata(out)
+    assert report["tokenizer"]["chat_template"] == metadata["chat_template"]
+    assert report["tokenizer"]["eos"] == report["tokenizer"]["end_of_turn"] == "<|im_end|>"
+    assert report["tokenizer"]["run_used_chat_template"] is True and report["tokenizer"]["add_bos"] is False
+    assert report["modelfile"]["path"] == "Modelfile" and report["modelfile"]["stops"] == ["<|im_end|>"]
+    assert report["ollama"] == {"name": export.ollama_name, "commands": export.ollama_commands}
+    assert report["round_trip"] == export.round_trip.to_dict()
+    timings = report["timings"]
+    assert set(timings) == {"merge_and_reference_s", "write_s", "round_trip_s", "total_s"}
+    assert 0 < timings["write_s"] < timings["total_s"] and timings["merge_and_reference_s"] < timings["total_s"]
