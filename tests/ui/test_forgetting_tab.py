@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
@@ -262,6 +263,6 @@ def test_the_tab_and_the_command_write_the_same_json_for_a_classification_file(q
     assert code == 0
     drop = ("created", "timings", "path", "base_result", "tuned_result")
     from_cli = json.loads(out.read_text(encoding="utf-8"))
-    from_tab = json.loads(open(tab.stored_combo.currentData(), encoding="utf-8").read())
+    from_tab = json.loads(Path(tab.stored_combo.currentData()).read_text(encoding="utf-8"))
     assert from_cli["check"]["shots"] == 2 and from_cli["overall"]["n"] == 4  # the shots come from the 6 rows
     assert {k: v for k, v in from_cli.items() if k not in drop} == {k: v for k, v in from_tab.items() if k not in drop}
