@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
@@ -227,3 +228,35 @@ def test_a_run_trained_on_the_sample_gets_the_multiple_choice_check(qtbot, conte
     assert tab.builtin_combo.currentData() == "everyday-knowledge"  # the reviews were in its training data
     check = tab.build_check()
     assert check.kind == "mmlu" and check.label == "built-in everyday knowledge" and check.shots == 5
+
+
+def test_the_tab_and_the_command_write_the_same_json_for_a_classification_file(qtbot, context, tiny_base, tmp_path):
+    from ift_desktop import cli
+
+    run = make_run(context.workspace.runs_dir / "r", tiny_base)
+    data = tmp_path / "sst.tsv"
+    rows = [f"a {'good' if i % 2 else 'bad'} film number {i}\t{i % 2}" for i in range(12)]
+    data.write_text("sentence\tlabel\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    tab = make_tab(qtbot, context)
+    tab.classification_radio.setChecked(True)
+    assert tab.set_classification_source(str(data))
+    tab.label_words.setText("negative,positive")
+    tab.cls_shots.setValue(2)
+    tab.cls_limit.setValue(6)
+    task = tab.start_check()
+    assert task is not None
+    with qtbot.waitSignal(task.worker.done, timeout=60000):
+        pass
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=5000)
+    assert tab.message.kind == "", tab.message.text()
+
+    out = tmp_path / "cli.json"
+    code = cli.main(["forgetting", "--run", str(run), "--check", "classification", "--data", str(data),
+                     "--text-column", "sentence", "--label-column", "label", "--labels", "negative,positive",
+                     "--shots", "2", "--limit", "6", "--out", str(out)])
+    assert code == 0
+    drop = ("created", "timings", "path", "base_result", "tuned_result")
+    from_cli = json.loads(out.read_text(encoding="utf-8"))
+    from_tab = json.loads(Path(tab.stored_combo.currentData()).read_text(encoding="utf-8"))
+    assert from_cli["check"]["shots"] == 2 and from_cli["overall"]["n"] == 4  # the shots come from the 6 rows
+    assert {k: v for k, v in from_cli.items() if k not in drop} == {k: v for k, v in from_tab.items() if k not in drop}
