@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from ift_desktop.core.evaluation.forgetting import caveats
+from ift_desktop.core.evaluation.forgetting import caveats, format_p
 from ift_desktop.core.evaluation.mmlu import subject_title
 
 COLOURS = {"base": "#8aa4c8", "tuned": "#2f9e62"}
@@ -192,7 +192,7 @@ class RunComparisonTable(QTableWidget):
                 _points(overall["base"]) + _interval(overall.get("base_ci95")),
                 _points(overall["tuned"]) + _interval(overall.get("tuned_ci95")),
                 _signed(overall["delta"]) + _interval(delta_ci, signed=True),
-                f"{float(test['p_value']):.3g}" if test.get("p_value") is not None else "—",
+                format_p(float(test["p_value"])).removeprefix("= ") if test.get("p_value") is not None else "—",
                 verdict,
             ]
             for column, text in enumerate(cells):
