@@ -41,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--max-steps", type=int, metavar="N", help=h("max_steps"))
     length.add_argument("--epochs", type=float, metavar="E", help=h("epochs"))
+    parser.add_argument("--time-limit", type=float, metavar="MINUTES", help=h("time_limit_minutes"))
     parser.add_argument("--lr", type=float, metavar="X", help=h("learning_rate"))
     parser.add_argument("--batch-size", type=int, metavar="N", help=h("batch_size"))
     parser.add_argument("--grad-accum", type=int, metavar="N", help=h("grad_accum"))
@@ -76,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 _OPTIONS = {
-    "max_steps": "max_steps", "epochs": "epochs", "lr": "learning_rate", "batch_size": "batch_size",
+    "max_steps": "max_steps", "epochs": "epochs", "time_limit": "time_limit_minutes", "lr": "learning_rate", "batch_size": "batch_size",
     "grad_accum": "grad_accum", "max_length": "max_length", "lora_r": "lora_r", "lora_alpha": "lora_alpha",
     "lora_dropout": "lora_dropout", "schedule": "lr_schedule", "warmup_ratio": "warmup_ratio",
     "weight_decay": "weight_decay", "eval_steps": "eval_steps", "eval_max_examples": "eval_max_examples",

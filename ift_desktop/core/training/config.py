@@ -46,6 +46,12 @@ class TrainConfig:
         "Stop after this many optimizer steps. Leave empty to train for the number of epochs instead.", None
     )
     epochs: float = _help("Passes over the training split (used when no step limit is set).", 1.0)
+    time_limit_minutes: float | None = _help(
+        "Train for at most this many minutes (runs without a step limit): after each step the run fits its last "
+        "step and the learning-rate schedule to the time left at its pace so far, and ends sooner when the epochs "
+        "are done. A set step limit trains all its steps. Empty or 0 = no time limit.",
+        10.0,
+    )
     learning_rate: float | None = _help(
         "Step size of the AdamW optimizer. Empty = the method's default: 1e-3 for LoRA, 2e-5 for full "
         "fine-tuning. Too high makes the loss jump or become NaN; too low barely moves it.",
@@ -154,6 +160,8 @@ class TrainConfig:
         if self.max_steps is not None:
             positive_int("max_steps")
         number("epochs", 0, 1000, open_low=True)
+        if self.time_limit_minutes is not None:
+            number("time_limit_minutes", 0, 100000)
         number("learning_rate", 0, 1.0, open_low=True)
         if self.lr_schedule not in SCHEDULES:
             bad("lr_schedule", self.lr_schedule, "one of " + ", ".join(SCHEDULES))

@@ -45,6 +45,7 @@ from .ranks import PROCESS_GROUP_TIMEOUT_S, is_main_process, run_folder_for_this
 from .run_folder import RunFolder, library_versions, now_iso
 from .run_lock import RunLock
 from .run_record_guard import check_steps_left, kept_on_failed_resume, known_failure, record_failure
+from .time_limit import TimeLimit, limit_seconds
 
 log = logging.getLogger(__name__)
 _NEVER = 10**9  # an interval longer than any run: "only at the end"
@@ -182,6 +183,13 @@ def _training_arguments(config: TrainConfig, run: RunFolder, device: torch.devic
         ddp_timeout=PROCESS_GROUP_TIMEOUT_S,  # a launched run whose peer died ends instead of hanging
         ddp_find_unused_parameters=False,  # every trainable weight takes part in each step
     )
+
+
+def _time_limit(config: TrainConfig) -> list:
+    """The time-limit callback of a run without a step limit, if it has a time limit (it goes before the
+    progress bridge, which reads the step count it fits)."""
+    seconds = limit_seconds(config.time_limit_minutes)
+    return [TimeLimit(seconds)] if seconds is not None and config.max_steps is None else []
 
 
 def _save_artifact(model, tokenizer, target: Path) -> None:
@@ -401,7 +409,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
         train_dataset=ListDataset(data.train.features),
         eval_dataset=ListDataset(data.validation.features) if has_eval else None,
         processing_class=tokenizer,
-        callbacks=[bridge, *(callbacks or [])],
+        callbacks=[*_time_limit(config), bridge, *(callbacks or [])],
     )
     trainer.remove_callback(PrinterCallback)  # the bridge reports; no raw dicts on stdout
     holder["trainer"] = trainer
