@@ -106,6 +106,12 @@ class TrainConfig:
     )
     save_total_limit: int = _help("Checkpoints kept on disk; older ones are deleted.", 2)
     logging_steps: int = _help("Log loss, learning rate and gradient norm every this many steps.", 1)
+    packing: bool = _help(
+        "Pack each batch's examples end to end into rows of at most the max length, with restarting positions and "
+        "a mask that keeps every example to itself (same loss, no padding), instead of padding them to the longest. "
+        "Causal LMs only; benchmarks/RESULTS.md compares its speed with the default length-grouped batches.",
+        False,
+    )
     gradient_checkpointing: bool = _help(
         "Recompute activations in the backward pass instead of storing them: much less memory, ~30 % slower.",
         False,

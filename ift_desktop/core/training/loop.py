@@ -39,6 +39,7 @@ from .data import (
     load_training_data,
 )
 from .head_loss import completion_loss, supports_completion_head
+from .packing import PackingCollator
 from .probes import generate_answers
 from .rank_sync import save_sharded_artifact, sum_over_ranks
 from .ranks import PROCESS_GROUP_TIMEOUT_S, is_main_process, run_folder_for_this_process, world_size
@@ -183,6 +184,13 @@ def _training_arguments(config: TrainConfig, run: RunFolder, device: torch.devic
         ddp_timeout=PROCESS_GROUP_TIMEOUT_S,  # a launched run whose peer died ends instead of hanging
         ddp_find_unused_parameters=False,  # every trainable weight takes part in each step
     )
+
+
+def _collator(config: TrainConfig, tokenizer, *, packed: bool):
+    """Packed rows (packing.py) when asked for and the completion-only loss reads them, else padded rows."""
+    if config.packing and packed:
+        return PackingCollator(tokenizer.pad_token_id, config.max_length)
+    return CompletionOnlyCollator(tokenizer.pad_token_id)
 
 
 def _time_limit(config: TrainConfig) -> list:
@@ -350,10 +358,11 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
     run.write_record(record)
 
     tokenizer = loaded.tokenizer
+    # in a launched run the model is called through its DDP/FSDP/DeepSpeed wrapper, so it keeps its own loss
+    completion_head = supports_completion_head(base) and world_size() == 1
     trainer_cls = _trainer_class(
         loaded.is_seq2seq,
-        # in a launched run the model is called through its DDP/FSDP/DeepSpeed wrapper, so it keeps its own loss
-        completion_head=supports_completion_head(base) and world_size() == 1,
+        completion_head=completion_head,
         autocast=(device.type, dtype) if precision.autocast and device.type in ("cpu", "cuda") else None,
     )
     holder: dict = {}
@@ -405,7 +414,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
     trainer = trainer_cls(
         model=base,
         args=_training_arguments(config, run, device, dtype, has_eval),
-        data_collator=CompletionOnlyCollator(tokenizer.pad_token_id),
+        data_collator=_collator(config, tokenizer, packed=completion_head),
         train_dataset=ListDataset(data.train.features),
         eval_dataset=ListDataset(data.validation.features) if has_eval else None,
         processing_class=tokenizer,
