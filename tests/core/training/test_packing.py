@@ -5,13 +5,21 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_models import make_tiny_dataset, make_tiny_llama, tiny_examples
 
 from ift_desktop.core.models import ModelSpec, load_model
 from ift_desktop.core.training import TrainConfig, run_training
-from ift_desktop.core.training.data import CompletionOnlyCollator, count_tokens, encode_example
+from ift_desktop.core.training.data import (
+    CompletionOnlyCollator,
+    count_tokens,
+    encode_example,
+)
 from ift_desktop.core.training.head_loss import completion_loss
-from ift_desktop.core.training.packing import PackingCollator, block_causal_mask, pack_rows
-from tiny_models import make_tiny_dataset, make_tiny_llama, tiny_examples
+from ift_desktop.core.training.packing import (
+    PackingCollator,
+    block_causal_mask,
+    pack_rows,
+)
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_models import make_tiny_dataset, make_tiny_llama
 from transformers import TrainingArguments, get_scheduler
 from transformers.trainer_callback import TrainerControl, TrainerState
 
 from ift_desktop.core.models import ModelSpec
 from ift_desktop.core.training import TrainConfig, run_training
 from ift_desktop.core.training import time_limit as time_limit_module
-from ift_desktop.core.training.time_limit import TimeLimit, fitted_last_step, limit_seconds
-from tiny_models import make_tiny_dataset, make_tiny_llama
+from ift_desktop.core.training.time_limit import (
+    TimeLimit,
+    fitted_last_step,
+    limit_seconds,
+)
 
 
 def test_the_last_step_fits_the_time_left_at_the_pace_so_far():
@@ -74,7 +78,7 @@ def test_a_run_with_a_time_limit_ends_within_it_and_a_step_limit_ignores_it(tmp_
         return clock.now
 
     monkeypatch.setattr(time_limit_module.time, "monotonic", slow_clock)
-    common = dict(batch_size=2, epochs=3, eval_steps=0, save_steps=0, time_limit_minutes=5 / 60)
+    common = {"batch_size": 2, "epochs": 3, "eval_steps": 0, "save_steps": 0, "time_limit_minutes": 5 / 60}
     limited = run_training(TrainConfig(**common), data_dir=data, model=model, out_dir=tmp_path / "limited")
     assert limited.status == "finished" and 2 <= limited.global_step < 10
     assert limited.max_steps == limited.global_step  # the progress shows the fitted step count
