@@ -28,11 +28,12 @@ from .where_to_run import WhereToRun
 
 # TrainConfig fields shown outside the "Advanced" fold, in this order.
 COMMON_FIELDS = (
-    "max_steps", "epochs", "learning_rate", "batch_size", "grad_accum", "max_length", "lora_r", "eval_steps",
+    "max_steps", "epochs", "time_limit_minutes", "learning_rate", "batch_size", "grad_accum", "max_length", "lora_r", "eval_steps",
 )
 LABELS = {
     "max_steps": "Steps",
     "epochs": "Epochs",
+    "time_limit_minutes": "Time limit (minutes)",
     "learning_rate": "Learning rate",
     "lr_schedule": "Learning-rate schedule",
     "warmup_ratio": "Warm-up share",
@@ -51,6 +52,7 @@ LABELS = {
     "save_steps": "Checkpoint every (steps)",
     "save_total_limit": "Checkpoints kept",
     "logging_steps": "Log every (steps)",
+    "packing": "Packing (no padding)",
     "gradient_checkpointing": "Gradient checkpointing",
     "precision": "Precision",
     "device": "Device",
@@ -60,6 +62,7 @@ LABELS = {
 NONE_TEXTS = {
     "max_steps": "none: train for the epochs",
     "max_length": "auto",
+    "time_limit_minutes": "none",
     "learning_rate": "auto",
     "lora_target_modules": "all linear layers",
     "eval_max_examples": "all",
