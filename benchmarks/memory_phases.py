@@ -16,7 +16,10 @@ batch: length-grouped batches put it first), ``--steps`` times:
 - seconds per step.
 
 Variants: ``plain`` (the default path), ``ckpt`` (gradient checkpointing, non-reentrant),
-``arena2`` (glibc ``MALLOC_ARENA_MAX=2``), ``trim`` (``malloc_trim(0)`` after every step).
+``arena2`` (glibc ``MALLOC_ARENA_MAX=2``), ``trim`` (``malloc_trim(0)`` after every step), ``mmap``
+(glibc ``MALLOC_MMAP_THRESHOLD_=65536``: a fixed threshold, so every large tensor is its own mapping,
+returned to the system when freed, instead of glibc raising the threshold after the first frees and
+keeping freed tensors in its heap).
 Prints each variant's phases and one table at the end.
 """
 
@@ -137,7 +140,7 @@ def child(args) -> None:
     from ift_desktop.core.training.head_loss import completion_loss
 
     phases = {"imports": (sampler.rss(), sampler.take())}
-    loaded = load_model(ModelSpec.parse("builtin"), for_training=True, dtype=torch.float32)
+    loaded = load_model(ModelSpec.parse(args.model), for_training=True, dtype=torch.float32)
     torch.manual_seed(0)
     model = get_peft_model(loaded.model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0,
                                                     target_modules=default_lora_targets(loaded.model),
@@ -177,11 +180,12 @@ def child(args) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", default="plain,ckpt,arena2,trim")
+    parser.add_argument("--variants", default="plain,ckpt,arena2,trim,mmap")
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--max-length", type=int, default=672)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model", default="builtin", help="a model folder instead of the built-in model (a logic check)")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.variant:
@@ -192,8 +196,10 @@ def main(argv=None) -> int:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         if variant == "arena2":
             env["MALLOC_ARENA_MAX"] = "2"
+        if variant == "mmap":
+            env["MALLOC_MMAP_THRESHOLD_"] = "65536"
         command = [sys.executable, __file__, "--variant", variant, "--steps", str(args.steps), "--batch",
-                   str(args.batch), "--max-length", str(args.max_length), "--threads", str(args.threads)]
+                   str(args.batch), "--max-length", str(args.max_length), "--threads", str(args.threads), "--model", args.model]
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
         if not lines:

@@ -38,6 +38,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--max-length", type=int, default=672)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model", default="builtin", help="a model folder instead of the built-in model (a logic check)")
     args = parser.parse_args(argv)
 
     import torch
@@ -52,7 +53,7 @@ def main(argv=None) -> int:
 
     hf_logging.disable_progress_bar()
     torch.set_num_threads(args.threads)
-    loaded = load_model(ModelSpec.parse("builtin"), for_training=True, dtype=torch.float32)
+    loaded = load_model(ModelSpec.parse(args.model), for_training=True, dtype=torch.float32)
     torch.manual_seed(0)
     model = get_peft_model(loaded.model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0,
                                                     target_modules=default_lora_targets(loaded.model),

@@ -98,6 +98,7 @@ def main(argv=None) -> int:
     parser.add_argument("--max-length", type=int, default=672)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default="builtin", help="a model folder instead of the built-in model (a logic check)")
     args = parser.parse_args(argv)
 
     import torch
