@@ -5,8 +5,9 @@ setting is wrong and what a sensible value is) and round-trips through JSON with
 ``schema_version``; every run folder keeps the exact config it ran with (``run.json``).
 
 The defaults are the ones measured on the built-in model (benchmarks/RESULTS.md): LoRA r 16 /
-alpha 32 on all linear layers without dropout, AdamW at 1e-3, batch 4, one epoch, the max length
-from the dataset; on DialogSum dev that is the default run of benchmarks/dialogsum_lora.py.
+alpha 32 on all linear layers without dropout, AdamW at 1e-3, batch 4, one epoch or 10 minutes,
+whichever ends first (the time limit fits the steps and the schedule), the max length from the
+dataset; on DialogSum dev that is the default run of benchmarks/dialogsum_lora.py.
 """
 
 from __future__ import annotations
