@@ -63,7 +63,7 @@ def load(args):
     from ift_desktop.core.models.memory import default_lora_targets
     from ift_desktop.core.training.data import CompletionOnlyCollator, encode_example
 
-    loaded = load_model(ModelSpec.parse("builtin"), for_training=True, dtype=torch.float32)
+    loaded = load_model(ModelSpec.parse(getattr(args, "model", "builtin")), for_training=True, dtype=torch.float32)
     torch.manual_seed(0)
     model = get_peft_model(loaded.model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05,
                                                     target_modules=default_lora_targets(loaded.model),

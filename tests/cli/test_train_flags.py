@@ -21,6 +21,7 @@ TODAY = {
     "--method": ("store", None, None, ("lora", "full"), None),
     "--max-steps": ("store", int, None, None, "N"),
     "--epochs": ("store", float, None, None, "E"),
+    "--time-limit": ("store", float, None, None, "MINUTES"),  # issue 14: runs without a step limit fit a time
     "--lr": ("store", float, None, None, "X"),
     "--batch-size": ("store", int, None, None, "N"),
     "--grad-accum": ("store", int, None, None, "N"),
@@ -37,6 +38,7 @@ TODAY = {
     "--save-steps": ("store", int, None, None, "N"),
     "--seed": ("store", int, None, None, "N"),
     "--gradient-checkpointing": ("store_true", None, None, None, None),
+    "--packing": ("store_true", None, None, None, None),  # issue 14: packed rows instead of padded ones
     "--precision": ("store", None, None, ("auto", "bf16", "fp16", "fp32"), None),
     "--device": ("store", None, None, None, "auto|cuda|mps|cpu"),
     "--chat-template": ("store_true", None, None, None, None),

@@ -239,6 +239,7 @@ class EventCallback(TrainerCallback):
         if "loss" not in logs:
             return control  # the end-of-training summary (train_runtime, ...)
         self.flush()
+        self.max_steps = int(state.max_steps or self.max_steps)  # a time limit refits it as the run goes
         raw_loss = _number(logs.get("loss"))
         loss = _finite(raw_loss)
         tokens = int(self.tokens_seen())

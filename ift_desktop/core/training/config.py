@@ -6,8 +6,9 @@ setting by its label and says what a sensible value is) and round-trips through 
 ``schema_version``; every run folder keeps the exact config it ran with (``run.json``).
 
 The defaults are the ones measured on the built-in model (benchmarks/RESULTS.md): LoRA r 16 /
-alpha 32 on all linear layers without dropout, AdamW at 1e-3, batch 4, one epoch, the max length
-from the dataset; on DialogSum dev that is the default run of benchmarks/dialogsum_lora.py.
+alpha 32 on all linear layers without dropout, AdamW at 1e-3, batch 4, one epoch or 10 minutes,
+whichever ends first (the time limit fits the steps and the schedule), the max length from the
+dataset; on DialogSum dev that is the default run of benchmarks/dialogsum_lora.py.
 """
 
 from __future__ import annotations
@@ -56,6 +57,17 @@ class TrainConfig:
         advanced=False,
         metavar="E",
         cli_group="length",
+    )
+    time_limit_minutes: float | None = setting(
+        "Train for at most this many minutes (runs without a step limit): after each step the run fits its last "
+        "step and the learning-rate schedule to the time left at its pace so far, and ends sooner when the epochs "
+        "are done. A set step limit trains all its steps. Empty or 0 = no time limit.",
+        10.0,
+        label="Time limit (minutes)",
+        advanced=False,
+        empty="none",
+        flag="--time-limit",
+        metavar="MINUTES",
     )
     learning_rate: float | None = setting(
         "Step size of the AdamW optimizer. Empty = the method's default: 1e-3 for LoRA, 2e-5 for full "
@@ -160,6 +172,13 @@ class TrainConfig:
     logging_steps: int = setting(
         "Log loss, learning rate and gradient norm every this many steps.", 1, label="Log every (steps)", flag=None
     )
+    packing: bool = setting(
+        "Pack each batch's examples end to end into rows of at most the max length, with restarting positions and "
+        "a mask that keeps every example to itself (same loss, no padding), instead of padding them to the longest. "
+        "Causal LMs only; benchmarks/RESULTS.md compares its speed with the default length-grouped batches.",
+        False,
+        label="Packing (no padding)",
+    )
     gradient_checkpointing: bool = setting(
         "Recompute activations in the backward pass instead of storing them: much less memory, ~30 % slower.",
         False,
@@ -235,6 +254,8 @@ class TrainConfig:
         if self.max_steps is not None:
             positive_int("max_steps")
         number("epochs", 0, 1000, open_low=True)
+        if self.time_limit_minutes is not None:
+            number("time_limit_minutes", 0, 100000)
         number("learning_rate", 0, 1.0, open_low=True)
         if self.lr_schedule not in SCHEDULES:
             bad("lr_schedule", self.lr_schedule, "one of " + ", ".join(SCHEDULES))

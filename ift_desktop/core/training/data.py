@@ -213,6 +213,8 @@ def dropped_examples_message(split: EncodedSplit, max_length: int) -> str:
 
 def count_tokens(batch: dict, is_seq2seq: bool) -> torch.Tensor:
     """Non-padding tokens through the model in a batch (encoder + decoder for seq2seq)."""
+    if "real_tokens" in batch:  # a packed batch (packing.py): its 4D mask does not say which are padding
+        return batch["real_tokens"]
     tokens = batch["attention_mask"].sum()
     if is_seq2seq and "labels" in batch:
         tokens = tokens + (batch["labels"] != IGNORE_INDEX).sum()

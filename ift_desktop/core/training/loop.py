@@ -43,12 +43,14 @@ from .data import (
 from .head_loss import supports_completion_head
 from .hf_trainer import trainer_class, training_arguments, wrap_lora
 from .out_of_memory import is_out_of_memory, out_of_memory_error
+from .packing import PackingCollator
 from .probes import generate_answers
 from .rank_sync import save_sharded_artifact, sum_over_ranks
 from .ranks import is_main_process, run_folder_for_this_process, world_size
 from .run_folder import RunFolder
 from .run_lock import RunLock
 from .run_record_guard import check_steps_left, kept_on_failed_resume, known_failure, record_failure
+from .time_limit import TimeLimit, limit_seconds
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,20 @@ class _Prepared:
     def eval_batches(self) -> int:
         """Batches of one validation (0 without a validation split)."""
         return -(-len(self.data.validation.features) // self.config.batch_size) if self.has_eval else 0
+
+
+def _collator(config: TrainConfig, tokenizer, *, packed: bool):
+    """Packed rows (packing.py) when asked for and the completion-only loss reads them, else padded rows."""
+    if config.packing and packed:
+        return PackingCollator(tokenizer.pad_token_id, config.max_length)
+    return CompletionOnlyCollator(tokenizer.pad_token_id)
+
+
+def _time_limit(config: TrainConfig) -> list:
+    """The time-limit callback of a run without a step limit, if it has a time limit (it goes before the
+    progress bridge, which reads the step count it fits)."""
+    seconds = limit_seconds(config.time_limit_minutes)
+    return [TimeLimit(seconds)] if seconds is not None and config.max_steps is None else []
 
 
 def run_training(
@@ -155,7 +171,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
         elapsed_offset=elapsed_offset,
         eval_batches_total=prepared.eval_batches,
     )
-    trainer = _build_trainer(prepared, run, [bridge, *(callbacks or [])])
+    trainer = _build_trainer(prepared, run, [*_time_limit(prepared.config), bridge, *(callbacks or [])])
     tokens.watch(trainer)
     if stop.stop_requested():
         _stop_before_start(run, resume, folder_existed, emit)
@@ -348,17 +364,18 @@ class _Probes:
 
 def _build_trainer(prepared: _Prepared, run: RunFolder, callbacks: list):
     device, dtype, data = prepared.device, prepared.dtype, prepared.data
+    # in a launched run the model is called through its DDP/FSDP/DeepSpeed wrapper, so it keeps its own loss
+    completion_head = supports_completion_head(prepared.model) and world_size() == 1
     cls = trainer_class(
         prepared.loaded.is_seq2seq,
-        # in a launched run the model is called through its DDP/FSDP/DeepSpeed wrapper, so it keeps its own loss
-        completion_head=supports_completion_head(prepared.model) and world_size() == 1,
+        completion_head=completion_head,
         autocast=(device.type, dtype) if prepared.precision.autocast and device.type in ("cpu", "cuda") else None,
     )
     tokenizer = prepared.loaded.tokenizer
     trainer = cls(
         model=prepared.model,
         args=training_arguments(prepared.config, run, device, dtype, prepared.has_eval),
-        data_collator=CompletionOnlyCollator(tokenizer.pad_token_id),
+        data_collator=_collator(prepared.config, tokenizer, packed=completion_head),
         train_dataset=ListDataset(data.train.features),
         eval_dataset=ListDataset(data.validation.features) if prepared.has_eval else None,
         processing_class=tokenizer,

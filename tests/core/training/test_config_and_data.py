@@ -28,6 +28,8 @@ def test_defaults_are_the_measured_recipe():
     assert config.learning_rate == 1e-3 and TrainConfig(method="full").learning_rate == 2e-5
     assert (config.batch_size, config.grad_accum, config.max_length) == (4, 1, None)  # None: from the dataset
     assert 0 < config.warmup_ratio <= 0.1
+    assert (config.max_steps, config.epochs, config.time_limit_minutes) == (None, 1.0, 10.0)  # 1 epoch or 10 min
+    assert config.packing is False  # length-grouped batches (RESULTS.md: packing's mask costs the packed length²)
 
 
 def test_every_field_has_help_text():

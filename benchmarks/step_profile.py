@@ -1,0 +1,153 @@
+"""Where a LoRA training step's time goes (torch.profiler), before and after issue 14, and its MFU.
+
+    .venv/bin/python benchmarks/step_profile.py [--max-length 672] [--threads 2] [--seed 0]
+
+On the built-in model with LoRA r 16 / alpha 32 on all linear layers and a batch of 4 DialogSum dev
+examples, one warm-up step and then one step under ``torch.profiler`` for each path:
+
+- before (the plain Trainer baseline): a random batch padded to its longest example with its
+  attention mask, the full LM head and cross-entropy over every position (``model(**batch).loss``),
+  LoRA dropout 0.05 (peft's default in the plain baseline), fp32;
+- after (the app's default path): a length-grouped batch (4 examples of similar length from the same
+  pool), right-padded without the mask (causal kernel), the head and loss only at the completion
+  positions (head_loss.py), no LoRA dropout, fp32 (no native bf16 on this CPU).
+
+The profiler's self CPU time of every op (forward and backward) is put in one bucket: attention
+(the attention kernel, softmax and rotary parts, and the q/k/v/o projections: matmuls whose shapes
+have only the hidden or key/value widths), MLP (matmuls with the intermediate width, the SiLU and
+product), LoRA adapters (matmuls with the rank as a dimension), LM head (matmuls with the vocabulary
+width), loss (log-softmax, NLL), optimizer (inside ``Optimizer.step``), other (norms, embeddings,
+copies, autograd bookkeeping). Then the model FLOPs of the step (flops.py) per second as a share of
+this CPU's measured fp32 matmul ceiling (a 2048² product). Prints one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+BUCKETS = ("attention", "MLP", "LoRA adapters", "LM head", "loss", "optimizer", "other")
+
+
+def bucket_of(name: str, shapes, config, rank: int) -> str:
+    """The bucket of one op from its name and its input shapes."""
+    lowered = name.lower()
+    if "scaled_dot_product" in lowered or "softmax" in lowered and "log" not in lowered or "rotary" in lowered:
+        return "attention"
+    if "log_softmax" in lowered or "nll_loss" in lowered or "cross_entropy" in lowered:
+        return "loss"
+    if "silu" in lowered:
+        return "MLP"
+    dims = {d for shape in shapes or [] if isinstance(shape, (list, tuple)) for d in shape}
+    if any(key in lowered for key in ("mm", "matmul", "linear", "addmm", "bmm")):
+        if config.vocab_size in dims:
+            return "LM head"
+        if rank in dims:
+            return "LoRA adapters"
+        if config.intermediate_size in dims:
+            return "MLP"
+        return "attention"
+    if "mul" in lowered and config.intermediate_size in {shape[-1] for shape in shapes or []
+                                                           if isinstance(shape, (list, tuple)) and shape}:
+        return "MLP"
+    return "other"
+
+
+def profiled_step(model, optimizer, batch, *, default_path: bool, config, rank: int) -> tuple[float, dict]:
+    from torch.profiler import ProfilerActivity, profile
+
+    from ift_desktop.core.training.head_loss import completion_loss
+
+    def step():
+        loss = completion_loss(model, batch) if default_path else model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    step()  # warm-up
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        start = time.perf_counter()
+        step()
+        seconds = time.perf_counter() - start
+    buckets = dict.fromkeys(BUCKETS, 0.0)
+    events = prof.events()
+    optimizer_ranges = [(e.time_range.start, e.time_range.end) for e in events if e.name.startswith("Optimizer.step")]
+    for event in events:
+        if event.self_cpu_time_total <= 0:
+            continue
+        start = event.time_range.start
+        if any(low <= start <= high for low, high in optimizer_ranges):
+            part = "optimizer"
+        else:
+            part = bucket_of(event.name, event.input_shapes, config, rank)
+        buckets[part] += event.self_cpu_time_total / 1e6
+    scale = seconds / max(sum(buckets.values()), 1e-9)  # profiler self times add up to ~the step: share it out
+    return seconds, {part: value * scale for part, value in buckets.items()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-length", type=int, default=672)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default="builtin", help="a model folder instead of the built-in model (a logic check)")
+    args = parser.parse_args(argv)
+
+    import torch
+    import transformers
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    torch.set_num_threads(args.threads)
+    from flops import step_flops
+    from training_levers import load, matmul_ceiling, set_lora_dropout
+
+    ceiling = matmul_ceiling(torch.float32)
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}, {args.threads} threads; "
+          f"fp32 matmul ceiling {ceiling:.1f} GFLOP/s (2048²)", flush=True)
+    args.batches = 8
+    model, random_batches, grouped_batches = load(args)
+    config = model.get_base_model().config
+    rng = random.Random(args.seed)
+    rows = []
+    for title, batch, default_path in (("before (plain Trainer path)", rng.choice(random_batches), False),
+                                       ("after (default path)", rng.choice(grouped_batches), True)):
+        set_lora_dropout(model, not default_path)
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=0.0)  # same weights
+        seconds, buckets = profiled_step(model, optimizer, batch, default_path=default_path, config=config, rank=16)
+        lengths = batch["attention_mask"].sum(dim=1).long()
+        useful = int(lengths.sum())
+        positions = batch["input_ids"].numel()
+        head = int((batch["labels"][:, 1:] != -100).sum()) if default_path else positions
+        # the padded path computes every position; its model FLOPs count the useful tokens only
+        flops = step_flops(config, tokens=useful, sum_sq_lengths=int((lengths**2).sum()),
+                           head_positions=int((batch["labels"][:, 1:] != -100).sum()), method="lora")
+        done = step_flops(config, tokens=positions if not default_path else useful,
+                          sum_sq_lengths=int((lengths**2).sum()) if default_path else
+                          batch["input_ids"].shape[0] * batch["input_ids"].shape[1] ** 2,
+                          head_positions=head, method="lora")
+        rows.append((title, batch["input_ids"].shape, useful, seconds, buckets, flops, done))
+        print(f"{title}: batch {tuple(batch['input_ids'].shape)}, {useful} useful tokens, step {seconds:.2f} s: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in buckets.items()), flush=True)
+    print("\n| path | batch | step s | " + " | ".join(BUCKETS) + " | useful tokens/s | model GFLOP/s (useful) "
+          "| share of fp32 ceiling | executed GFLOP/s | share |")
+    print("|---|---|---|" + "---|" * len(BUCKETS) + "---|---|---|---|---|")
+    for title, shape, useful, seconds, buckets, flops, done in rows:
+        cells = " | ".join(f"{buckets[b]:.2f} ({buckets[b] / seconds:.0%})" for b in BUCKETS)
+        print(f"| {title} | {shape[0]} x {shape[1]} | {seconds:.2f} | {cells} | {useful / seconds:.1f} | "
+              f"{flops / seconds / 1e9:.1f} | {flops / seconds / 1e9 / ceiling:.0%} | {done / seconds / 1e9:.1f} | "
+              f"{done / seconds / 1e9 / ceiling:.0%} |")
+    print(f"\nfp32 matmul ceiling {ceiling:.1f} GFLOP/s (one profiled step per path, after one warm-up step)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

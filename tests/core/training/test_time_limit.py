@@ -1,0 +1,89 @@
+"""A run with a time limit fits its last step and its learning-rate schedule to the clock."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from tiny_models import make_tiny_dataset, make_tiny_llama
+from transformers import TrainingArguments, get_scheduler
+from transformers.trainer_callback import TrainerControl, TrainerState
+
+from ift_desktop.core.models import ModelSpec
+from ift_desktop.core.training import TrainConfig, run_training
+from ift_desktop.core.training import time_limit as time_limit_module
+from ift_desktop.core.training.time_limit import (
+    TimeLimit,
+    fitted_last_step,
+    limit_seconds,
+)
+
+
+def test_the_last_step_fits_the_time_left_at_the_pace_so_far():
+    # 10 steps in 100 s, 600 s allowed (2 % kept free): 488 s left at 10 s a step = 48 more steps
+    assert fitted_last_step(10, 100.0, 600.0, planned_steps=1000) == 58
+    assert fitted_last_step(10, 100.0, 600.0, planned_steps=30) == 30  # the epochs end first
+    assert fitted_last_step(10, 700.0, 600.0, planned_steps=1000) == 10  # past the limit: the run ends now
+    assert fitted_last_step(0, 0.0, 600.0, planned_steps=40) == 40  # no pace yet: the plan stands
+
+
+def test_limit_seconds():
+    assert limit_seconds(10) == 600.0
+    assert limit_seconds(None) is None and limit_seconds(0) is None
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_schedule_is_refitted_and_the_run_stops_at_the_fitted_step(tmp_path, monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(time_limit_module.time, "monotonic", clock)
+    args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1.0, lr_scheduler_type="linear", warmup_steps=0,
+                             report_to="none")
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([weight], lr=1.0)
+    scheduler = get_scheduler("linear", optimizer, num_warmup_steps=0, num_training_steps=100)
+    state, control = TrainerState(), TrainerControl()
+    state.max_steps = 100
+    limit = TimeLimit(limit_s=102.1)  # 2 % kept free: 100 s of steps
+    limit.on_train_begin(args, state, control)
+    rates = []
+    for step in range(1, 101):
+        optimizer.step()
+        scheduler.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+        clock.now += 10.0  # 10 s a step: 10 steps fit
+        state.global_step = step
+        limit.on_step_end(args, state, control, lr_scheduler=scheduler, optimizer=optimizer)
+        if control.should_training_stop:
+            break
+    assert state.global_step == 10 and state.max_steps == 10 and control.should_save
+    # the rate reaches zero at step 10 (not at the epochs' step 100): 1 - step / 10 from the refit on
+    assert rates[-1] == pytest.approx(0.0) and rates[-2] == pytest.approx(0.1)
+    assert rates[2] == pytest.approx(0.7)
+
+
+def test_a_run_with_a_time_limit_ends_within_it_and_a_step_limit_ignores_it(tmp_path, monkeypatch):
+    model = ModelSpec.parse(str(make_tiny_llama(tmp_path / "llama")))
+    data = make_tiny_dataset(tmp_path / "data", n=40, val=2, test=2)
+    clock = _Clock()
+    real = time_limit_module.time.monotonic
+
+    def slow_clock():  # every reading of the limit's clock is 1 s later: a 5 s limit ends after a few steps
+        clock.now += 1.0
+        return clock.now
+
+    monkeypatch.setattr(time_limit_module.time, "monotonic", slow_clock)
+    common = {"batch_size": 2, "epochs": 3, "eval_steps": 0, "save_steps": 0, "time_limit_minutes": 5 / 60}
+    limited = run_training(TrainConfig(**common), data_dir=data, model=model, out_dir=tmp_path / "limited")
+    assert limited.status == "finished" and 2 <= limited.global_step < 10
+    assert limited.max_steps == limited.global_step  # the progress shows the fitted step count
+    assert limited.artifact_dir.is_dir()
+    monkeypatch.setattr(time_limit_module.time, "monotonic", real)
+    stepped = run_training(TrainConfig(**{**common, "max_steps": 12}), data_dir=data, model=model,
+                           out_dir=tmp_path / "stepped")
+    assert stepped.global_step == 12
