@@ -299,15 +299,15 @@ def test_a_new_setting_with_metadata_gets_its_form_row(qtbot):
     from ift_desktop.ui.pages.train.hyperparams import HyperParameterForm
 
     @dataclass
-    class WithPacking(TrainConfig):
-        packing: bool = setting("Pack several short examples into one sequence.", False, label="Packing")
+    class WithNoise(TrainConfig):
+        noise_embeddings: bool = setting("Add noise to the embeddings while training.", False, label="Noisy embeddings")
 
-    form = HyperParameterForm(WithPacking)
+    form = HyperParameterForm(WithNoise)
     qtbot.addWidget(form)
-    assert form.labels["packing"] == "Packing" and list(form.editors)[-1] == "packing"  # last of the Advanced fold
-    assert "Pack several" in form.editors["packing"].widget.toolTip()
-    form.editors["packing"].widget.setChecked(True)
-    assert WithPacking(**form.values()).packing is True
+    assert form.labels["noise_embeddings"] == "Noisy embeddings" and list(form.editors)[-1] == "noise_embeddings"  # last of the Advanced fold
+    assert "Add noise" in form.editors["noise_embeddings"].widget.toolTip()
+    form.editors["noise_embeddings"].widget.setChecked(True)
+    assert WithNoise(**form.values()).noise_embeddings is True
     assert "method" not in form.editors and "probe_prompts" not in form.editors  # their own editors on the page
 
 
