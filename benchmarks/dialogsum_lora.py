@@ -69,15 +69,42 @@ def main(argv=None) -> int:
         return not (args.reuse and path.exists())
 
     if needed(train_data / "manifest.json"):
-        times["prepare dev"] = cli("prepare", "--source", str(DIALOGSUM / "dialogsum.dev.jsonl"), "--task", "summarization",
-                                   "--map", "document=dialogue", "--map", "summary=summary", "--test", "0",
-                                   "--out", str(train_data))
+        times["prepare dev"] = cli(
+            "prepare",
+            "--source",
+            str(DIALOGSUM / "dialogsum.dev.jsonl"),
+            "--task",
+            "summarization",
+            "--map",
+            "document=dialogue",
+            "--map",
+            "summary=summary",
+            "--test",
+            "0",
+            "--out",
+            str(train_data),
+        )
     if needed(test_data / "manifest.json"):
         # n+1 rows: prepare keeps at least one training example; the n test dialogues are held out
-        times["prepare test"] = cli("prepare", "--source", str(DIALOGSUM / "dialogsum.test.jsonl"), "--task", "summarization",
-                                    "--map", "document=dialogue", "--map", "summary=summary1,summary2,summary3",
-                                    "--limit", str(args.n_test + 1), "--val", "0", "--test", str(args.n_test),
-                                    "--out", str(test_data))
+        times["prepare test"] = cli(
+            "prepare",
+            "--source",
+            str(DIALOGSUM / "dialogsum.test.jsonl"),
+            "--task",
+            "summarization",
+            "--map",
+            "document=dialogue",
+            "--map",
+            "summary=summary1,summary2,summary3",
+            "--limit",
+            str(args.n_test + 1),
+            "--val",
+            "0",
+            "--test",
+            str(args.n_test),
+            "--out",
+            str(test_data),
+        )
     peak_rss = None
     if needed(run / "adapter"):
         steps = ["--method", "lora", "--max-steps", str(args.steps)] if args.steps else []
@@ -86,26 +113,42 @@ def main(argv=None) -> int:
         peak_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     generation = ["--max-new-tokens", str(args.max_new_tokens)]
     if needed(base_json):
-        times["evaluate base"] = cli("evaluate", "--model", "builtin", "--data", str(test_data), *generation,
-                                     "--out", str(base_json))
+        times["evaluate base"] = cli(
+            "evaluate", "--model", "builtin", "--data", str(test_data), *generation, "--out", str(base_json)
+        )
     if needed(tuned_json):
-        times["evaluate tuned"] = cli("evaluate", "--run", str(run), "--data", str(test_data), *generation,
-                                      "--out", str(tuned_json))
+        times["evaluate tuned"] = cli(
+            "evaluate", "--run", str(run), "--data", str(test_data), *generation, "--out", str(tuned_json)
+        )
 
     base = json.loads(base_json.read_text(encoding="utf-8"))
     tuned = json.loads(tuned_json.read_text(encoding="utf-8"))
     record = json.loads((run / "run.json").read_text(encoding="utf-8"))
     print()
-    print(f"DialogSum, {len(base['examples'])} test dialogues, best of three references, stemming on, greedy, "
-          f"{args.max_new_tokens} new tokens")
+    print(
+        f"DialogSum, {len(base['examples'])} test dialogues, best of three references, stemming on, greedy, "
+        f"{args.max_new_tokens} new tokens"
+    )
     steps = record.get("global_step")
     what = f"{args.steps} steps" if args.steps else f"the default run ({steps} steps)"
     print(f"LoRA run: {what} with the app's defaults ({_config_line(record)})")
-    print(f"training time (run.json elapsed_s): {record.get('elapsed_s')} s"
-          + (f"; training process peak RSS {peak_rss / 2**30:.2f} GiB" if peak_rss else ""))
-    summary = {"steps": steps, "n_test": len(base["examples"]), "times_s": times, "peak_rss_bytes": peak_rss,
-               "train_elapsed_s": record.get("elapsed_s")}
-    for key, label in (("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"), ("rougeL", "ROUGE-L"), ("rougeLsum", "ROUGE-Lsum")):
+    print(
+        f"training time (run.json elapsed_s): {record.get('elapsed_s')} s"
+        + (f"; training process peak RSS {peak_rss / 2**30:.2f} GiB" if peak_rss else "")
+    )
+    summary = {
+        "steps": steps,
+        "n_test": len(base["examples"]),
+        "times_s": times,
+        "peak_rss_bytes": peak_rss,
+        "train_elapsed_s": record.get("elapsed_s"),
+    }
+    for key, label in (
+        ("rouge1", "ROUGE-1"),
+        ("rouge2", "ROUGE-2"),
+        ("rougeL", "ROUGE-L"),
+        ("rougeLsum", "ROUGE-Lsum"),
+    ):
         b, t = base["corpus"][key]["fmeasure"], tuned["corpus"][key]["fmeasure"]
         summary[key] = {"base": b, "tuned": t, "gain_points": 100 * (t - b)}
         print(f"{label:10} base {b:.3f}  tuned {t:.3f}  gain {100 * (t - b):+.1f} points")
@@ -121,8 +164,19 @@ def main(argv=None) -> int:
 
 def _config_line(record: dict) -> str:
     config = record.get("config") or {}
-    keys = ("lora_r", "lora_alpha", "lora_dropout", "learning_rate", "batch_size", "grad_accum", "max_length",
-            "lr_schedule", "epochs", "max_steps", "precision")
+    keys = (
+        "lora_r",
+        "lora_alpha",
+        "lora_dropout",
+        "learning_rate",
+        "batch_size",
+        "grad_accum",
+        "max_length",
+        "lr_schedule",
+        "epochs",
+        "max_steps",
+        "precision",
+    )
     return ", ".join(f"{k} {config[k]}" for k in keys if k in config)
 
 

@@ -17,11 +17,20 @@ def linear_shapes(config) -> list[tuple[int, int]]:
     head_dim = getattr(config, "head_dim", None) or hidden // heads
     kv = getattr(config, "num_key_value_heads", None) or heads
     inter = config.intermediate_size
-    return [(hidden, heads * head_dim), (hidden, kv * head_dim), (hidden, kv * head_dim), (heads * head_dim, hidden),
-            (hidden, inter), (hidden, inter), (inter, hidden)]
+    return [
+        (hidden, heads * head_dim),
+        (hidden, kv * head_dim),
+        (hidden, kv * head_dim),
+        (heads * head_dim, hidden),
+        (hidden, inter),
+        (hidden, inter),
+        (inter, hidden),
+    ]
 
 
-def step_flops(config, *, tokens: int, sum_sq_lengths: int, head_positions: int, method: str, lora_r: int = 16) -> float:
+def step_flops(
+    config, *, tokens: int, sum_sq_lengths: int, head_positions: int, method: str, lora_r: int = 16
+) -> float:
     """FLOPs of forward + backward for a batch.
 
     ``tokens``: positions run through the decoder (non-padding for a padding-free path, all

@@ -47,9 +47,15 @@ def plain_loop(loaded, prompts: list[str], max_new_tokens: int) -> tuple[list[st
     for prompt in prompts:
         ids = torch.tensor([format_for_model(prompt, "", tokenizer).prompt_ids])
         with torch.inference_mode():
-            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
-                                 do_sample=False, eos_token_id=stops, pad_token_id=tokenizer.pad_token_id or stops[0])
-        texts.append(tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip())
+            out = model.generate(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                eos_token_id=stops,
+                pad_token_id=tokenizer.pad_token_id or stops[0],
+            )
+        texts.append(tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).strip())
     return texts, time.perf_counter() - start
 
 
@@ -82,12 +88,16 @@ def main(argv=None) -> int:
         our_times.append(ours.seconds)
     plain_s, ours_s = min(plain_times), min(our_times)
     same = sum(a == b for a, b in zip(plain_texts, ours.texts))
-    print(f"model {args.model}, {len(prompts)} DialogSum prompts, greedy, max_new_tokens {args.max_new_tokens}, "
-          f"torch threads {torch.get_num_threads()}")
+    print(
+        f"model {args.model}, {len(prompts)} DialogSum prompts, greedy, max_new_tokens {args.max_new_tokens}, "
+        f"torch threads {torch.get_num_threads()}"
+    )
     tokens = sum(ours.new_tokens)
     print(f"plain model.generate, one prompt at a time: best {plain_s:7.2f} s of {[round(t, 1) for t in plain_times]}")
-    print(f"ours, batched (batch {args.batch_size}):           best {ours_s:7.2f} s of {[round(t, 1) for t in our_times]}"
-          f" ({tokens / ours_s:.1f} new tokens/s)")
+    print(
+        f"ours, batched (batch {args.batch_size}):           best {ours_s:7.2f} s of {[round(t, 1) for t in our_times]}"
+        f" ({tokens / ours_s:.1f} new tokens/s)"
+    )
     print(f"ratio plain/ours: {plain_s / ours_s:.2f}x; identical answers: {same}/{len(prompts)}")
     return 0
 

@@ -40,17 +40,32 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-QWEN05_SHAPE = dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
-                    num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True, max_position_embeddings=4096)
-TINY_SHAPE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                  num_key_value_heads=2, vocab_size=384, tie_word_embeddings=True, max_position_embeddings=1024)
+QWEN05_SHAPE = dict(
+    hidden_size=896,
+    intermediate_size=4864,
+    num_hidden_layers=24,
+    num_attention_heads=14,
+    num_key_value_heads=2,
+    vocab_size=151936,
+    tie_word_embeddings=True,
+    max_position_embeddings=4096,
+)
+TINY_SHAPE = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    vocab_size=384,
+    tie_word_embeddings=True,
+    max_position_embeddings=1024,
+)
 
 
 def build_model(folder: Path, shape: dict) -> Path:
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     from tiny_models import _tokenizer
+    from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
     config = LlamaConfig(bos_token_id=None, eos_token_id=1, pad_token_id=0, **shape)
@@ -63,8 +78,31 @@ def build_model(folder: Path, shape: dict) -> Path:
 def synthetic_rows(n: int, scale: float, seed: int = 0) -> list[dict]:
     """Dialogue-like pairs; lengths (bytes) spread like DialogSum's (prompt ~800-2400, completion ~100-500)."""
     rng = random.Random(seed)
-    words = ["person", "said", "the", "meeting", "tomorrow", "because", "they", "want", "to", "buy", "a", "ticket",
-             "and", "asks", "about", "price", "#Person1#:", "#Person2#:", "okay", "yes", "no", "will", "call"]
+    words = [
+        "person",
+        "said",
+        "the",
+        "meeting",
+        "tomorrow",
+        "because",
+        "they",
+        "want",
+        "to",
+        "buy",
+        "a",
+        "ticket",
+        "and",
+        "asks",
+        "about",
+        "price",
+        "#Person1#:",
+        "#Person2#:",
+        "okay",
+        "yes",
+        "no",
+        "will",
+        "call",
+    ]
     rows = []
     for _ in range(n):
         prompt_bytes = int(rng.uniform(800, 2400) * scale)
@@ -76,8 +114,12 @@ def synthetic_rows(n: int, scale: float, seed: int = 0) -> list[dict]:
                 out.append(rng.choice(words))
             return " ".join(out)
 
-        rows.append({"prompt": "Summarize the following dialogue:\n\n" + text(prompt_bytes),
-                     "completion": text(completion_bytes)})
+        rows.append(
+            {
+                "prompt": "Summarize the following dialogue:\n\n" + text(prompt_bytes),
+                "completion": text(completion_bytes),
+            }
+        )
     return rows
 
 
@@ -158,8 +200,16 @@ def run_ours(args, folder, data_dir, work, method, device, meter) -> dict:
             meter.add(out)
             return out
 
-    config = TrainConfig(method=method, max_steps=args.steps, batch_size=args.batch_size, max_length=args.max_length,
-                         eval_steps=0, save_steps=0, device=device.type, precision="auto" if device.type == "cuda" else "fp32")
+    config = TrainConfig(
+        method=method,
+        max_steps=args.steps,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        eval_steps=0,
+        save_steps=0,
+        device=device.type,
+        precision="auto" if device.type == "cuda" else "fp32",
+    )
     marks: dict[str, float] = {}
 
     def on_event(event):
@@ -174,20 +224,33 @@ def run_ours(args, folder, data_dir, work, method, device, meter) -> dict:
     loop.CompletionOnlyCollator = MeteredCollator
     reset_peak(device)
     try:
-        result = run_training(config, data_dir=data_dir, model=ModelSpec.parse(str(folder)), out_dir=work / "ours",
-                              on_event=on_event)
+        result = run_training(
+            config, data_dir=data_dir, model=ModelSpec.parse(str(folder)), out_dir=work / "ours", on_event=on_event
+        )
     finally:
         loop.CompletionOnlyCollator = original
     peak = peak_memory(device)
     record = json.loads((result.run_dir / "run.json").read_text())
-    return {"seconds": marks["trained"] - marks["started"], "peak": peak, "steps": result.global_step,
-            "loss": result.final_loss, "precision": record["device"].get("precision")}
+    return {
+        "seconds": marks["trained"] - marks["started"],
+        "peak": peak,
+        "steps": result.global_step,
+        "loss": result.final_loss,
+        "precision": record["device"].get("precision"),
+    }
 
 
 def run_plain(args, folder, features, work, method, device, meter) -> dict:
     import torch
-    from transformers import (AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, PrinterCallback, Trainer,
-                              TrainingArguments, TrainerCallback)
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        DataCollatorForSeq2Seq,
+        PrinterCallback,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
 
     from ift_desktop.core.models.memory import default_lora_targets
 
@@ -198,8 +261,16 @@ def run_plain(args, folder, features, work, method, device, meter) -> dict:
     if method == "lora":
         from peft import LoraConfig, TaskType, get_peft_model
 
-        model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0,
-                                                 target_modules=default_lora_targets(model), task_type=TaskType.CAUSAL_LM))
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=16,
+                lora_alpha=32,
+                lora_dropout=0.0,
+                target_modules=default_lora_targets(model),
+                task_type=TaskType.CAUSAL_LM,
+            ),
+        )
     base = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
 
     def collate(batch):
@@ -219,21 +290,42 @@ def run_plain(args, folder, features, work, method, device, meter) -> dict:
             marks["trained"] = time.perf_counter()
 
     training_args = TrainingArguments(
-        output_dir=str(work / "plain"), max_steps=args.steps, learning_rate=3e-4 if method == "lora" else 2e-5,
-        per_device_train_batch_size=args.batch_size, bf16=bf16, use_cpu=device.type != "cuda", logging_steps=1,
-        save_strategy="no", eval_strategy="no", report_to="none", disable_tqdm=True, remove_unused_columns=False,
-        label_names=["labels"], dataloader_num_workers=0,
+        output_dir=str(work / "plain"),
+        max_steps=args.steps,
+        learning_rate=3e-4 if method == "lora" else 2e-5,
+        per_device_train_batch_size=args.batch_size,
+        bf16=bf16,
+        use_cpu=device.type != "cuda",
+        logging_steps=1,
+        save_strategy="no",
+        eval_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        label_names=["labels"],
+        dataloader_num_workers=0,
     )
     reset_peak(device)
-    trainer = Trainer(model=model, args=training_args, data_collator=collate, train_dataset=features,
-                      processing_class=tokenizer, callbacks=[Clock()])
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        data_collator=collate,
+        train_dataset=features,
+        processing_class=tokenizer,
+        callbacks=[Clock()],
+    )
     trainer.remove_callback(PrinterCallback)
     trainer.train()
     peak = peak_memory(device)
     losses = [row["loss"] for row in trainer.state.log_history if "loss" in row]
     del trainer, model
-    return {"seconds": marks["trained"] - marks["started"], "peak": peak, "steps": args.steps,
-            "loss": losses[-1] if losses else None, "precision": "bf16" if bf16 else "fp32"}
+    return {
+        "seconds": marks["trained"] - marks["started"],
+        "peak": peak,
+        "steps": args.steps,
+        "loss": losses[-1] if losses else None,
+        "precision": "bf16" if bf16 else "fp32",
+    }
 
 
 def main(argv=None) -> int:
@@ -242,15 +334,18 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--cpu-logic-check", action="store_true",
-                        help="run the same logic on the CPU with a tiny model (no GPU needed; numbers mean nothing)")
+    parser.add_argument(
+        "--cpu-logic-check",
+        action="store_true",
+        help="run the same logic on the CPU with a tiny model (no GPU needed; numbers mean nothing)",
+    )
     args = parser.parse_args(argv)
 
     import torch
     import transformers
+    from flops import step_flops
     from transformers.utils import logging as hf_logging
 
-    from flops import step_flops
     from ift_desktop.core.data.dataset_files import write_dataset
     from ift_desktop.core.models.memory import estimate_memory
 
@@ -266,8 +361,11 @@ def main(argv=None) -> int:
     name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU (logic check)"
     dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
     ceiling = matmul_ceiling(device, dtype, 8192 if device.type == "cuda" else 256)
-    print(f"{name}; torch {torch.__version__}, transformers {transformers.__version__}; "
-          f"{str(dtype).replace('torch.', '')} matmul ceiling {ceiling / 1e12:.1f} TFLOP/s", flush=True)
+    print(
+        f"{name}; torch {torch.__version__}, transformers {transformers.__version__}; "
+        f"{str(dtype).replace('torch.', '')} matmul ceiling {ceiling / 1e12:.1f} TFLOP/s",
+        flush=True,
+    )
 
     work = Path(tempfile.mkdtemp(prefix="ift-gpu-check-"))
     try:
@@ -290,30 +388,49 @@ def main(argv=None) -> int:
                         out = run_ours(args, folder, data_dir, work, method, device, meter)
                     else:
                         out = run_plain(args, folder, features, work, method, device, meter)
-                    flops = step_flops(config, tokens=meter.positions if side == "plain" else meter.tokens,
-                                       sum_sq_lengths=meter.sum_sq, head_positions=meter.head if side == "ours" else meter.positions,
-                                       method=method)
+                    flops = step_flops(
+                        config,
+                        tokens=meter.positions if side == "plain" else meter.tokens,
+                        sum_sq_lengths=meter.sum_sq,
+                        head_positions=meter.head if side == "ours" else meter.positions,
+                        method=method,
+                    )
                     out.update(tokens_per_s=meter.tokens / out["seconds"], mfu=flops / out["seconds"] / ceiling)
                     results[side].append(out)
                     peak = f"{out['peak'] / 2**30:.2f} GiB" if out["peak"] else "-"
-                    print(f"[{method} {repeat + 1}] {side:5s} {out['seconds']:6.2f} s, {out['tokens_per_s']:9.0f} tokens/s, "
-                          f"MFU {out['mfu']:.1%}, peak {peak}, loss {out['loss']}", flush=True)
+                    print(
+                        f"[{method} {repeat + 1}] {side:5s} {out['seconds']:6.2f} s, {out['tokens_per_s']:9.0f} tokens/s, "
+                        f"MFU {out['mfu']:.1%}, peak {peak}, loss {out['loss']}",
+                        flush=True,
+                    )
                     if device.type == "cuda":
                         torch.cuda.empty_cache()
             ours = results["ours"]
             rate = {s: statistics.median(r["tokens_per_s"] for r in results[s]) for s in results}
             mfu = {s: statistics.median(r["mfu"] for r in results[s]) for s in results}
-            estimate = estimate_memory(config, method=method, batch_size=args.batch_size, max_length=args.max_length,
-                                       dtype=dtype, device_kind=device.type).total_bytes
+            estimate = estimate_memory(
+                config,
+                method=method,
+                batch_size=args.batch_size,
+                max_length=args.max_length,
+                dtype=dtype,
+                device_kind=device.type,
+            ).total_bytes
             peak = max((r["peak"] or 0) for r in ours)
-            table.append((method, rate["ours"], rate["plain"], mfu["ours"], mfu["plain"], peak, estimate, ours[0]["precision"]))
-        print("\n| method | precision | ours tokens/s | plain tokens/s | ours / plain | MFU ours | MFU plain | "
-              "peak GiB (ours) | estimate GiB | estimate / peak |")
+            table.append(
+                (method, rate["ours"], rate["plain"], mfu["ours"], mfu["plain"], peak, estimate, ours[0]["precision"])
+            )
+        print(
+            "\n| method | precision | ours tokens/s | plain tokens/s | ours / plain | MFU ours | MFU plain | "
+            "peak GiB (ours) | estimate GiB | estimate / peak |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|")
         for method, r_ours, r_plain, m_ours, m_plain, peak, estimate, precision in table:
             ratio = f"{estimate / peak:.2f}" if peak else "-"
-            print(f"| {method} | {precision} | {r_ours:.0f} | {r_plain:.0f} | {r_ours / r_plain:.2f} | {m_ours:.1%} | "
-                  f"{m_plain:.1%} | {peak / 2**30:.2f} | {estimate / 2**30:.2f} | {ratio} |")
+            print(
+                f"| {method} | {precision} | {r_ours:.0f} | {r_plain:.0f} | {r_ours / r_plain:.2f} | {m_ours:.1%} | "
+                f"{m_plain:.1%} | {peak / 2**30:.2f} | {estimate / 2**30:.2f} | {ratio} |"
+            )
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

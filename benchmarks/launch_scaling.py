@@ -77,7 +77,9 @@ def verdicts(results: dict[str, dict]) -> list[tuple[str, bool, str]]:
 
 
 def _cli(*args, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ift_desktop", *map(str, args)], env=env, text=True, capture_output=True)
+    return subprocess.run(
+        [sys.executable, "-m", "ift_desktop", *map(str, args)], env=env, text=True, capture_output=True
+    )
 
 
 def _rows(run: Path) -> list[dict]:
@@ -86,7 +88,9 @@ def _rows(run: Path) -> list[dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="builtin", help="builtin, a Hub id (e.g. Qwen/Qwen2.5-0.5B-Instruct) or a folder")
+    parser.add_argument(
+        "--model", default="builtin", help="builtin, a Hub id (e.g. Qwen/Qwen2.5-0.5B-Instruct) or a folder"
+    )
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=8, help="the global batch (shared by the processes)")
@@ -99,7 +103,9 @@ def main(argv=None) -> int:
 
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if not gpus and not args.cpu_check:
-        print("No CUDA GPU here: this script measures the GPU path; nothing was run (use --cpu-check for a logic check).")
+        print(
+            "No CUDA GPU here: this script measures the GPU path; nothing was run (use --cpu-check for a logic check)."
+        )
         return 2
     root = Path(args.keep or tempfile.mkdtemp(prefix="ift-launch-scaling-"))
     root.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,9 @@ def dataset(kind: str, work: Path) -> Path:
 
         return make_tiny_dataset(work / "tiny-data", n=64, val=0, test=0)
     rows = [json.loads(line) for line in DIALOGSUM_DEV.read_text(encoding="utf-8").splitlines()[:450]]
-    train = [{"prompt": f"Summarize the following dialogue:\n\n{r['dialogue']}", "completion": r["summary"]} for r in rows]
+    train = [
+        {"prompt": f"Summarize the following dialogue:\n\n{r['dialogue']}", "completion": r["summary"]} for r in rows
+    ]
     return write_dataset(work / "dialogsum-dev", {"train": train}, {"source": "DialogSum dev (memory check)"})
 
 
@@ -62,8 +64,18 @@ def child(args) -> None:
     run_training(config, data_dir=data_dir, model=spec, out_dir=work / f"run-{args.case}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     record = RunFolder(work / f"run-{args.case}").read_record()
-    print("RESULT " + json.dumps({"peak": peak, "runtime": before, "config": record["config"],
-                                  "spec": spec.name_or_path, "source": spec.source}))
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "peak": peak,
+                "runtime": before,
+                "config": record["config"],
+                "spec": spec.name_or_path,
+                "source": spec.source,
+            }
+        )
+    )
 
 
 def estimate(result: dict):
@@ -72,9 +84,14 @@ def estimate(result: dict):
 
     config = result["config"]
     spec = ModelSpec.parse("builtin" if result["source"] == "builtin" else result["spec"])
-    return estimate_memory(load_model_config(spec), method=config["method"], batch_size=config["batch_size"],
-                           max_length=config["max_length"], lora_r=config["lora_r"],
-                           gradient_checkpointing=config["gradient_checkpointing"])
+    return estimate_memory(
+        load_model_config(spec),
+        method=config["method"],
+        batch_size=config["batch_size"],
+        max_length=config["max_length"],
+        lora_r=config["lora_r"],
+        gradient_checkpointing=config["gradient_checkpointing"],
+    )
 
 
 def main(argv=None) -> int:
@@ -94,28 +111,47 @@ def main(argv=None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="ift-memory-check-") as work:
         for case in args.cases.split(","):
-            command = [sys.executable, __file__, "--case", case, "--work", work, "--steps", str(args.steps),
-                       "--threads", str(args.threads)]
+            command = [
+                sys.executable,
+                __file__,
+                "--case",
+                case,
+                "--work",
+                work,
+                "--steps",
+                str(args.steps),
+                "--threads",
+                str(args.threads),
+            ]
             done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
             lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
             if not lines:
                 print(f"{case} failed:\n{done.stderr[-3000:]}")
                 return 1
-            result = json.loads(lines[-1][len("RESULT "):])
+            result = json.loads(lines[-1][len("RESULT ") :])
             guess = estimate(result)
             ratio = guess.total_bytes / result["peak"]
             rows.append((case, result, guess, ratio))
-            print(f"{case}: peak RSS {result['peak'] / 2**30:.2f} GiB (runtime before loading "
-                  f"{result['runtime'] / 2**30:.2f}), estimate {guess.total_bytes / 2**30:.2f} GiB "
-                  f"({ratio:.2f}x); batch {result['config']['batch_size']}, max length {result['config']['max_length']}; "
-                  f"parts: " + ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in guess.to_dict().items()
-                                         if k.endswith("_bytes") and k != "total_bytes"), flush=True)
+            print(
+                f"{case}: peak RSS {result['peak'] / 2**30:.2f} GiB (runtime before loading "
+                f"{result['runtime'] / 2**30:.2f}), estimate {guess.total_bytes / 2**30:.2f} GiB "
+                f"({ratio:.2f}x); batch {result['config']['batch_size']}, max length {result['config']['max_length']}; "
+                f"parts: "
+                + ", ".join(
+                    f"{k} {v / 2**20:.0f} MiB"
+                    for k, v in guess.to_dict().items()
+                    if k.endswith("_bytes") and k != "total_bytes"
+                ),
+                flush=True,
+            )
     print("\n| case | batch x max length | peak RSS GiB | estimate GiB | estimate / measured |")
     print("|---|---|---|---|---|")
     for case, result, guess, ratio in rows:
         config = result["config"]
-        print(f"| {case} | {config['batch_size']} x {config['max_length']} | {result['peak'] / 2**30:.2f} | "
-              f"{guess.total_bytes / 2**30:.2f} | {ratio:.2f} |")
+        print(
+            f"| {case} | {config['batch_size']} x {config['max_length']} | {result['peak'] / 2**30:.2f} | "
+            f"{guess.total_bytes / 2**30:.2f} | {ratio:.2f} |"
+        )
     return 0
 
 

@@ -68,8 +68,14 @@ class PeakSampler:
 
 
 def category(name: str) -> str:
-    for key, label in (("lora_", "lora adapters"), ("self_attn", "attention"), ("mlp", "mlp"),
-                       ("norm", "norms"), ("embed", "embeddings"), ("lm_head", "head + loss")):
+    for key, label in (
+        ("lora_", "lora adapters"),
+        ("self_attn", "attention"),
+        ("mlp", "mlp"),
+        ("norm", "norms"),
+        ("embed", "embeddings"),
+        ("lm_head", "head + loss"),
+    ):
         if key in name:
             return label
     return "head + loss"  # outside every module: the completion-only head's gather and the cross-entropy
@@ -142,9 +148,16 @@ def child(args) -> None:
     phases = {"imports": (sampler.rss(), sampler.take())}
     loaded = load_model(ModelSpec.parse(args.model), for_training=True, dtype=torch.float32)
     torch.manual_seed(0)
-    model = get_peft_model(loaded.model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0,
-                                                    target_modules=default_lora_targets(loaded.model),
-                                                    task_type=TaskType.CAUSAL_LM))
+    model = get_peft_model(
+        loaded.model,
+        LoraConfig(
+            r=16,
+            lora_alpha=32,
+            lora_dropout=0.0,
+            target_modules=default_lora_targets(loaded.model),
+            task_type=TaskType.CAUSAL_LM,
+        ),
+    )
     if args.variant == "ckpt":
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
@@ -171,11 +184,20 @@ def child(args) -> None:
             trim(0)
         phases[f"step {index + 1} optimizer"] = (sampler.rss(), sampler.take())
         seconds.append(time.perf_counter() - start)
-    print("RESULT " + json.dumps({
-        "variant": args.variant, "shape": list(batch["input_ids"].shape),
-        "tokens": int(batch["attention_mask"].sum()), "phases": phases, "saved": saved, "seconds": seconds,
-        "ru_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-    }))
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "variant": args.variant,
+                "shape": list(batch["input_ids"].shape),
+                "tokens": int(batch["attention_mask"].sum()),
+                "phases": phases,
+                "saved": saved,
+                "seconds": seconds,
+                "ru_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            }
+        )
+    )
 
 
 def main(argv=None) -> int:
@@ -185,7 +207,9 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--max-length", type=int, default=672)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--model", default="builtin", help="a model folder instead of the built-in model (a logic check)")
+    parser.add_argument(
+        "--model", default="builtin", help="a model folder instead of the built-in model (a logic check)"
+    )
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.variant:
@@ -198,28 +222,50 @@ def main(argv=None) -> int:
             env["MALLOC_ARENA_MAX"] = "2"
         if variant == "mmap":
             env["MALLOC_MMAP_THRESHOLD_"] = "65536"
-        command = [sys.executable, __file__, "--variant", variant, "--steps", str(args.steps), "--batch",
-                   str(args.batch), "--max-length", str(args.max_length), "--threads", str(args.threads), "--model", args.model]
+        command = [
+            sys.executable,
+            __file__,
+            "--variant",
+            variant,
+            "--steps",
+            str(args.steps),
+            "--batch",
+            str(args.batch),
+            "--max-length",
+            str(args.max_length),
+            "--threads",
+            str(args.threads),
+            "--model",
+            args.model,
+        ]
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
         if not lines:
             print(f"{variant} failed:\n{done.stderr[-3000:]}")
             return 1
-        result = json.loads(lines[-1][len("RESULT "):])
+        result = json.loads(lines[-1][len("RESULT ") :])
         rows.append(result)
-        print(f"\n{variant}: batch {result['shape'][0]} x {result['shape'][1]} ({result['tokens']} real tokens), "
-              f"seconds per step {', '.join(f'{s:.1f}' for s in result['seconds'])}, "
-              f"peak RSS {result['ru_maxrss'] / GIB:.2f} GiB")
+        print(
+            f"\n{variant}: batch {result['shape'][0]} x {result['shape'][1]} ({result['tokens']} real tokens), "
+            f"seconds per step {', '.join(f'{s:.1f}' for s in result['seconds'])}, "
+            f"peak RSS {result['ru_maxrss'] / GIB:.2f} GiB"
+        )
         for phase, (after, peak) in result["phases"].items():
             print(f"  {phase:26} RSS after {after / GIB:5.2f} GiB, highest within {peak / GIB:5.2f} GiB")
         total = sum(result["saved"].values())
-        print(f"  kept for the backward pass: {total / GIB:.2f} GiB = " + ", ".join(
-            f"{part} {size / GIB:.2f}" for part, size in sorted(result["saved"].items(), key=lambda kv: -kv[1])))
+        print(
+            f"  kept for the backward pass: {total / GIB:.2f} GiB = "
+            + ", ".join(
+                f"{part} {size / GIB:.2f}" for part, size in sorted(result["saved"].items(), key=lambda kv: -kv[1])
+            )
+        )
     print("\n| variant | batch x length | s / step (last) | peak RSS GiB | saved for backward GiB |")
     print("|---|---|---|---|---|")
     for result in rows:
-        print(f"| {result['variant']} | {result['shape'][0]} x {result['shape'][1]} | {result['seconds'][-1]:.1f} | "
-              f"{result['ru_maxrss'] / GIB:.2f} | {sum(result['saved'].values()) / GIB:.2f} |")
+        print(
+            f"| {result['variant']} | {result['shape'][0]} x {result['shape'][1]} | {result['seconds'][-1]:.1f} | "
+            f"{result['ru_maxrss'] / GIB:.2f} | {sum(result['saved'].values()) / GIB:.2f} |"
+        )
     return 0
 
 

@@ -56,7 +56,8 @@ def rouge_score_lcs():
 
     saved = metrics.rouge_scorer_for, overlap.lcs_table
     metrics.rouge_scorer_for = lambda use_stemmer=True, tokenizer="default": rouge_scorer.RougeScorer(
-        list(metrics.ROUGE_TYPES), tokenizer=overlap.make_tokenizer(tokenizer, use_stemmer))
+        list(metrics.ROUGE_TYPES), tokenizer=overlap.make_tokenizer(tokenizer, use_stemmer)
+    )
     overlap.lcs_table = rouge_scorer._lcs_table
     try:
         yield
@@ -91,8 +92,10 @@ def main(argv=None) -> int:
         assert all(o[2].example == b[2].example for o, b in zip(ours, before)), "the two sides disagree"
         for label, runs in (("ours", ours), ("rouge_score LCS", before)):
             walls = [round(1000 * r[0], 1) for r in runs]
-            print(f"{count:4d} words  {label:16s} median wall {1000 * statistics.median(r[0] for r in runs):7.1f} ms, "
-                  f"CPU {1000 * statistics.median(r[1] for r in runs):7.1f} ms   walls {walls}")
+            print(
+                f"{count:4d} words  {label:16s} median wall {1000 * statistics.median(r[0] for r in runs):7.1f} ms, "
+                f"CPU {1000 * statistics.median(r[1] for r in runs):7.1f} ms   walls {walls}"
+            )
         ratio = statistics.median(r[0] for r in before) / statistics.median(r[0] for r in ours)
         print(f"{count:4d} words  identical results; ours is {ratio:.1f}x faster")
     show_times(args.words, args.repeats)
@@ -132,8 +135,10 @@ def show_times(word_counts: list[int], repeats: int) -> None:
                 lab.repaint()
                 app.processEvents()
                 walls.append(time.perf_counter() - start)
-            print(f"{count:4d} words  showing it ({kind:6s} highlighted) on the UI thread: median "
-                  f"{1000 * statistics.median(walls):6.1f} ms   walls {[round(1000 * w, 1) for w in walls]}")
+            print(
+                f"{count:4d} words  showing it ({kind:6s} highlighted) on the UI thread: median "
+                f"{1000 * statistics.median(walls):6.1f} ms   walls {[round(1000 * w, 1) for w in walls]}"
+            )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--max-length", type=int, default=672)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--model", default="builtin", help="a model folder instead of the built-in model (a logic check)")
+    parser.add_argument(
+        "--model", default="builtin", help="a model folder instead of the built-in model (a logic check)"
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -55,32 +57,44 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     loaded = load_model(ModelSpec.parse(args.model), for_training=True, dtype=torch.float32)
     torch.manual_seed(0)
-    model = get_peft_model(loaded.model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0,
-                                                    target_modules=default_lora_targets(loaded.model),
-                                                    task_type=TaskType.CAUSAL_LM))
+    model = get_peft_model(
+        loaded.model,
+        LoraConfig(
+            r=16,
+            lora_alpha=32,
+            lora_dropout=0.0,
+            target_modules=default_lora_targets(loaded.model),
+            task_type=TaskType.CAUSAL_LM,
+        ),
+    )
     model.train()
     rows = [json.loads(line) for line in DIALOGSUM_DEV.read_text(encoding="utf-8").splitlines()[:450]]
     random.Random(0).shuffle(rows)
     features = []
     for row in rows:
         example = {"prompt": f"Summarize the following dialogue:\n\n{row['dialogue']}", "completion": row["summary"]}
-        encoded, _ = encode_example(example, loaded.tokenizer, is_seq2seq=False, max_length=args.max_length,
-                                    use_chat_template=None)
+        encoded, _ = encode_example(
+            example, loaded.tokenizer, is_seq2seq=False, max_length=args.max_length, use_chat_template=None
+        )
         if encoded:
             features.append(encoded)
         if len(features) == args.examples:
             break
     ordered = sorted(features, key=lambda f: len(f["input_ids"]))
-    groups = [ordered[i:i + 4] for i in range(0, len(ordered), 4)]
+    groups = [ordered[i : i + 4] for i in range(0, len(ordered), 4)]
     pad = loaded.tokenizer.pad_token_id
-    batches = {"grouped": [CompletionOnlyCollator(pad)(g) for g in groups],
-               "packed": [PackingCollator(pad, args.max_length)(g) for g in groups]}
+    batches = {
+        "grouped": [CompletionOnlyCollator(pad)(g) for g in groups],
+        "packed": [PackingCollator(pad, args.max_length)(g) for g in groups],
+    }
     useful = sum(len(f["input_ids"]) for f in features)
     for name, made in batches.items():
         positions = sum(b["input_ids"].numel() for b in made)
-        print(f"{name}: {len(made)} batches, {positions} positions for {useful} useful tokens "
-              f"({useful / positions:.0%}), row shapes " + ", ".join(f"{tuple(b['input_ids'].shape)}" for b in made),
-              flush=True)
+        print(
+            f"{name}: {len(made)} batches, {positions} positions for {useful} useful tokens "
+            f"({useful / positions:.0%}), row shapes " + ", ".join(f"{tuple(b['input_ids'].shape)}" for b in made),
+            flush=True,
+        )
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=0.0)
 
     def one_pass(made) -> tuple[float, float]:
@@ -100,8 +114,11 @@ def main(argv=None) -> int:
         for name, made in batches.items():
             seconds, loss = one_pass(made)
             times[name].append(seconds)
-            print(f"[{repeat + 1}] {name:8} {seconds:7.2f} s, {useful / seconds:6.1f} useful tokens/s, "
-                  f"mean loss {loss:.4f}", flush=True)
+            print(
+                f"[{repeat + 1}] {name:8} {seconds:7.2f} s, {useful / seconds:6.1f} useful tokens/s, "
+                f"mean loss {loss:.4f}",
+                flush=True,
+            )
     medians = {name: statistics.median(values) for name, values in times.items()}
     for name, seconds in medians.items():
         print(f"median {name}: {seconds:.2f} s, {useful / seconds:.1f} useful tokens/s")

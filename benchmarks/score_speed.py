@@ -76,8 +76,10 @@ def main(argv=None) -> int:
     print(f"plain rouge_score + sacrebleu:          best {plain_s:6.3f} s of {[round(t, 3) for t in plain_times]}")
     print(f"ours, score() with overlaps:            best {ours_s:6.3f} s of {[round(t, 3) for t in ours_times]}")
     print(f"ours, score() with overlaps + 95% CIs:  best {ci_s:6.3f} s of {[round(t, 3) for t in ci_times]}")
-    print(f"ratio ours/plain: {ours_s / plain_s:.2f}x (with bootstrap CIs {ci_s / plain_s:.2f}x); "
-          f"per example {1000 * ours_s / len(predictions):.2f} ms")
+    print(
+        f"ratio ours/plain: {ours_s / plain_s:.2f}x (with bootstrap CIs {ci_s / plain_s:.2f}x); "
+        f"per example {1000 * ours_s / len(predictions):.2f} ms"
+    )
     return 0
 
 

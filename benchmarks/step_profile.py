@@ -55,8 +55,9 @@ def bucket_of(name: str, shapes, config, rank: int) -> str:
         if config.intermediate_size in dims:
             return "MLP"
         return "attention"
-    if "mul" in lowered and config.intermediate_size in {shape[-1] for shape in shapes or []
-                                                           if isinstance(shape, (list, tuple)) and shape}:
+    if "mul" in lowered and config.intermediate_size in {
+        shape[-1] for shape in shapes or [] if isinstance(shape, (list, tuple)) and shape
+    }:
         return "MLP"
     return "other"
 
@@ -98,7 +99,9 @@ def main(argv=None) -> int:
     parser.add_argument("--max-length", type=int, default=672)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", default="builtin", help="a model folder instead of the built-in model (a logic check)")
+    parser.add_argument(
+        "--model", default="builtin", help="a model folder instead of the built-in model (a logic check)"
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -111,15 +114,20 @@ def main(argv=None) -> int:
     from training_levers import load, matmul_ceiling, set_lora_dropout
 
     ceiling = matmul_ceiling(torch.float32)
-    print(f"torch {torch.__version__}, transformers {transformers.__version__}, {args.threads} threads; "
-          f"fp32 matmul ceiling {ceiling:.1f} GFLOP/s (2048²)", flush=True)
+    print(
+        f"torch {torch.__version__}, transformers {transformers.__version__}, {args.threads} threads; "
+        f"fp32 matmul ceiling {ceiling:.1f} GFLOP/s (2048²)",
+        flush=True,
+    )
     args.batches = 8
     model, random_batches, grouped_batches = load(args)
     config = model.get_base_model().config
     rng = random.Random(args.seed)
     rows = []
-    for title, batch, default_path in (("before (plain Trainer path)", rng.choice(random_batches), False),
-                                       ("after (default path)", rng.choice(grouped_batches), True)):
+    for title, batch, default_path in (
+        ("before (plain Trainer path)", rng.choice(random_batches), False),
+        ("after (default path)", rng.choice(grouped_batches), True),
+    ):
         set_lora_dropout(model, not default_path)
         optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=0.0)  # same weights
         seconds, buckets = profiled_step(model, optimizer, batch, default_path=default_path, config=config, rank=16)
@@ -128,23 +136,40 @@ def main(argv=None) -> int:
         positions = batch["input_ids"].numel()
         head = int((batch["labels"][:, 1:] != -100).sum()) if default_path else positions
         # the padded path computes every position; its model FLOPs count the useful tokens only
-        flops = step_flops(config, tokens=useful, sum_sq_lengths=int((lengths**2).sum()),
-                           head_positions=int((batch["labels"][:, 1:] != -100).sum()), method="lora")
-        done = step_flops(config, tokens=positions if not default_path else useful,
-                          sum_sq_lengths=int((lengths**2).sum()) if default_path else
-                          batch["input_ids"].shape[0] * batch["input_ids"].shape[1] ** 2,
-                          head_positions=head, method="lora")
+        flops = step_flops(
+            config,
+            tokens=useful,
+            sum_sq_lengths=int((lengths**2).sum()),
+            head_positions=int((batch["labels"][:, 1:] != -100).sum()),
+            method="lora",
+        )
+        done = step_flops(
+            config,
+            tokens=positions if not default_path else useful,
+            sum_sq_lengths=int((lengths**2).sum())
+            if default_path
+            else batch["input_ids"].shape[0] * batch["input_ids"].shape[1] ** 2,
+            head_positions=head,
+            method="lora",
+        )
         rows.append((title, batch["input_ids"].shape, useful, seconds, buckets, flops, done))
-        print(f"{title}: batch {tuple(batch['input_ids'].shape)}, {useful} useful tokens, step {seconds:.2f} s: "
-              + ", ".join(f"{k} {v:.2f}" for k, v in buckets.items()), flush=True)
-    print("\n| path | batch | step s | " + " | ".join(BUCKETS) + " | useful tokens/s | model GFLOP/s (useful) "
-          "| share of fp32 ceiling | executed GFLOP/s | share |")
+        print(
+            f"{title}: batch {tuple(batch['input_ids'].shape)}, {useful} useful tokens, step {seconds:.2f} s: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in buckets.items()),
+            flush=True,
+        )
+    print(
+        "\n| path | batch | step s | " + " | ".join(BUCKETS) + " | useful tokens/s | model GFLOP/s (useful) "
+        "| share of fp32 ceiling | executed GFLOP/s | share |"
+    )
     print("|---|---|---|" + "---|" * len(BUCKETS) + "---|---|---|---|---|")
     for title, shape, useful, seconds, buckets, flops, done in rows:
         cells = " | ".join(f"{buckets[b]:.2f} ({buckets[b] / seconds:.0%})" for b in BUCKETS)
-        print(f"| {title} | {shape[0]} x {shape[1]} | {seconds:.2f} | {cells} | {useful / seconds:.1f} | "
-              f"{flops / seconds / 1e9:.1f} | {flops / seconds / 1e9 / ceiling:.0%} | {done / seconds / 1e9:.1f} | "
-              f"{done / seconds / 1e9 / ceiling:.0%} |")
+        print(
+            f"| {title} | {shape[0]} x {shape[1]} | {seconds:.2f} | {cells} | {useful / seconds:.1f} | "
+            f"{flops / seconds / 1e9:.1f} | {flops / seconds / 1e9 / ceiling:.0%} | {done / seconds / 1e9:.1f} | "
+            f"{done / seconds / 1e9 / ceiling:.0%} |"
+        )
     print(f"\nfp32 matmul ceiling {ceiling:.1f} GFLOP/s (one profiled step per path, after one warm-up step)")
     return 0
 

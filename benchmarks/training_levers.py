@@ -38,8 +38,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 DIALOGSUM_DEV = REPO.parent / "shared" / "data" / "dialogsum" / "dialogsum.dev.jsonl"
-LEVERS = ("plain", "head", "head+grouped", "head+grouped+nodrop", "head+grouped+nodrop+ckpt",
-          "head+grouped+nodrop+bf16")
+LEVERS = (
+    "plain",
+    "head",
+    "head+grouped",
+    "head+grouped+nodrop",
+    "head+grouped+nodrop+ckpt",
+    "head+grouped+nodrop+bf16",
+)
 
 
 def matmul_ceiling(dtype, n: int = 2048, repeats: int = 5) -> float:
@@ -65,26 +71,34 @@ def load(args):
 
     loaded = load_model(ModelSpec.parse(getattr(args, "model", "builtin")), for_training=True, dtype=torch.float32)
     torch.manual_seed(0)
-    model = get_peft_model(loaded.model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05,
-                                                    target_modules=default_lora_targets(loaded.model),
-                                                    task_type=TaskType.CAUSAL_LM))
+    model = get_peft_model(
+        loaded.model,
+        LoraConfig(
+            r=16,
+            lora_alpha=32,
+            lora_dropout=0.05,
+            target_modules=default_lora_targets(loaded.model),
+            task_type=TaskType.CAUSAL_LM,
+        ),
+    )
     model.train()
     rows = [json.loads(line) for line in DIALOGSUM_DEV.read_text(encoding="utf-8").splitlines()[: 4 * 8 * args.batches]]
     features = []
     for row in rows:
         example = {"prompt": f"Summarize the following dialogue:\n\n{row['dialogue']}", "completion": row["summary"]}
-        encoded, _ = encode_example(example, loaded.tokenizer, is_seq2seq=False, max_length=args.max_length,
-                                    use_chat_template=None)
+        encoded, _ = encode_example(
+            example, loaded.tokenizer, is_seq2seq=False, max_length=args.max_length, use_chat_template=None
+        )
         if encoded:
             features.append(encoded)
     collate = CompletionOnlyCollator(loaded.tokenizer.pad_token_id)
     rng = random.Random(0)
     pool = features[: 4 * 4 * args.batches]
-    random_batches = [collate(pool[i * 4:(i + 1) * 4]) for i in range(args.batches)]
+    random_batches = [collate(pool[i * 4 : (i + 1) * 4]) for i in range(args.batches)]
     # length-grouped: the same kind of examples, sorted into batches of similar length (what the
     # Trainer's LengthGroupedSampler does within each megabatch of 50 batches)
     ordered = sorted(pool, key=lambda f: len(f["input_ids"]))
-    grouped_all = [ordered[i:i + 4] for i in range(0, len(ordered), 4)]
+    grouped_all = [ordered[i : i + 4] for i in range(0, len(ordered), 4)]
     grouped_batches = [collate(b) for b in rng.sample(grouped_all, args.batches)]
     return model, random_batches, grouped_batches
 
@@ -144,8 +158,13 @@ def profile_parts(model, batch, *, head_only: bool, repeats: int = 3) -> dict:
     embeddings = decoder.rotary_emb(x, position_ids)
     from transformers.masking_utils import create_causal_mask
 
-    mask = create_causal_mask(config=causal.config, inputs_embeds=x, attention_mask=batch["attention_mask"],
-                              past_key_values=None, position_ids=position_ids)
+    mask = create_causal_mask(
+        config=causal.config,
+        inputs_embeds=x,
+        attention_mask=batch["attention_mask"],
+        past_key_values=None,
+        position_ids=position_ids,
+    )
 
     def timed(fn) -> float:
         fn()
@@ -159,8 +178,9 @@ def profile_parts(model, batch, *, head_only: bool, repeats: int = 3) -> dict:
     layer = layers[0]
 
     def attention():
-        out = layer.self_attn(hidden_states=layer.input_layernorm(x), position_embeddings=embeddings,
-                              attention_mask=mask)[0]
+        out = layer.self_attn(
+            hidden_states=layer.input_layernorm(x), position_embeddings=embeddings, attention_mask=mask
+        )[0]
         out.sum().backward()
 
     def mlp():
@@ -180,12 +200,14 @@ def profile_parts(model, batch, *, head_only: bool, repeats: int = 3) -> dict:
                 logits = head_module(h[trained]).float()
                 loss = torch.nn.functional.cross_entropy(logits, labels[trained])
             loss.backward()
+
         return run
 
     def head_alone(full: bool):
         def run():
             h = x[:, :-1] if full else x[:, :-1][trained]
             head_module(h).float().sum().backward()
+
         return run
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -208,8 +230,18 @@ def profile_parts(model, batch, *, head_only: bool, repeats: int = 3) -> dict:
 
 def peak_rss_of(lever: str, args) -> float:
     """Peak RSS (GiB) of a fresh process that loads the model and runs two steps of ``lever``."""
-    command = [sys.executable, __file__, "--memory-child", lever, "--max-length", str(args.max_length),
-               "--threads", str(args.threads), "--batches", "2"]
+    command = [
+        sys.executable,
+        __file__,
+        "--memory-child",
+        lever,
+        "--max-length",
+        str(args.max_length),
+        "--threads",
+        str(args.threads),
+        "--batches",
+        "2",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     lines = [line for line in done.stdout.splitlines() if line.startswith("PEAK_RSS_GIB")]
     if not lines:
@@ -234,8 +266,11 @@ def main(argv=None) -> int:
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-memory", action="store_true")
-    parser.add_argument("--memory-levers", default="plain,head+grouped+nodrop,head+grouped+nodrop+ckpt",
-                        help="comma-separated levers whose peak RSS is measured (each in a fresh process)")
+    parser.add_argument(
+        "--memory-levers",
+        default="plain,head+grouped+nodrop,head+grouped+nodrop+ckpt",
+        help="comma-separated levers whose peak RSS is measured (each in a fresh process)",
+    )
     parser.add_argument("--memory-child", choices=LEVERS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -249,16 +284,23 @@ def main(argv=None) -> int:
         return 0
     import transformers
 
-    print(f"torch {torch.__version__}, transformers {transformers.__version__}, {args.threads} threads, "
-          f"CPU capability {torch.backends.cpu.get_cpu_capability()}")
+    print(
+        f"torch {torch.__version__}, transformers {transformers.__version__}, {args.threads} threads, "
+        f"CPU capability {torch.backends.cpu.get_cpu_capability()}"
+    )
     from ift_desktop.core.models.device import cpu_has_native_bf16
 
     native = cpu_has_native_bf16()
     # an emulated bf16 product runs at a few % of fp32: measure it on a smaller matrix
-    ceiling = {"fp32": matmul_ceiling(torch.float32),
-               "bf16": matmul_ceiling(torch.bfloat16, n=2048 if native else 512, repeats=5 if native else 2)}
-    print(f"matmul ceiling: fp32 {ceiling['fp32']:.1f} GFLOP/s (2048²), bf16 {ceiling['bf16']:.1f} GFLOP/s "
-          f"({'2048²' if native else '512²'}); native bf16: {native}", flush=True)
+    ceiling = {
+        "fp32": matmul_ceiling(torch.float32),
+        "bf16": matmul_ceiling(torch.bfloat16, n=2048 if native else 512, repeats=5 if native else 2),
+    }
+    print(
+        f"matmul ceiling: fp32 {ceiling['fp32']:.1f} GFLOP/s (2048²), bf16 {ceiling['bf16']:.1f} GFLOP/s "
+        f"({'2048²' if native else '512²'}); native bf16: {native}",
+        flush=True,
+    )
     levers = LEVERS if native else LEVERS[:-1]
     if not native:
         print("no native bf16 on this CPU: the bf16 lever is not measured (auto keeps fp32 here)")
@@ -269,19 +311,26 @@ def main(argv=None) -> int:
         positions = sum(b["input_ids"].numel() for b in batches)
         useful = sum(int(b["attention_mask"].sum()) for b in batches)
         completion = sum(int((b["labels"] != -100).sum()) for b in batches)
-        print(f"{name} batches: {positions} positions, {useful} non-padding ({useful / positions:.0%}), "
-              f"{completion} completion tokens ({completion / useful:.0%} of the non-padding)")
+        print(
+            f"{name} batches: {positions} positions, {useful} non-padding ({useful / positions:.0%}), "
+            f"{completion} completion tokens ({completion / useful:.0%} of the non-padding)"
+        )
 
     print("\nprofile of one step (each part timed alone; seconds):")
-    for title, batch, lever in (("before: random batch, full head, LoRA dropout", random_batches[0], "plain"),
-                                ("after: grouped batch, completion head, no LoRA dropout", grouped_batches[0],
-                                 "head+grouped+nodrop")):
+    for title, batch, lever in (
+        ("before: random batch, full head, LoRA dropout", random_batches[0], "plain"),
+        ("after: grouped batch, completion head, no LoRA dropout", grouped_batches[0], "head+grouped+nodrop"),
+    ):
         set_lora_dropout(model, "nodrop" not in lever)
         parts = profile_parts(model, batch, head_only=lever != "plain")
         seconds = min(run_lever(model, optimizer, [batch], lever)[0] for _ in range(2))
         rest = seconds - sum(parts.values())
-        print(f"  {title}: step {seconds:.2f} s = " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items())
-              + f", rest {rest:.2f}", flush=True)
+        print(
+            f"  {title}: step {seconds:.2f} s = "
+            + ", ".join(f"{k} {v:.2f}" for k, v in parts.items())
+            + f", rest {rest:.2f}",
+            flush=True,
+        )
 
     times: dict[str, list[float]] = {lever: [] for lever in levers}
     tokens: dict[str, int] = {}
@@ -293,8 +342,11 @@ def main(argv=None) -> int:
             seconds, count, loss = run_lever(model, optimizer, batches, lever)
             times[lever].append(seconds)
             tokens[lever], losses[lever] = count, loss
-            print(f"  [{repeat + 1}] {lever:20s} {seconds:6.2f} s, {count / seconds:7.1f} useful tokens/s, "
-                  f"mean loss {loss:.4f}", flush=True)
+            print(
+                f"  [{repeat + 1}] {lever:20s} {seconds:6.2f} s, {count / seconds:7.1f} useful tokens/s, "
+                f"mean loss {loss:.4f}",
+                flush=True,
+            )
 
     memory = {}
     if not args.no_memory:
@@ -316,20 +368,25 @@ def main(argv=None) -> int:
             lengths = b["attention_mask"].sum(dim=1).long()
             useful = int(lengths.sum())
             head = int((b["labels"][:, 1:] != -100).sum()) if "head" in lever else useful
-            total += step_flops(config, tokens=useful, sum_sq_lengths=int((lengths**2).sum()), head_positions=head,
-                                method="lora")
+            total += step_flops(
+                config, tokens=useful, sum_sq_lengths=int((lengths**2).sum()), head_positions=head, method="lora"
+            )
         return total
 
     base = tokens["plain"] / statistics.median(times["plain"])
-    print("\n| lever | useful tokens/s (median) | x plain | model GFLOP/s | share of the fp32 ceiling | mean loss | peak RSS GiB |")
+    print(
+        "\n| lever | useful tokens/s (median) | x plain | model GFLOP/s | share of the fp32 ceiling | mean loss | peak RSS GiB |"
+    )
     print("|---|---|---|---|---|---|---|")
     for lever in levers:
         seconds = statistics.median(times[lever])
         rate = tokens[lever] / seconds
         rss = f"{memory[lever]:.2f}" if lever in memory else "-"
         gflops = model_flops(lever) / seconds / 1e9
-        print(f"| {lever} | {rate:.1f} | {rate / base:.2f} | {gflops:.1f} | {gflops / ceiling['fp32']:.0%} | "
-              f"{losses[lever]:.4f} | {rss} |")
+        print(
+            f"| {lever} | {rate:.1f} | {rate / base:.2f} | {gflops:.1f} | {gflops / ceiling['fp32']:.0%} | "
+            f"{losses[lever]:.4f} | {rss} |"
+        )
     return 0
 
 

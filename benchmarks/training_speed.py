@@ -51,8 +51,11 @@ def dialogsum_rows(n: int) -> list[dict]:
     lines = DIALOGSUM_DEV.read_text(encoding="utf-8").splitlines()[:n]
     rows = [json.loads(line) for line in lines]
     return [
-        {"prompt": f"Summarize the following dialogue:\n\n{row['dialogue']}", "completion": row["summary"],
-         "id": row.get("fname", str(index))}
+        {
+            "prompt": f"Summarize the following dialogue:\n\n{row['dialogue']}",
+            "completion": row["summary"],
+            "id": row.get("fname", str(index)),
+        }
         for index, row in enumerate(rows)
     ]
 
@@ -99,8 +102,16 @@ def run_ours(args, spec, data_dir: Path, work: Path, counter: Counter) -> dict:
 
     # the default path (completion-only head, length-grouped batches, no LoRA dropout, auto precision) at the
     # plain recipe's learning rate, so the two loss curves are comparable
-    config = TrainConfig(method="lora", max_steps=args.steps, batch_size=args.batch_size, max_length=args.max_length,
-                         eval_steps=0, save_steps=0, seed=args.seed, learning_rate=3e-4)
+    config = TrainConfig(
+        method="lora",
+        max_steps=args.steps,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        eval_steps=0,
+        save_steps=0,
+        seed=args.seed,
+        learning_rate=3e-4,
+    )
     marks: dict[str, float] = {}
 
     def on_event(event: dict) -> None:
@@ -120,15 +131,27 @@ def run_ours(args, spec, data_dir: Path, work: Path, counter: Counter) -> dict:
         loop.CompletionOnlyCollator = original
     end = time.perf_counter()
     losses = [row["loss"] for row in result.metrics if row.get("loss") is not None]
-    return {"setup_s": marks["started"] - begin, "train_s": end - marks["started"], "steps": result.global_step,
-            "losses": losses, "tokens": counter.tokens}
+    return {
+        "setup_s": marks["started"] - begin,
+        "train_s": end - marks["started"],
+        "steps": result.global_step,
+        "losses": losses,
+        "tokens": counter.tokens,
+    }
 
 
 def run_plain(args, folder: Path, features: list[dict], targets: list[str], work: Path, counter: Counter) -> dict:
     import torch
     from peft import LoraConfig, TaskType, get_peft_model
-    from transformers import (AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, PrinterCallback,
-                              Trainer, TrainingArguments, set_seed)
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        DataCollatorForSeq2Seq,
+        PrinterCallback,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
 
     begin = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
@@ -137,26 +160,46 @@ def run_plain(args, folder: Path, features: list[dict], targets: list[str], work
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
     set_seed(args.seed)
-    model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=targets,
-                                             task_type=TaskType.CAUSAL_LM))
+    model = get_peft_model(
+        model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=targets, task_type=TaskType.CAUSAL_LM)
+    )
     training_args = TrainingArguments(
-        output_dir=str(work / "plain"), max_steps=args.steps, learning_rate=3e-4, lr_scheduler_type="linear",
-        warmup_steps=0.03, weight_decay=0.0, per_device_train_batch_size=args.batch_size, max_grad_norm=1.0,
-        seed=args.seed, logging_steps=1, eval_strategy="no", save_strategy="no", use_cpu=True,
-        report_to="none", disable_tqdm=True, dataloader_num_workers=0, remove_unused_columns=False,
+        output_dir=str(work / "plain"),
+        max_steps=args.steps,
+        learning_rate=3e-4,
+        lr_scheduler_type="linear",
+        warmup_steps=0.03,
+        weight_decay=0.0,
+        per_device_train_batch_size=args.batch_size,
+        max_grad_norm=1.0,
+        seed=args.seed,
+        logging_steps=1,
+        eval_strategy="no",
+        save_strategy="no",
+        use_cpu=True,
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
         label_names=["labels"],
     )
     collate = counter.wrap(DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100))
-    trainer = Trainer(model=model, args=training_args, data_collator=collate, train_dataset=features,
-                      processing_class=tokenizer)
+    trainer = Trainer(
+        model=model, args=training_args, data_collator=collate, train_dataset=features, processing_class=tokenizer
+    )
     trainer.remove_callback(PrinterCallback)  # ours does not print raw log dicts either
     started = time.perf_counter()
     trainer.train()
     trainer.save_model(str(work / "plain" / "adapter"))
     end = time.perf_counter()
     losses = [row["loss"] for row in trainer.state.log_history if "loss" in row]
-    return {"setup_s": started - begin, "train_s": end - started, "steps": int(trainer.state.global_step),
-            "losses": losses, "tokens": counter.tokens}
+    return {
+        "setup_s": started - begin,
+        "train_s": end - started,
+        "steps": int(trainer.state.global_step),
+        "losses": losses,
+        "tokens": counter.tokens,
+    }
 
 
 def main(argv=None) -> int:
@@ -168,9 +211,12 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--seed-ours", action="store_true",
-                        help="diagnosis: call transformers.set_seed(seed) before run_training (as plain does before "
-                             "get_peft_model), to see whether the LoRA initialisation explains a loss difference")
+    parser.add_argument(
+        "--seed-ours",
+        action="store_true",
+        help="diagnosis: call transformers.set_seed(seed) before run_training (as plain does before "
+        "get_peft_model), to see whether the LoRA initialisation explains a loss difference",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -201,8 +247,10 @@ def main(argv=None) -> int:
         del loaded
         data_dir = write_dataset(work / "data", {"train": rows}, {"source": "DialogSum dev (benchmark)"})
         print(f"model: {spec.display_name} ({folder}); torch threads {torch.get_num_threads()}")
-        print(f"data: {len(rows)} {'tiny (tests/tiny_models.py)' if args.tiny else 'DialogSum dev'} examples, {len(features)} fit in max_length {args.max_length}; "
-              f"{args.steps} steps of batch {args.batch_size}; LoRA r 16 alpha 32 on {', '.join(targets)}")
+        print(
+            f"data: {len(rows)} {'tiny (tests/tiny_models.py)' if args.tiny else 'DialogSum dev'} examples, {len(features)} fit in max_length {args.max_length}; "
+            f"{args.steps} steps of batch {args.batch_size}; LoRA r 16 alpha 32 on {', '.join(targets)}"
+        )
 
         results: dict[str, list[dict]] = {"ours": [], "plain": []}
         for repeat in range(max(1, args.repeats)):
@@ -215,26 +263,35 @@ def main(argv=None) -> int:
                 else:
                     out = run_plain(args, folder, features, targets, work, counter)
                 results[side].append(out)
-                print(f"[{repeat + 1}] {side:5s}: {out['train_s']:7.2f} s for {out['steps']} steps "
-                      f"(setup {out['setup_s']:.2f} s), {out['steps'] / out['train_s']:.3f} steps/s, "
-                      f"{out['tokens'] / out['train_s']:8.1f} tokens/s ({out['tokens']} tokens), "
-                      f"final loss {out['losses'][-1]:.4f}", flush=True)
+                print(
+                    f"[{repeat + 1}] {side:5s}: {out['train_s']:7.2f} s for {out['steps']} steps "
+                    f"(setup {out['setup_s']:.2f} s), {out['steps'] / out['train_s']:.3f} steps/s, "
+                    f"{out['tokens'] / out['train_s']:8.1f} tokens/s ({out['tokens']} tokens), "
+                    f"final loss {out['losses'][-1]:.4f}",
+                    flush=True,
+                )
 
         def median_rate(side: str) -> float:
             return statistics.median(r["tokens"] / r["train_s"] for r in results[side])
 
         ratio = median_rate("ours") / median_rate("plain")
-        print(f"tokens/s ours/plain (median over {len(results['ours'])}): {ratio:.3f} "
-              f"(ours {median_rate('ours'):.1f}, plain {median_rate('plain'):.1f})")
+        print(
+            f"tokens/s ours/plain (median over {len(results['ours'])}): {ratio:.3f} "
+            f"(ours {median_rate('ours'):.1f}, plain {median_rate('plain'):.1f})"
+        )
         last = len(results["ours"])
-        for name, a, b in (("ours run 1 vs plain run 1", results["ours"][0], results["plain"][0]),
-                           (f"ours run 1 vs ours run {last}", results["ours"][0], results["ours"][-1]),
-                           (f"plain run 1 vs plain run {last}", results["plain"][0], results["plain"][-1])):
+        for name, a, b in (
+            ("ours run 1 vs plain run 1", results["ours"][0], results["plain"][0]),
+            (f"ours run 1 vs ours run {last}", results["ours"][0], results["ours"][-1]),
+            (f"plain run 1 vs plain run {last}", results["plain"][0], results["plain"][-1]),
+        ):
             if a is b:
                 continue  # a single repetition: nothing to compare run 1 with
             diffs = [abs(x - y) for x, y in zip(a["losses"], b["losses"])]
-            print(f"max |loss difference| per step, {name}: {max(diffs):.2e} over {len(diffs)} steps "
-                  f"(step 1: {diffs[0]:.2e})")
+            print(
+                f"max |loss difference| per step, {name}: {max(diffs):.2e} over {len(diffs)} steps "
+                f"(step 1: {diffs[0]:.2e})"
+            )
         for side in ("ours", "plain"):
             means = [statistics.mean(r["losses"]) for r in results[side]]
             print(f"mean loss over the run, {side}: " + ", ".join(f"{m:.4f}" for m in means))

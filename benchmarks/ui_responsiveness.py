@@ -57,9 +57,14 @@ def main(argv=None) -> int:
     workspace = Workspace(work / "workspace")
     rows = [json.loads(line) for line in DIALOGSUM_DEV.read_text(encoding="utf-8").splitlines()[: args.n]]
     split = int(len(rows) * 0.9)
-    pairs = [{"prompt": f"Summarize the following dialogue:\n\n{r['dialogue']}", "completion": r["summary"]} for r in rows]
-    write_dataset(workspace.datasets_dir / "dialogsum", {"train": pairs[:split], "validation": pairs[split:]},
-                  {"source": "DialogSum dev (ui responsiveness)"})
+    pairs = [
+        {"prompt": f"Summarize the following dialogue:\n\n{r['dialogue']}", "completion": r["summary"]} for r in rows
+    ]
+    write_dataset(
+        workspace.datasets_dir / "dialogsum",
+        {"train": pairs[:split], "validation": pairs[split:]},
+        {"source": "DialogSum dev (ui responsiveness)"},
+    )
     context = AppContext(workspace=workspace, settings=QSettings(str(work / "settings.ini"), QSettings.IniFormat))
     page = TrainPage(context)
     page.resize(1280, 800)
@@ -115,11 +120,15 @@ def main(argv=None) -> int:
     watcher.stop()
     seconds = time.monotonic() - started
     gaps = [(b - a) * 1000 - 10 for a, b in zip(pings, pings[1:])]
-    print(f"run {'finished' if finished else 'did not finish'} in {seconds:.0f} s; {len(pings)} pings; "
-          f"status: {page.status.text()}")
+    print(
+        f"run {'finished' if finished else 'did not finish'} in {seconds:.0f} s; {len(pings)} pings; "
+        f"status: {page.status.text()}"
+    )
     print("phases shown: " + " | ".join(phases[:40]))
-    print(f"event-loop lateness (ms): p50 {statistics.median(gaps):.1f}, p99 {percentile(gaps, 0.99):.1f}, "
-          f"max {max(gaps):.1f} (goals: p99 < 50, max < 200)")
+    print(
+        f"event-loop lateness (ms): p50 {statistics.median(gaps):.1f}, p99 {percentile(gaps, 0.99):.1f}, "
+        f"max {max(gaps):.1f} (goals: p99 < 50, max < 200)"
+    )
     if shot["taken"]:
         print(f"screenshot: {args.screenshot}")
     page.shutdown(5000)

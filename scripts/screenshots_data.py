@@ -90,8 +90,9 @@ def main() -> int:
             else:
                 if not page.next():
                     shot(f"{name}-stuck-at-{index}")
-                    raise SystemExit(f"{name}: the wizard stayed on step {index}: "
-                                     f"{page.steps[index - 1].message.text()}")
+                    raise SystemExit(
+                        f"{name}: the wizard stayed on step {index}: {page.steps[index - 1].message.text()}"
+                    )
                 if index == 3 and before_split is not None:
                     settle(idle(page.split_step))
                     before_split()

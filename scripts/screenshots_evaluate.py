@@ -28,28 +28,50 @@ def evaluation(name: str, prompts, predictions, references, *, role: str, partne
     scored = score(predictions, references)
     examples = []
     for i, metric in enumerate(scored["examples"]):
-        examples.append({"index": i, "prompt": prompts[i], "prediction": predictions[i],
-                         "references": references[i], **metric})
-    return {"kind": "evaluation", "model": "builtin" if role == "base" else f"{name} (fine-tuned)",
-            "run": run, "split": "test", "corpus": scored["corpus"], "settings": scored.get("settings"),
-            "warnings": scored.get("warnings") or [], "examples": examples,
-            "comparison": {"id": name, "role": role, "partner": partner}}
+        examples.append(
+            {"index": i, "prompt": prompts[i], "prediction": predictions[i], "references": references[i], **metric}
+        )
+    return {
+        "kind": "evaluation",
+        "model": "builtin" if role == "base" else f"{name} (fine-tuned)",
+        "run": run,
+        "split": "test",
+        "corpus": scored["corpus"],
+        "settings": scored.get("settings"),
+        "warnings": scored.get("warnings") or [],
+        "examples": examples,
+        "comparison": {"id": name, "role": role, "partner": partner},
+    }
 
 
 def write_pair(folder: Path, name: str, prompts, base, tuned, references) -> None:
     from ift_desktop.core.atomic import atomic_write_json
 
-    atomic_write_json(folder / f"{name}-base.json",
-                      evaluation(name, prompts, base, references, role="base", partner=f"{name}-tuned"))
-    atomic_write_json(folder / f"{name}-tuned.json",
-                      evaluation(name, prompts, tuned, references, role="tuned", partner=f"{name}-base",
-                                 run=str(folder.parent / "runs" / name)))
+    atomic_write_json(
+        folder / f"{name}-base.json", evaluation(name, prompts, base, references, role="base", partner=f"{name}-tuned")
+    )
+    atomic_write_json(
+        folder / f"{name}-tuned.json",
+        evaluation(
+            name,
+            prompts,
+            tuned,
+            references,
+            role="tuned",
+            partner=f"{name}-base",
+            run=str(folder.parent / "runs" / name),
+        ),
+    )
 
 
 def seed_texts():
     reference = "It is cold outside"
-    prompts = ["Describe the weather.", "Describe the weather in four words.", "Say something about the cold.",
-               "Summarize: the weather today."]
+    prompts = [
+        "Describe the weather.",
+        "Describe the weather in four words.",
+        "Say something about the cold.",
+        "Summarize: the weather today.",
+    ]
     base = ["cold cold cold cold", "It is cold outside", "", "The weather is nice and warm outside today."]
     tuned = ["outside cold it is", "It is very cold outside", "It is cold", "Outside it is cold."]
     return prompts, base, tuned, [[reference]] * len(prompts)
@@ -114,8 +136,13 @@ def main(argv=None) -> int:
         folder = workspace.evaluations_dir
         wait(lambda: not page.is_busy())  # the page may be opening the newest evaluation on its own
         page.open_evaluations(folder / f"{name}-base.json", folder / f"{name}-tuned.json")
-        wait(lambda: not page.is_busy() and page.comparison is not None
-             and page.comparison.evaluation("base").name == f"{name}-base")
+        wait(
+            lambda: (
+                not page.is_busy()
+                and page.comparison is not None
+                and page.comparison.evaluation("base").name == f"{name}-base"
+            )
+        )
         wait(lambda: page.summary_stats is not None)
 
     def shot(name: str) -> None:

@@ -35,8 +35,11 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=20)
     parser.add_argument("--shots", type=int, default=5)
     parser.add_argument("--task-limit", type=int, default=16)
-    parser.add_argument("--open-stored", action="store_true",
-                        help="with IFT_DESKTOP_HOME of an earlier run: reopen its stored checks instead of running them")
+    parser.add_argument(
+        "--open-stored",
+        action="store_true",
+        help="with IFT_DESKTOP_HOME of an earlier run: reopen its stored checks instead of running them",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -100,7 +103,9 @@ def main() -> int:
         settle(lambda: tab.progress.bar.value() > 300, 900)
         shot("running")
         settle(lambda: not tab.is_busy())
-        print(f"MMLU check: {time.monotonic() - started:.0f} s; {tab.message.text() or tab.headline.text()}", flush=True)
+        print(
+            f"MMLU check: {time.monotonic() - started:.0f} s; {tab.message.text() or tab.headline.text()}", flush=True
+        )
         shot("mmlu")
 
         tab.task_radio.setChecked(True)
@@ -110,7 +115,9 @@ def main() -> int:
         started = time.monotonic()
         tab.start_check()
         settle(lambda: not tab.is_busy())
-        print(f"Task check: {time.monotonic() - started:.0f} s; {tab.message.text() or tab.headline.text()}", flush=True)
+        print(
+            f"Task check: {time.monotonic() - started:.0f} s; {tab.message.text() or tab.headline.text()}", flush=True
+        )
         shot("task")
 
     tab.mmlu_radio.setChecked(True)

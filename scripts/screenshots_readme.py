@@ -36,8 +36,11 @@ def main() -> int:
     parser.add_argument("--pages", default="/tmp/shots", help="where the every-page screenshots go")
     parser.add_argument("--steps", type=int, default=10, help="training steps of the run that is shown")
     parser.add_argument("--examples", type=int, default=10, help="test examples evaluated")
-    parser.add_argument("--no-model", action="store_true",
-                        help="skip the run and the evaluation (steps 2 and 3): a quick look at every page")
+    parser.add_argument(
+        "--no-model",
+        action="store_true",
+        help="skip the run and the evaluation (steps 2 and 3): a quick look at every page",
+    )
     args = parser.parse_args()
     images, pages = Path(args.images), Path(args.pages)
     images.mkdir(parents=True, exist_ok=True)
@@ -130,9 +133,12 @@ def show_training_and_evaluation(window, settle, shot, images: Path, pages: Path
     if not settle(lambda: train.trainer_ready and not train.setup.cost_pending, 300):
         return fail("the trainer did not get ready", train.message.text())
     if train.setup.dataset_picker.current_path() != str(dataset):
-        return fail("the Train page did not preselect the dataset saved last", train.setup.dataset_picker.current_path())
-    train.setup.form.set_values({"max_steps": args.steps, "eval_steps": max(1, args.steps // 2),
-                                 "eval_max_examples": 16})
+        return fail(
+            "the Train page did not preselect the dataset saved last", train.setup.dataset_picker.current_path()
+        )
+    train.setup.form.set_values(
+        {"max_steps": args.steps, "eval_steps": max(1, args.steps // 2), "eval_max_examples": 16}
+    )
     train.setup.probes.add_from_dataset()
     train.run_name.setText("readme-lora")
     started = time.monotonic()
@@ -162,8 +168,10 @@ def show_training_and_evaluation(window, settle, shot, images: Path, pages: Path
     evaluate.start_evaluation()
     if not settle(lambda: evaluate.comparison is not None and not evaluate.is_busy(), 1800):
         return fail("the evaluation did not finish", evaluate.message.text())
-    print(f"timing: evaluating base and fine-tuned on {args.examples} examples took "
-          f"{time.monotonic() - started:.0f} s", flush=True)
+    print(
+        f"timing: evaluating base and fine-tuned on {args.examples} examples took {time.monotonic() - started:.0f} s",
+        flush=True,
+    )
     settle(lambda: evaluate.summary.summary is not None, 120)
     evaluate.tabs.setCurrentIndex(1)
     evaluate.examples.sort_by("gain")

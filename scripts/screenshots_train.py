@@ -38,7 +38,13 @@ def scripted_training(config, *, data_dir, model, out_dir, on_event=None, contro
     prompts = list(config.probe_prompts)
     emit({"type": "status", "status": "loading", "message": "Loading SmolLM2-135M-Instruct (built-in)"})
     emit({"type": "probe", "step": 0, "answers": [{"prompt": p, "answer": ANSWERS[0]} for p in prompts]})
-    emit({"type": "status", "status": "started", "message": "Training with lora (4,884,480 of 139,399,488 weights trainable)"})
+    emit(
+        {
+            "type": "status",
+            "status": "started",
+            "message": "Training with lora (4,884,480 of 139,399,488 weights trainable)",
+        }
+    )
     for step in range(1, steps + 1):
         while control.is_paused() and not control.stop_requested():
             time.sleep(0.02)
@@ -49,10 +55,16 @@ def scripted_training(config, *, data_dir, model, out_dir, on_event=None, contro
         loss = 1.25 * math.exp(-step / 14) + 1.05 + rng.gauss(0, 0.09)
         emit(
             {
-                "type": "log", "step": step, "max_steps": steps, "epoch": step / 45, "loss": loss,
+                "type": "log",
+                "step": step,
+                "max_steps": steps,
+                "epoch": step / 45,
+                "loss": loss,
                 "learning_rate": 3e-4 * min(1.0, step / 2) * 0.5 * (1 + math.cos(math.pi * step / steps)),
                 "grad_norm": 0.9 + 0.6 * math.exp(-step / 20) + rng.gauss(0, 0.08),
-                "tokens_per_s": 105 + rng.gauss(0, 6), "elapsed_s": step * 9.8, "eta_s": (steps - step) * 9.8,
+                "tokens_per_s": 105 + rng.gauss(0, 6),
+                "elapsed_s": step * 9.8,
+                "eta_s": (steps - step) * 9.8,
             }
         )
         if step % eval_every == 0:

@@ -68,7 +68,9 @@ def one_thread():
 @pytest.fixture(scope="module")
 def llama(tmp_path_factory, request) -> Path:
     """The module's tiny Llama folder (with a chat template where the module sets ``TINY_LLAMA_CHAT``)."""
-    return make_tiny_llama(tmp_path_factory.mktemp("llama"), chat_template=getattr(request.module, "TINY_LLAMA_CHAT", False))
+    return make_tiny_llama(
+        tmp_path_factory.mktemp("llama"), chat_template=getattr(request.module, "TINY_LLAMA_CHAT", False)
+    )
 
 
 @pytest.fixture(scope="module")

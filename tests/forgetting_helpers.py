@@ -13,9 +13,11 @@ def make_lora_run(folder, base_folder, *, with_adapter: bool = True):
     from transformers import AutoModelForCausalLM
 
     folder.mkdir(parents=True)
-    record = {"model": ModelSpec.parse(str(base_folder)).to_dict(),
-              "config": {"method": "lora", "use_chat_template": False},
-              "status": "finished" if with_adapter else "failed"}
+    record = {
+        "model": ModelSpec.parse(str(base_folder)).to_dict(),
+        "config": {"method": "lora", "use_chat_template": False},
+        "status": "finished" if with_adapter else "failed",
+    }
     (folder / "run.json").write_text(json.dumps(record), encoding="utf-8")
     if with_adapter:
         model = AutoModelForCausalLM.from_pretrained(base_folder)

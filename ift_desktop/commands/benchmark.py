@@ -31,17 +31,35 @@ from .progress import TerminalProgress
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     benchmarks = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK")
     benchmarks.required = True
-    mmlu = benchmarks.add_parser("mmlu", help="MMLU-style multiple choice by log-likelihood of the answer letters",
-                                 description="MMLU-style multiple choice by log-likelihood of the answer letters.")
-    mmlu.add_argument("--data", required=True, metavar="DIR",
-                      help="folder of MMLU CSVs (<subject>_dev.csv, <subject>_test.csv; no header)")
-    mmlu.add_argument("--model", metavar="MODEL",
-                      help="'builtin', a Hub id or a model folder (the base model when --run is given)")
+    mmlu = benchmarks.add_parser(
+        "mmlu",
+        help="MMLU-style multiple choice by log-likelihood of the answer letters",
+        description="MMLU-style multiple choice by log-likelihood of the answer letters.",
+    )
+    mmlu.add_argument(
+        "--data",
+        required=True,
+        metavar="DIR",
+        help="folder of MMLU CSVs (<subject>_dev.csv, <subject>_test.csv; no header)",
+    )
+    mmlu.add_argument(
+        "--model", metavar="MODEL", help="'builtin', a Hub id or a model folder (the base model when --run is given)"
+    )
     mmlu.add_argument("--run", metavar="RUN", help="a training run: score it too and compare it with --model")
-    mmlu.add_argument("--shots", type=int, default=5, metavar="K", help="worked examples from the dev file before each question (0-5; default 5)")
-    mmlu.add_argument("--subjects", metavar="A,B", help="comma-separated subjects (default: every *_test.csv in --data)")
+    mmlu.add_argument(
+        "--shots",
+        type=int,
+        default=5,
+        metavar="K",
+        help="worked examples from the dev file before each question (0-5; default 5)",
+    )
+    mmlu.add_argument(
+        "--subjects", metavar="A,B", help="comma-separated subjects (default: every *_test.csv in --data)"
+    )
     mmlu.add_argument("--limit", type=_positive, metavar="N", help="first N test questions per subject")
-    mmlu.add_argument("--batch-size", type=_positive, default=4, metavar="N", help="questions scored together (default 4)")
+    mmlu.add_argument(
+        "--batch-size", type=_positive, default=4, metavar="N", help="questions scored together (default 4)"
+    )
     mmlu.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     add_trust_argument(mmlu)
     mmlu.add_argument("--out", required=True, metavar="FILE.json", help="where to write the result JSON")
@@ -51,19 +69,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_classification(benchmarks) -> None:
     cls = benchmarks.add_parser(
-        "classification", help="GLUE-style classification by the log-likelihood of each label word",
-        description="GLUE-style classification (e.g. SST-2) by the log-likelihood of each label word after the prompt.")
-    cls.add_argument("--data", required=True, metavar="FILE",
-                     help="a labelled CSV/TSV/JSON/JSONL/Parquet file, hf:NAME[:CONFIG] or sample:reviews")
+        "classification",
+        help="GLUE-style classification by the log-likelihood of each label word",
+        description="GLUE-style classification (e.g. SST-2) by the log-likelihood of each label word after the prompt.",
+    )
+    cls.add_argument(
+        "--data",
+        required=True,
+        metavar="FILE",
+        help="a labelled CSV/TSV/JSON/JSONL/Parquet file, hf:NAME[:CONFIG] or sample:reviews",
+    )
     cls.add_argument("--text-column", required=True, metavar="C", help="the column holding the text to classify")
     cls.add_argument("--label-column", required=True, metavar="L", help="the column holding the gold label")
-    cls.add_argument("--labels", metavar="A,B",
-                     help="label words: for numeric labels the word of 0, 1, ... in order (SST-2: negative,positive); "
-                          "for word labels the words to use")
-    cls.add_argument("--template", metavar="NAME", help="a classification prompt template (default: the task's default)")
-    cls.add_argument("--shots", type=int, default=0, metavar="K", help="solved rows from the file before each prompt (default 0)")
-    cls.add_argument("--model", metavar="MODEL",
-                     help="'builtin', a Hub id or a model folder (the base model when --run is given)")
+    cls.add_argument(
+        "--labels",
+        metavar="A,B",
+        help="label words: for numeric labels the word of 0, 1, ... in order (SST-2: negative,positive); "
+        "for word labels the words to use",
+    )
+    cls.add_argument(
+        "--template", metavar="NAME", help="a classification prompt template (default: the task's default)"
+    )
+    cls.add_argument(
+        "--shots", type=int, default=0, metavar="K", help="solved rows from the file before each prompt (default 0)"
+    )
+    cls.add_argument(
+        "--model", metavar="MODEL", help="'builtin', a Hub id or a model folder (the base model when --run is given)"
+    )
     cls.add_argument("--run", metavar="RUN", help="a training run: score it too and compare it with --model")
     cls.add_argument("--limit", type=_positive, metavar="N", help="first N rows")
     cls.add_argument("--split", default="validation", help="split of a Hub dataset (default validation)")
@@ -86,8 +118,11 @@ def _base_and_tuned(args):
 
     trust = bool(getattr(args, "trust_remote_code", False))
     tuned = run_spec(args.run, trust_remote_code=trust) if args.run else None
-    base = (ModelSpec.parse(args.model, trust_remote_code=trust) if args.model
-            else replace(run_parts(tuned.name_or_path)[0], trust_remote_code=trust))
+    base = (
+        ModelSpec.parse(args.model, trust_remote_code=trust)
+        if args.model
+        else replace(run_parts(tuned.name_or_path)[0], trust_remote_code=trust)
+    )
     if tuned is not None:
         run_parts(tuned.name_or_path)
     return base, tuned
@@ -128,8 +163,9 @@ def run_mmlu_benchmark(args) -> int:
 
     out = check_output(args.out)
     _require_model(args)
-    check = MMLUCheck(args.data, subjects=words(args.subjects), shots=args.shots, limit=args.limit,
-                      batch_size=args.batch_size)
+    check = MMLUCheck(
+        args.data, subjects=words(args.subjects), shots=args.shots, limit=args.limit, batch_size=args.batch_size
+    )
     validate_check(check)  # a missing or empty data folder, an unknown subject stop here, before any model loads
     base_spec, tuned_spec = _base_and_tuned(args)
     result, base = _score_and_compare(args, base_spec, tuned_spec, mmlu_scorer(check), compare)
@@ -143,7 +179,9 @@ def run_mmlu_benchmark(args) -> int:
     if tuned_spec is not None:
         comp = result["comparison"]
         print(line(result, tuned_spec.display_name))
-        print(f"change {comp['overall']['delta']:+.3f} (McNemar p = {comp['paired']['mcnemar_p']:.3g}): {comp['verdict']}")
+        print(
+            f"change {comp['overall']['delta']:+.3f} (McNemar p = {comp['paired']['mcnemar_p']:.3g}): {comp['verdict']}"
+        )
     print(f"written to {out}")
     return 0
 
@@ -153,10 +191,15 @@ def _interval(ci) -> str:
 
 
 def _classification_line(result: dict, name: str) -> str:
-    classes = ", ".join(f"{label} {c['accuracy']:.3f} (n {c['n']})" for label, c in result["per_class"].items()
-                        if c["accuracy"] is not None)
-    return (f"{name}: accuracy {result['accuracy']:.3f} {_interval(result['ci95'])} 95% CI "
-            f"({result['correct']}/{result['n']}, {result['shots']}-shot) — {classes}")
+    classes = ", ".join(
+        f"{label} {c['accuracy']:.3f} (n {c['n']})"
+        for label, c in result["per_class"].items()
+        if c["accuracy"] is not None
+    )
+    return (
+        f"{name}: accuracy {result['accuracy']:.3f} {_interval(result['ci95'])} 95% CI "
+        f"({result['correct']}/{result['n']}, {result['shots']}-shot) — {classes}"
+    )
 
 
 def _confusion_lines(result: dict) -> list[str]:
@@ -172,15 +215,26 @@ def run_classification_benchmark(args) -> int:
     from ift_desktop.core.atomic import atomic_write_json
     from ift_desktop.core.evaluation.classification import compare
     from ift_desktop.core.evaluation.forgetting import (
-        ClassificationCheck, classification_scorer, trained_chat_template, validate_check,
+        ClassificationCheck,
+        classification_scorer,
+        trained_chat_template,
+        validate_check,
     )
     from ift_desktop.core.evaluation.inputs import words
 
     out = check_output(args.out)
     _require_model(args)
-    check = ClassificationCheck(args.data, args.text_column, args.label_column, labels=words(args.labels),
-                                template=args.template, shots=args.shots, split=args.split, limit=args.limit,
-                                batch_size=args.batch_size)
+    check = ClassificationCheck(
+        args.data,
+        args.text_column,
+        args.label_column,
+        labels=words(args.labels),
+        template=args.template,
+        shots=args.shots,
+        split=args.split,
+        limit=args.limit,
+        batch_size=args.batch_size,
+    )
     rows = validate_check(check)  # an unknown template, bad columns or labels stop here, before any model loads
     base_spec, tuned_spec = _base_and_tuned(args)
     chat = trained_chat_template(tuned_spec.name_or_path) if tuned_spec is not None else None
@@ -194,7 +248,9 @@ def run_classification_benchmark(args) -> int:
         comp = result["comparison"]
         print(_classification_line(result, tuned_spec.display_name))
         print("\n".join(_confusion_lines(result)))
-        print(f"change {comp['overall']['delta']:+.3f} {_interval(comp['overall']['delta_ci95'])} 95% CI "
-              f"(McNemar p = {comp['paired']['mcnemar_p']:.3g}): {comp['verdict']}")
+        print(
+            f"change {comp['overall']['delta']:+.3f} {_interval(comp['overall']['delta_ci95'])} 95% CI "
+            f"(McNemar p = {comp['paired']['mcnemar_p']:.3g}): {comp['verdict']}"
+        )
     print(f"majority class {base['chance']:.3f}; template {base['template']}; written to {out}")
     return 0

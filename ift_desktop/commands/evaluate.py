@@ -33,15 +33,27 @@ def _positive(text: str) -> int:
 
 def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("generation (greedy unless --sample)")
-    group.add_argument("--max-new-tokens", type=_positive, default=128, metavar="N", help="longest answer in tokens (default 128)")
-    group.add_argument("--batch-size", type=_positive, default=8, metavar="N", help="prompts generated together (default 8)")
+    group.add_argument(
+        "--max-new-tokens", type=_positive, default=128, metavar="N", help="longest answer in tokens (default 128)"
+    )
+    group.add_argument(
+        "--batch-size", type=_positive, default=8, metavar="N", help="prompts generated together (default 8)"
+    )
     group.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
-    group.add_argument("--temperature", type=float, default=1.0, metavar="T", help="sampling temperature (with --sample)")
+    group.add_argument(
+        "--temperature", type=float, default=1.0, metavar="T", help="sampling temperature (with --sample)"
+    )
     group.add_argument("--top-p", type=float, default=1.0, metavar="P", help="nucleus sampling share (with --sample)")
-    group.add_argument("--top-k", type=int, default=50, metavar="K", help="sample among the k likeliest tokens (with --sample)")
+    group.add_argument(
+        "--top-k", type=int, default=50, metavar="K", help="sample among the k likeliest tokens (with --sample)"
+    )
     group.add_argument("--seed", type=int, default=42, metavar="N", help="random seed for sampling (recorded)")
-    group.add_argument("--chat-template", choices=("auto", "on", "off"), default="auto",
-                       help="wrap prompts in the tokenizer's chat template: auto = when it has one, as in training")
+    group.add_argument(
+        "--chat-template",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="wrap prompts in the tokenizer's chat template: auto = when it has one, as in training",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,17 +65,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=_positive, metavar="N", help="evaluate only the first N examples of the split")
     add_sampling_arguments(parser)
     parser.add_argument("--no-stemmer", action="store_true", help="turn off Porter stemming for ROUGE")
-    parser.add_argument("--tokenizer", choices=("default", "unicode"), default="default",
-                        help="ROUGE tokenizer; 'unicode' for non-Latin text (not comparable with published ROUGE)")
+    parser.add_argument(
+        "--tokenizer",
+        choices=("default", "unicode"),
+        default="default",
+        help="ROUGE tokenizer; 'unicode' for non-Latin text (not comparable with published ROUGE)",
+    )
     parser.add_argument("--device", metavar="DEVICE", help="cuda, mps or cpu (default: the best available)")
     add_trust_argument(parser)
     parser.add_argument("--out", required=True, metavar="FILE.json", help="where to write the evaluation JSON")
 
 
 def add_trust_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trust-remote-code", action="store_true",
-                        help="allow the model (or the run's model) to run the Python code it ships, for this "
-                             "command only; a run folder's own files never allow it (only for authors you trust)")
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="allow the model (or the run's model) to run the Python code it ships, for this "
+        "command only; a run folder's own files never allow it (only for authors you trust)",
+    )
 
 
 def generation_settings(args):
@@ -71,8 +90,13 @@ def generation_settings(args):
 
     chat = {"auto": None, "on": True, "off": False}[args.chat_template]
     return GenerationSettings(
-        max_new_tokens=args.max_new_tokens, do_sample=args.sample, temperature=args.temperature,
-        top_p=args.top_p, top_k=args.top_k, seed=args.seed, use_chat_template=chat,
+        max_new_tokens=args.max_new_tokens,
+        do_sample=args.sample,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        top_k=args.top_k,
+        seed=args.seed,
+        use_chat_template=chat,
     )
 
 
@@ -119,13 +143,24 @@ def run(args) -> int:
     from ift_desktop.core.models import ModelSpec
 
     trust = bool(getattr(args, "trust_remote_code", False))
-    spec = run_spec(args.run, trust_remote_code=trust) if args.run else ModelSpec.parse(args.model, trust_remote_code=trust)
+    spec = (
+        run_spec(args.run, trust_remote_code=trust)
+        if args.run
+        else ModelSpec.parse(args.model, trust_remote_code=trust)
+    )
     progress = TerminalProgress()
     try:
         result = evaluate(
-            model=spec, data_dir=args.data, split=args.split, limit=args.limit, settings=settings,
-            batch_size=args.batch_size, use_stemmer=not args.no_stemmer, rouge_tokenizer=args.tokenizer,
-            device=args.device, state=progress.state(),
+            model=spec,
+            data_dir=args.data,
+            split=args.split,
+            limit=args.limit,
+            settings=settings,
+            batch_size=args.batch_size,
+            use_stemmer=not args.no_stemmer,
+            rouge_tokenizer=args.tokenizer,
+            device=args.device,
+            state=progress.state(),
         )
     finally:
         progress.clear()
@@ -133,10 +168,14 @@ def run(args) -> int:
     corpus, timings = result["corpus"], result["timings"]
     names = (("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"), ("rougeL", "ROUGE-L"), ("rougeLsum", "ROUGE-Lsum"))
     line = "  ".join(f"{label} {corpus[key]['fmeasure']:.3f}" for key, label in names)
-    print(f"{result['run'] or result['model']} on {args.split} ({len(result['examples'])} examples): "
-          f"{line}  BLEU {corpus['bleu']['score']:.2f}")
-    print(f"generation {timings['generate_s']:.1f} s ({timings['tokens_per_s']:.1f} tokens/s), "
-          f"total {timings['total_s']:.1f} s; written to {out}")
+    print(
+        f"{result['run'] or result['model']} on {args.split} ({len(result['examples'])} examples): "
+        f"{line}  BLEU {corpus['bleu']['score']:.2f}"
+    )
+    print(
+        f"generation {timings['generate_s']:.1f} s ({timings['tokens_per_s']:.1f} tokens/s), "
+        f"total {timings['total_s']:.1f} s; written to {out}"
+    )
     for warning in result.get("warnings") or []:
         message = warning.get("message") if isinstance(warning, dict) else str(warning)
         print(f"note: {message}", file=sys.stderr)

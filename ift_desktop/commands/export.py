@@ -22,24 +22,40 @@ FORMATS = ("adapter", "merged", "gguf")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, metavar="RUN", help="a training run folder")
-    parser.add_argument("--format", required=True, choices=FORMATS,
-                        help="adapter: the LoRA adapter as trained; merged: a standalone model (safetensors); "
-                             "gguf: one file for llama.cpp, LM Studio and Ollama")
-    parser.add_argument("--quant", choices=("f16", "q8_0"), default="f16",
-                        help="GGUF number format: f16 (exact answers) or q8_0 (about half the size); default f16")
-    parser.add_argument("--out", required=True, metavar="PATH",
-                        help="a new folder (adapter, merged) or a file name ending in .gguf (gguf)")
+    parser.add_argument(
+        "--format",
+        required=True,
+        choices=FORMATS,
+        help="adapter: the LoRA adapter as trained; merged: a standalone model (safetensors); "
+        "gguf: one file for llama.cpp, LM Studio and Ollama",
+    )
+    parser.add_argument(
+        "--quant",
+        choices=("f16", "q8_0"),
+        default="f16",
+        help="GGUF number format: f16 (exact answers) or q8_0 (about half the size); default f16",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="PATH",
+        help="a new folder (adapter, merged) or a file name ending in .gguf (gguf)",
+    )
 
 
 def _print_gguf(export) -> None:
     trip = export.round_trip
     print(f"wrote {export.path} ({export.size_bytes / 1e6:.1f} MB, {export.quant})")
     verdict = "identical" if trip.all_identical else "differ"
-    print(f"round trip: {trip.identical} of {trip.total} probe answers identical to the merged model ({verdict}); "
-          f"chat template and end-of-turn token checked")
+    print(
+        f"round trip: {trip.identical} of {trip.total} probe answers identical to the merged model ({verdict}); "
+        f"chat template and end-of-turn token checked"
+    )
     for row in trip.answers:
         if not row["identical"]:
-            print(f"  prompt: {row['prompt'][:70]!r}\n    merged: {row['merged'][:70]!r}\n    gguf:   {row['gguf'][:70]!r}")
+            print(
+                f"  prompt: {row['prompt'][:70]!r}\n    merged: {row['merged'][:70]!r}\n    gguf:   {row['gguf'][:70]!r}"
+            )
     if export.modelfile.note:
         print(f"note: {export.modelfile.note}")
     print(f"Ollama: {export.modelfile_path} written; in {export.path.parent} run:")

@@ -15,7 +15,12 @@ from pathlib import Path
 
 from ift_desktop.core.data.mixtures import read_mixture_file
 from ift_desktop.core.data.prepare import (
-    MixtureComponent, PrepareConfig, PrepareResult, sample_components, prepare, prepare_mixture,
+    MixtureComponent,
+    PrepareConfig,
+    PrepareResult,
+    prepare,
+    prepare_mixture,
+    sample_components,
 )
 from ift_desktop.core.data.tasks import TASKS, parse_mapping
 from ift_desktop.core.data.templates import RANDOM, TemplateLibrary
@@ -28,9 +33,13 @@ def _size(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number; give a fraction like 0.1 or a count like 50") from None
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a number; give a fraction like 0.1 or a count like 50"
+        ) from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number; give a fraction like 0.1 or a count like 50")
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a finite number; give a fraction like 0.1 or a count like 50"
+        )
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is negative; give a fraction like 0.1 or a count like 50")
     return value
@@ -39,25 +48,59 @@ def _size(text: str) -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", help="a CSV/TSV/JSON/JSONL/Parquet file, hf:NAME[:CONFIG], sample or sample:NAME")
     parser.add_argument("--task", help=f"one of: {', '.join(TASKS)}")
-    parser.add_argument("--template", help=f"a template name (see --list-templates) or '{RANDOM}' (a phrasing per example)")
-    parser.add_argument("--map", action="extend", nargs="+", default=[], metavar="FIELD=COLUMN",
-                        help="which column fills a task field; FIELD=C1,C2,C3 gives several references")
-    parser.add_argument("--param", action="extend", nargs="+", default=[], metavar="NAME=VALUE",
-                        help="template parameters, e.g. source_lang=English, labels=negative,positive")
-    parser.add_argument("--val", type=_size, default=0.1, help="validation size: a fraction (<1) or a count (default 0.1)")
+    parser.add_argument(
+        "--template", help=f"a template name (see --list-templates) or '{RANDOM}' (a phrasing per example)"
+    )
+    parser.add_argument(
+        "--map",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="which column fills a task field; FIELD=C1,C2,C3 gives several references",
+    )
+    parser.add_argument(
+        "--param",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="template parameters, e.g. source_lang=English, labels=negative,positive",
+    )
+    parser.add_argument(
+        "--val", type=_size, default=0.1, help="validation size: a fraction (<1) or a count (default 0.1)"
+    )
     parser.add_argument("--test", type=_size, default=0.1, help="test size: a fraction (<1) or a count (default 0.1)")
     parser.add_argument("--seed", type=int, default=42, help="seed for shuffling, splitting and random templates")
     parser.add_argument("--limit", type=int, help="read only the first N rows of the source (of each part)")
     parser.add_argument("--split", default="train", help="the split of a Hugging Face source (default train)")
-    parser.add_argument("--stratify", action="store_true", help="keep label proportions in every split (classification)")
-    parser.add_argument("--drop-leakage", action="store_true",
-                        help="remove validation/test examples whose input also appears in an earlier split")
+    parser.add_argument(
+        "--stratify", action="store_true", help="keep label proportions in every split (classification)"
+    )
+    parser.add_argument(
+        "--drop-leakage",
+        action="store_true",
+        help="remove validation/test examples whose input also appears in an earlier split",
+    )
     parser.add_argument("--mixture", metavar="FILE", help="a YAML file listing the parts of a multi-task mixture")
-    parser.add_argument("--cap", action="extend", nargs="+", default=[], metavar="PART=N", help="at most N examples from a mixture part")
-    parser.add_argument("--weight", action="extend", nargs="+", default=[], metavar="PART=W", help="a mixture part's share (all parts or none)")
+    parser.add_argument(
+        "--cap", action="extend", nargs="+", default=[], metavar="PART=N", help="at most N examples from a mixture part"
+    )
+    parser.add_argument(
+        "--weight",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="PART=W",
+        help="a mixture part's share (all parts or none)",
+    )
     parser.add_argument("--total", type=int, help="total examples of a mixture")
-    parser.add_argument("--max-length", type=int, metavar="N",
-                        help="the token length to train with, kept in manifest.json (train uses it unless told otherwise)")
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        metavar="N",
+        help="the token length to train with, kept in manifest.json (train uses it unless told otherwise)",
+    )
     parser.add_argument("--list-templates", action="store_true", help="list the prompt templates and exit")
     parser.add_argument("--out", help="the folder to write (train/validation/test.jsonl + manifest.json)")
 
@@ -92,15 +135,30 @@ def _components(args) -> list[MixtureComponent]:
         components = []
         for part in spec["parts"]:
             cfg = PrepareConfig(
-                source=str(part["source"]), task=part.get("task"), template=part.get("template"),
-                mapping=part["map"], params={k: str(v) for k, v in (part.get("params") or {}).items()},
-                seed=args.seed, limit=part.get("limit", args.limit), stratify=bool(part.get("stratify", False)),
+                source=str(part["source"]),
+                task=part.get("task"),
+                template=part.get("template"),
+                mapping=part["map"],
+                params={k: str(v) for k, v in (part.get("params") or {}).items()},
+                seed=args.seed,
+                limit=part.get("limit", args.limit),
+                stratify=bool(part.get("stratify", False)),
                 source_split=str(part.get("split", "train")),
             )
-            components.append(MixtureComponent(cfg, cap=part.get("cap"), weight=part.get("weight"), name=part.get("name")))
+            components.append(
+                MixtureComponent(cfg, cap=part.get("cap"), weight=part.get("weight"), name=part.get("name"))
+            )
         return components
-    cfg = PrepareConfig(source="sample", task=args.task, template=args.template, val=args.val, test=args.test,
-                        seed=args.seed, limit=args.limit, stratify=args.stratify)
+    cfg = PrepareConfig(
+        source="sample",
+        task=args.task,
+        template=args.template,
+        val=args.val,
+        test=args.test,
+        seed=args.seed,
+        limit=args.limit,
+        stratify=args.stratify,
+    )
     return sample_components(cfg)
 
 
@@ -133,14 +191,32 @@ def run(args: argparse.Namespace) -> int:
         for component in components:
             component.cap = caps.get(component.name, component.cap)
             component.weight = weights.get(component.name, component.weight)
-        result = prepare_mixture(components, args.out, val=args.val, test=args.test, seed=args.seed,
-                                 total=args.total, state=state, source=args.mixture or "sample",
-                                 drop_leaks=args.drop_leakage, max_length=args.max_length)
+        result = prepare_mixture(
+            components,
+            args.out,
+            val=args.val,
+            test=args.test,
+            seed=args.seed,
+            total=args.total,
+            state=state,
+            source=args.mixture or "sample",
+            drop_leaks=args.drop_leakage,
+            max_length=args.max_length,
+        )
     else:
         config = PrepareConfig(
-            source=args.source, task=args.task, template=args.template, mapping=parse_mapping(args.map),
-            params=_pairs(args.param, "--param", str), val=args.val, test=args.test, seed=args.seed,
-            limit=args.limit, stratify=args.stratify, source_split=args.split, drop_leakage=args.drop_leakage,
+            source=args.source,
+            task=args.task,
+            template=args.template,
+            mapping=parse_mapping(args.map),
+            params=_pairs(args.param, "--param", str),
+            val=args.val,
+            test=args.test,
+            seed=args.seed,
+            limit=args.limit,
+            stratify=args.stratify,
+            source_split=args.split,
+            drop_leakage=args.drop_leakage,
             max_length=args.max_length,
         )
         result = prepare(config, args.out, state=state)
@@ -156,11 +232,14 @@ def _print_summary(result: PrepareResult) -> None:
     print(f"Prepared {total} examples ({', '.join(m['tasks'])}) from {m['source']}")
     for part in m.get("components", []):
         pc = part["counts"]
-        print(f"  part {part['name']}: {part['used']} of {part['available']} ({part['task']}, template "
-              f"{part['template']}): train {pc['train']}, validation {pc['validation']}, test {pc['test']}")
+        print(
+            f"  part {part['name']}: {part['used']} of {part['available']} ({part['task']}, template "
+            f"{part['template']}): train {pc['train']}, validation {pc['validation']}, test {pc['test']}"
+        )
     if "components" not in m:
-        print(f"  template {m['template']}; mapping "
-              + ", ".join(f"{k}={','.join(v)}" for k, v in m["mapping"].items()))
+        print(
+            f"  template {m['template']}; mapping " + ", ".join(f"{k}={','.join(v)}" for k, v in m["mapping"].items())
+        )
         if m.get("skipped_rows"):
             print(f"  skipped {m['skipped_rows']} row(s) with an empty field")
     print(f"  train {c['train']}, validation {c['validation']}, test {c['test']} (seed {m['seed']})")

@@ -49,7 +49,9 @@ def read_texts(path: str | Path, what: str) -> list[str]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise EvaluationError(f"The {what} file {path} cannot be read ({exc.strerror}); check its permissions.") from None
+        raise EvaluationError(
+            f"The {what} file {path} cannot be read ({exc.strerror}); check its permissions."
+        ) from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:

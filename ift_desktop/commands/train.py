@@ -31,16 +31,24 @@ from .progress import percent, redraw_line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="RUN_FILE",
-                        help="train from a run file (launch.json saved by the Train page, or a run's run.json) "
-                        "instead of --data/--model and the settings below")
+    parser.add_argument(
+        "--config",
+        metavar="RUN_FILE",
+        help="train from a run file (launch.json saved by the Train page, or a run's run.json) "
+        "instead of --data/--model and the settings below",
+    )
     parser.add_argument("--data", metavar="DIR", help="a prepared dataset folder (ift-desktop prepare)")
     parser.add_argument("--model", metavar="MODEL", help="'builtin', a Hub id (org/name) or a folder")
     add_setting_arguments(parser)
-    parser.add_argument("--trust-remote-code", action="store_true",
-                        help="allow the model to run the Python code it ships, for this model (remembered for the run "
-                             "it trains); a run folder's own files never allow it (only for authors you trust)")
-    parser.add_argument("--out", metavar="RUN", help="the run folder to write (with --config: default beside the run file)")
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="allow the model to run the Python code it ships, for this model (remembered for the run "
+        "it trains); a run folder's own files never allow it (only for authors you trust)",
+    )
+    parser.add_argument(
+        "--out", metavar="RUN", help="the run folder to write (with --config: default beside the run file)"
+    )
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     from ift_desktop.commands.train_from_file import add_launch_arguments
 
@@ -84,7 +92,9 @@ def add_setting_arguments(parser: argparse.ArgumentParser, config_cls=None) -> N
         if info.kind is bool and info.optional:
             pair = group(info.cli_group or info.name)
             on_help, off_help = info.flag_help if isinstance(info.flag_help, tuple) else (info.help, None)
-            pair.add_argument(info.flag, dest=info.name, action="store_true", default=None, help=_flag_help(info, on_help))
+            pair.add_argument(
+                info.flag, dest=info.name, action="store_true", default=None, help=_flag_help(info, on_help)
+            )
             pair.add_argument("--no-" + info.flag[2:], dest=info.name, action="store_false",
                               help=(off_help or f"the opposite of {info.flag}").replace("%", "%%"))  # fmt: skip
         elif info.kind is bool:

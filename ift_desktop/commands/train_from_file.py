@@ -20,12 +20,16 @@ from pathlib import Path
 
 from ift_desktop.core.errors import TrainingError
 
+
 def add_launch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--processes", type=int, metavar="N",
                         help="with --config: train on N processes through accelerate launch (GPUs, or the CPU over "
                         "gloo); the global batch of the run file is kept")  # fmt: skip
-    parser.add_argument("--strategy", choices=("ddp", "fsdp", "deepspeed"),
-                        help="with --processes: how the processes share the model (default ddp)")
+    parser.add_argument(
+        "--strategy",
+        choices=("ddp", "fsdp", "deepspeed"),
+        help="with --processes: how the processes share the model (default ddp)",
+    )
     parser.add_argument("--detach", action="store_true",
                         help="with --config: start the run in the background (it outlives this terminal) and return; "
                         "the app attaches to it")  # fmt: skip
@@ -69,7 +73,9 @@ def _out_folder(args, config_path: Path, workspace_runs: Path | None = None) -> 
         return config_path.parent  # the app's run folder, or a folder the user made for the file
     if config_path.is_dir():
         return config_path
-    raise TrainingError(f"Where should the run go? {config_path.name} is not a run folder's launch.json; add --out RUN.")
+    raise TrainingError(
+        f"Where should the run go? {config_path.name} is not a run folder's launch.json; add --out RUN."
+    )
 
 
 def run_from_file(args: argparse.Namespace) -> int:
@@ -80,7 +86,9 @@ def run_from_file(args: argparse.Namespace) -> int:
 
     given = _setting_flags_given(args)
     if given:
-        raise TrainingError(f"--config takes every setting from the run file; drop {', '.join(given)} (or edit the file).")
+        raise TrainingError(
+            f"--config takes every setting from the run file; drop {', '.join(given)} (or edit the file)."
+        )
     config_path = Path(args.config).expanduser()
     run_file = RunFile.read(config_path)
     if args.processes is not None or args.strategy:
@@ -88,7 +96,9 @@ def run_from_file(args: argparse.Namespace) -> int:
     if run_file.processes > 1 and not is_launched():
         from ift_desktop.core.training.launch import split_global_batch
 
-        split_global_batch(run_file.config.batch_size, run_file.config.grad_accum, run_file.processes)  # before any write
+        split_global_batch(
+            run_file.config.batch_size, run_file.config.grad_accum, run_file.processes
+        )  # before any write
     out = _out_folder(args, config_path)
     model = replace(run_file.model, trust_remote_code=bool(args.trust_remote_code))  # consent: this machine only
     check_dataset_folder(run_file.data_dir)
@@ -113,13 +123,15 @@ def _setting_flags_given(args: argparse.Namespace) -> list[str]:
     for info in setting_flags():
         value = getattr(args, info.name, None)
         if value is not None:
-            given.append("--no-" + info.flag[2:] if value is False and info.kind is bool and info.optional else info.flag)
+            given.append(
+                "--no-" + info.flag[2:] if value is False and info.kind is bool and info.optional else info.flag
+            )
     return given
 
 
 def _check_folder(out: Path, resume: bool) -> None:
-    from ift_desktop.core.training import RunFolder
     from ift_desktop.commands.train import check_resumable_here
+    from ift_desktop.core.training import RunFolder
 
     if resume:
         check_resumable_here(out)
@@ -161,10 +173,16 @@ def _launch(out: Path, run_file, args) -> int:
     from ift_desktop.core.training.run_file import RUN_FILE_NAME
     from ift_desktop.core.training.supervisor import supervise
 
-    yaml = write_accelerate_config(out, processes=run_file.processes, strategy=run_file.strategy, config=run_file.config)
+    yaml = write_accelerate_config(
+        out, processes=run_file.processes, strategy=run_file.strategy, config=run_file.config
+    )
     _fresh_start(out)
     argv = accelerate_argv(
-        accelerate_config=yaml, run_file=out / RUN_FILE_NAME, out_dir=out, processes=run_file.processes, port=free_port()
+        accelerate_config=yaml,
+        run_file=out / RUN_FILE_NAME,
+        out_dir=out,
+        processes=run_file.processes,
+        port=free_port(),
     )
     if args.resume:
         argv.append("--resume")

@@ -49,7 +49,7 @@ class SettingError(TrainingError):
         self.setting, self.label, self.problem = setting, label, problem
         super().__init__(f"{label} {problem}", hint=hint)
 
-    def named(self, name: str) -> "SettingError":
+    def named(self, name: str) -> SettingError:
         return SettingError(self.setting, name, self.problem, hint=self.hint)
 
 

@@ -11,7 +11,7 @@ A stage of a longer task reports into its own sub-range of the bar with ``state.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import Cancelled
 
@@ -83,4 +83,3 @@ class TaskState:
         """Raise :class:`Cancelled` if the user asked to stop."""
         if self.cancel_event.is_set():
             raise Cancelled()
-

@@ -8,8 +8,18 @@ from PySide6.QtWidgets import QMessageBox
 
 from ift_desktop.core.provenance import app_version, package_version
 
-_PACKAGES = ("torch", "transformers", "peft", "datasets", "accelerate", "PySide6-Essentials", "pyqtgraph",
-             "rouge_score", "sacrebleu", "gguf")
+_PACKAGES = (
+    "torch",
+    "transformers",
+    "peft",
+    "datasets",
+    "accelerate",
+    "PySide6-Essentials",
+    "pyqtgraph",
+    "rouge_score",
+    "sacrebleu",
+    "gguf",
+)
 
 
 def version_rows() -> list[tuple[str, str]]:
@@ -19,7 +29,9 @@ def version_rows() -> list[tuple[str, str]]:
 
 
 def show_about(parent) -> QMessageBox:
-    table = "".join(f"<tr><td>{name}</td><td style='padding-left:12px'>{version}</td></tr>" for name, version in version_rows())
+    table = "".join(
+        f"<tr><td>{name}</td><td style='padding-left:12px'>{version}</td></tr>" for name, version in version_rows()
+    )
     box = QMessageBox(parent)
     box.setWindowTitle("About IFT Desktop")
     box.setText(

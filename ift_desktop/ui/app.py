@@ -74,9 +74,8 @@ def main() -> int:
     app = create_app()
     splash = _splash()
     from ift_desktop.ui.error_dialog import ErrorReporter
-    from ift_desktop.ui.main_window import MainWindow
     from ift_desktop.ui.first_run import ensure_sample_dataset
-
+    from ift_desktop.ui.main_window import MainWindow
     from ift_desktop.ui.workers import shutdown_all
 
     app.aboutToQuit.connect(shutdown_all)

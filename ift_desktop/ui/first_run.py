@@ -23,6 +23,8 @@ def ensure_sample_dataset(context):
         lambda _result: context.status_message.emit("The built-in sample dataset is ready in your workspace.")
     )
     handle.worker.failed.connect(
-        lambda message, _details, _user: context.status_message.emit(f"The sample dataset could not be prepared: {message}")
+        lambda message, _details, _user: context.status_message.emit(
+            f"The sample dataset could not be prepared: {message}"
+        )
     )
     return handle

@@ -11,22 +11,39 @@ FIRST_RUN_COSTS = (
     ("converting the built-in model, once (later starts reuse it)", "about 20 seconds"),
     ("a first 8-step LoRA run on the dialogue sample, from Start to the saved adapter", "about 2.5 minutes"),
     ("evaluating base and fine-tuned model on 10 test examples", "about 2 minutes"),
-    ("a longer LoRA run on dialogue summaries", "about 105 tokens per second: 60 steps of 4 examples take "
-                                                "about 10 minutes and lifted ROUGE-L from 0.199 to 0.342 on 40 "
-                                                "DialogSum test dialogues"),
+    (
+        "a longer LoRA run on dialogue summaries",
+        "about 105 tokens per second: 60 steps of 4 examples take "
+        "about 10 minutes and lifted ROUGE-L from 0.199 to 0.342 on 40 "
+        "DialogSum test dialogues",
+    ),
 )
 
 STEPS = (
-    ("Data", "Pick a file, a Hugging Face dataset or the built-in sample; map its columns to a task; choose a "
-             "phrasing (template); split it; check the token lengths; save it. The sample is ready on first start."),
-    ("Playground", "Ask the base model with 0, 1 or a few solved examples in the prompt, to see how far prompting "
-                   "alone gets before you pay for training."),
-    ("Train", "Pick the dataset you saved (it is preselected), keep LoRA and the defaults, press Start training. "
-              "Watch the loss fall and the probe answers change; Pause or Stop at any time."),
-    ("Evaluate", "Press Evaluate this run (or pick the run here): base and fine-tuned model answer the test "
-                 "examples; the cards say whether the difference is real, the Examples tab shows why."),
-    ("Runs", "Every run stays in your workspace: compare runs' curves and settings, export the adapter or a "
-             "merged model."),
+    (
+        "Data",
+        "Pick a file, a Hugging Face dataset or the built-in sample; map its columns to a task; choose a "
+        "phrasing (template); split it; check the token lengths; save it. The sample is ready on first start.",
+    ),
+    (
+        "Playground",
+        "Ask the base model with 0, 1 or a few solved examples in the prompt, to see how far prompting "
+        "alone gets before you pay for training.",
+    ),
+    (
+        "Train",
+        "Pick the dataset you saved (it is preselected), keep LoRA and the defaults, press Start training. "
+        "Watch the loss fall and the probe answers change; Pause or Stop at any time.",
+    ),
+    (
+        "Evaluate",
+        "Press Evaluate this run (or pick the run here): base and fine-tuned model answer the test "
+        "examples; the cards say whether the difference is real, the Examples tab shows why.",
+    ),
+    (
+        "Runs",
+        "Every run stays in your workspace: compare runs' curves and settings, export the adapter or a merged model.",
+    ),
 )
 
 

@@ -23,18 +23,48 @@ from ift_desktop.ui.status import DeviceStatus
 
 # (key, sidebar label, module, class, tooltip)
 PAGES = [
-    ("data", "1  Data", "ift_desktop.ui.pages.data", "DataPage",
-     "Turn a dataset into an instruction dataset: source, columns, template, split, statistics."),
-    ("playground", "2  Playground", "ift_desktop.ui.pages.playground", "PlaygroundPage",
-     "Zero-, one- and few-shot prompting on the base model before paying for fine-tuning."),
-    ("train", "3  Train", "ift_desktop.ui.pages.train", "TrainPage",
-     "Fine-tune the model (LoRA or full) and watch the loss live."),
-    ("evaluate", "4  Evaluate", "ift_desktop.ui.pages.evaluate", "EvaluatePage",
-     "ROUGE and BLEU, base vs fine-tuned, with the matching words highlighted."),
-    ("runs", "5  Runs", "ift_desktop.ui.pages.runs", "RunsPage",
-     "Every run kept in the workspace: compare, reopen, export."),
-    ("metric_lab", "6  Metric lab", "ift_desktop.ui.pages.metric_lab", "MetricLabPage",
-     "Try ROUGE and BLEU on texts of your own and see why they score as they do."),
+    (
+        "data",
+        "1  Data",
+        "ift_desktop.ui.pages.data",
+        "DataPage",
+        "Turn a dataset into an instruction dataset: source, columns, template, split, statistics.",
+    ),
+    (
+        "playground",
+        "2  Playground",
+        "ift_desktop.ui.pages.playground",
+        "PlaygroundPage",
+        "Zero-, one- and few-shot prompting on the base model before paying for fine-tuning.",
+    ),
+    (
+        "train",
+        "3  Train",
+        "ift_desktop.ui.pages.train",
+        "TrainPage",
+        "Fine-tune the model (LoRA or full) and watch the loss live.",
+    ),
+    (
+        "evaluate",
+        "4  Evaluate",
+        "ift_desktop.ui.pages.evaluate",
+        "EvaluatePage",
+        "ROUGE and BLEU, base vs fine-tuned, with the matching words highlighted.",
+    ),
+    (
+        "runs",
+        "5  Runs",
+        "ift_desktop.ui.pages.runs",
+        "RunsPage",
+        "Every run kept in the workspace: compare, reopen, export.",
+    ),
+    (
+        "metric_lab",
+        "6  Metric lab",
+        "ift_desktop.ui.pages.metric_lab",
+        "MetricLabPage",
+        "Try ROUGE and BLEU on texts of your own and see why they score as they do.",
+    ),
 ]
 
 

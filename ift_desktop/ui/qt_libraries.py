@@ -40,8 +40,10 @@ def xcb_plugin_path() -> Path | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     for root in spec.submodule_search_locations:
-        for candidate in (Path(root) / "Qt" / "plugins" / "platforms" / "libqxcb.so",
-                          Path(root) / "plugins" / "platforms" / "libqxcb.so"):
+        for candidate in (
+            Path(root) / "Qt" / "plugins" / "platforms" / "libqxcb.so",
+            Path(root) / "plugins" / "platforms" / "libqxcb.so",
+        ):
             if candidate.is_file():
                 return candidate
     return None

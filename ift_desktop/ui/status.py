@@ -27,8 +27,9 @@ class DeviceStatus(QLabel):
         self.setContentsMargins(8, 0, 8, 0)
         self.info = None
         self._probe = TaskRunner(self)
-        self._probe.start(_probe_device, on_done=self._on_info,
-                          on_failed=lambda message: self.setText(f"Device: unknown ({message})"))
+        self._probe.start(
+            _probe_device, on_done=self._on_info, on_failed=lambda message: self.setText(f"Device: unknown ({message})")
+        )
         self._timer = QTimer(self)
         self._timer.setInterval(5000)
         self._timer.timeout.connect(self._refresh)

@@ -6,10 +6,10 @@ import csv
 import json
 
 import pytest
+from tiny_models import make_tiny_llama
 
 from ift_desktop import cli
 from ift_desktop.core.models import ModelSpec
-from tiny_models import make_tiny_llama
 
 
 @pytest.fixture(autouse=True)
@@ -35,8 +35,10 @@ def tiny(tmp_path_factory, shared_data):
     run = root / "run"
     run.mkdir()
     (run / "run.json").write_text(json.dumps({"model": ModelSpec.parse(str(base)).to_dict(), "status": "finished"}))
-    lora = get_peft_model(AutoModelForCausalLM.from_pretrained(base),
-                          LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    lora = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(base),
+        LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False),
+    )
     lora.save_pretrained(run / "adapter")
     return {"base": base, "mmlu": mmlu, "run": run, "root": root}
 
@@ -52,8 +54,9 @@ def _run(capsys, *argv):
 
 def test_mmlu_for_one_model(tiny, tmp_path, capsys):
     out = tmp_path / "mmlu.json"
-    code, stdout, err = _run(capsys, "--data", str(tiny["mmlu"]), "--model", str(tiny["base"]), "--shots", "1",
-                             "--out", str(out))
+    code, stdout, err = _run(
+        capsys, "--data", str(tiny["mmlu"]), "--model", str(tiny["base"]), "--shots", "1", "--out", str(out)
+    )
     assert code == 0, err
     result = json.loads(out.read_text())
     assert result["benchmark"] == "mmlu" and result["shots"] == 1 and result["n"] == 6
@@ -64,8 +67,23 @@ def test_mmlu_for_one_model(tiny, tmp_path, capsys):
 
 def test_mmlu_run_against_its_base(tiny, tmp_path, capsys):
     out = tmp_path / "mmlu.json"
-    code, stdout, err = _run(capsys, "--data", str(tiny["mmlu"]), "--model", str(tiny["base"]), "--run", str(tiny["run"]),
-                             "--shots", "0", "--subjects", "nutrition", "--limit", "2", "--out", str(out))
+    code, stdout, err = _run(
+        capsys,
+        "--data",
+        str(tiny["mmlu"]),
+        "--model",
+        str(tiny["base"]),
+        "--run",
+        str(tiny["run"]),
+        "--shots",
+        "0",
+        "--subjects",
+        "nutrition",
+        "--limit",
+        "2",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     result = json.loads(out.read_text())
     assert result["run"] == str(tiny["run"]) and result["n"] == 2 and result["base"]["n"] == 2

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from tiny_models import make_tiny_llama
 
 from ift_desktop import cli
 from ift_desktop.core.evaluation.classification import read_labelled, run_classification
 from ift_desktop.core.models import ModelSpec, load_model
-from tiny_models import make_tiny_llama
 
 
 @pytest.fixture(autouse=True)
@@ -28,10 +28,16 @@ def tiny(tmp_path_factory, shared_data):
     sst2.write_text("".join((shared_data / "sst2" / "dev.tsv").read_text(encoding="utf-8").splitlines(True)[:13]))
     run = root / "run"
     run.mkdir()
-    record = {"model": ModelSpec.parse(str(base)).to_dict(), "status": "finished", "config": {"use_chat_template": False}}
+    record = {
+        "model": ModelSpec.parse(str(base)).to_dict(),
+        "status": "finished",
+        "config": {"use_chat_template": False},
+    }
     (run / "run.json").write_text(json.dumps(record))
-    lora = get_peft_model(AutoModelForCausalLM.from_pretrained(base),
-                          LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    lora = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(base),
+        LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False),
+    )
     lora.save_pretrained(run / "adapter")
     return {"base": base, "sst2": sst2, "run": run, "root": root}
 
@@ -50,11 +56,14 @@ SST2 = ["--text-column", "sentence", "--label-column", "label", "--labels", "neg
 
 def test_sst2_rows_with_one_model(tiny, tmp_path, capsys):
     out = tmp_path / "cls.json"
-    code, stdout, err = _run(capsys, "--data", str(tiny["sst2"]), *SST2, "--model", str(tiny["base"]),
-                             "--limit", "10", "--out", str(out))
+    code, stdout, err = _run(
+        capsys, "--data", str(tiny["sst2"]), *SST2, "--model", str(tiny["base"]), "--limit", "10", "--out", str(out)
+    )
     assert code == 0, err
     result = json.loads(out.read_text())
-    assert result["benchmark"] == "classification" and result["n"] == 10 and result["labels"] == ["negative", "positive"]
+    assert (
+        result["benchmark"] == "classification" and result["n"] == 10 and result["labels"] == ["negative", "positive"]
+    )
     rows = read_labelled(str(tiny["sst2"]), "sentence", "label", labels=["negative", "positive"], limit=10)
     direct = run_classification(load_model(ModelSpec.parse(str(tiny["base"]))), rows)
     assert [e["predicted"] for e in result["examples"]] == [e["predicted"] for e in direct["examples"]]
@@ -66,8 +75,20 @@ def test_sst2_rows_with_one_model(tiny, tmp_path, capsys):
 
 def test_run_against_its_base(tiny, tmp_path, capsys):
     out = tmp_path / "cls.json"
-    code, stdout, err = _run(capsys, "--data", str(tiny["sst2"]), *SST2, "--model", str(tiny["base"]),
-                             "--run", str(tiny["run"]), "--shots", "2", "--out", str(out))
+    code, stdout, err = _run(
+        capsys,
+        "--data",
+        str(tiny["sst2"]),
+        *SST2,
+        "--model",
+        str(tiny["base"]),
+        "--run",
+        str(tiny["run"]),
+        "--shots",
+        "2",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     result = json.loads(out.read_text())
     assert result["run"] == str(tiny["run"]) and result["n"] == 10 and result["base"]["n"] == 10
@@ -101,6 +122,14 @@ def test_bad_input_exits_2_with_one_line(tiny, tmp_path, capsys, content, argv, 
 
 
 def test_missing_file_exits_2(tiny, tmp_path, capsys):
-    code, _, err = _run(capsys, "--data", str(tmp_path / "none.tsv"), *SST2, "--model", str(tiny["base"]),
-                        "--out", str(tmp_path / "x.json"))
+    code, _, err = _run(
+        capsys,
+        "--data",
+        str(tmp_path / "none.tsv"),
+        *SST2,
+        "--model",
+        str(tiny["base"]),
+        "--out",
+        str(tmp_path / "x.json"),
+    )
     assert code == 2 and "File not found" in err and len(err.strip().splitlines()) == 1

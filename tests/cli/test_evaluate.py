@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from tiny_models import make_tiny_dataset, make_tiny_llama
 
 from ift_desktop import cli
 from ift_desktop.core.models import ModelSpec
-from tiny_models import make_tiny_dataset, make_tiny_llama
 
 
 @pytest.fixture(autouse=True)
@@ -26,8 +26,9 @@ def tiny(tmp_path_factory):
     data = make_tiny_dataset(root / "data", n=3, val=1, test=3)
     run = root / "run"
     run.mkdir()
-    (run / "run.json").write_text(json.dumps({"model": ModelSpec.parse(str(base)).to_dict(), "status": "finished",
-                                              "config": {"method": "lora"}}))
+    (run / "run.json").write_text(
+        json.dumps({"model": ModelSpec.parse(str(base)).to_dict(), "status": "finished", "config": {"method": "lora"}})
+    )
     lora = get_peft_model(AutoModelForCausalLM.from_pretrained(base), LoraConfig(r=2, target_modules=["q_proj"]))
     lora.save_pretrained(run / "adapter")
     failed = root / "failed-run"
@@ -45,8 +46,19 @@ def _run(capsys, *argv):
 @pytest.mark.parametrize("which", ["model", "run"])
 def test_writes_the_evaluation_json(tiny, tmp_path, capsys, which):
     out = tmp_path / "eval.json"
-    code, stdout, err = _run(capsys, f"--{which}", str(tiny["base" if which == "model" else "run"]),
-                             "--data", str(tiny["data"]), "--max-new-tokens", "4", "--limit", "2", "--out", str(out))
+    code, stdout, err = _run(
+        capsys,
+        f"--{which}",
+        str(tiny["base" if which == "model" else "run"]),
+        "--data",
+        str(tiny["data"]),
+        "--max-new-tokens",
+        "4",
+        "--limit",
+        "2",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     result = json.loads(out.read_text())
     assert {"corpus", "examples", "model", "run", "split", "generation", "timings"} <= set(result)
@@ -59,9 +71,27 @@ def test_writes_the_evaluation_json(tiny, tmp_path, capsys, which):
 
 def test_sampling_flags_are_recorded(tiny, tmp_path, capsys):
     out = tmp_path / "eval.json"
-    code, _, err = _run(capsys, "--model", str(tiny["base"]), "--data", str(tiny["data"]), "--split", "validation",
-                        "--max-new-tokens", "3", "--sample", "--temperature", "0.7", "--top-p", "0.9", "--seed", "5",
-                        "--no-stemmer", "--out", str(out))
+    code, _, err = _run(
+        capsys,
+        "--model",
+        str(tiny["base"]),
+        "--data",
+        str(tiny["data"]),
+        "--split",
+        "validation",
+        "--max-new-tokens",
+        "3",
+        "--sample",
+        "--temperature",
+        "0.7",
+        "--top-p",
+        "0.9",
+        "--seed",
+        "5",
+        "--no-stemmer",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     result = json.loads(out.read_text())
     gen = result["generation"]
@@ -85,8 +115,19 @@ def _bad(tiny, tmp_path):
     }
 
 
-@pytest.mark.parametrize("case", ["run without a model", "model folder as run", "missing data", "missing split",
-                                  "empty split", "both run and model", "neither", "bad max-new-tokens"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "run without a model",
+        "model folder as run",
+        "missing data",
+        "missing split",
+        "empty split",
+        "both run and model",
+        "neither",
+        "bad max-new-tokens",
+    ],
+)
 def test_bad_input_exits_2_with_one_line(tiny, tmp_path, capsys, case):
     argv, expected = _bad(tiny, tmp_path)[case]
     out = tmp_path / "eval.json"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from tiny_models import make_tiny_dataset
 
 from ift_desktop.cli import main
-from tiny_models import make_tiny_dataset
 
 
 @pytest.mark.slow

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from forgetting_helpers import make_lora_run, write_mmlu
+from tiny_models import make_tiny_dataset, make_tiny_llama
 
 from ift_desktop import cli
 from ift_desktop.core.evaluation.forgetting import ClassificationCheck, check_forgetting
-from forgetting_helpers import make_lora_run, write_mmlu
-from tiny_models import make_tiny_dataset, make_tiny_llama
 
 
 @pytest.fixture(autouse=True)
@@ -21,8 +21,13 @@ def only_forgetting(monkeypatch):
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli-forget")
     base = make_tiny_llama(root / "llama")
-    return {"root": root, "base": base, "run": make_lora_run(root / "run", base), "mmlu": write_mmlu(root / "mmlu"),
-            "data": make_tiny_dataset(root / "data", n=4, val=2, test=3)}
+    return {
+        "root": root,
+        "base": base,
+        "run": make_lora_run(root / "run", base),
+        "mmlu": write_mmlu(root / "mmlu"),
+        "data": make_tiny_dataset(root / "data", n=4, val=2, test=3),
+    }
 
 
 def _run(capsys, *argv):
@@ -41,8 +46,9 @@ def _comparable(result: dict) -> dict:
 
 def test_builtin_classification_writes_what_the_tab_writes(tiny, tmp_path, capsys):
     out = tmp_path / "f.json"
-    code, stdout, err = _run(capsys, "--run", str(tiny["run"]), "--check", "classification", "--limit", "8",
-                             "--out", str(out))
+    code, stdout, err = _run(
+        capsys, "--run", str(tiny["run"]), "--check", "classification", "--limit", "8", "--out", str(out)
+    )
     assert code == 0, err
     written = json.loads(out.read_text())
     for key in ("overall", "groups", "test", "verdict", "summary"):
@@ -54,25 +60,55 @@ def test_builtin_classification_writes_what_the_tab_writes(tiny, tmp_path, capsy
 
 def test_mmlu_and_task_checks(tiny, tmp_path, capsys):
     out = tmp_path / "m.json"
-    code, stdout, err = _run(capsys, "--run", str(tiny["run"]), "--check", "mmlu", "--data", str(tiny["mmlu"]),
-                             "--shots", "1", "--limit", "2", "--out", str(out))
+    code, stdout, err = _run(
+        capsys,
+        "--run",
+        str(tiny["run"]),
+        "--check",
+        "mmlu",
+        "--data",
+        str(tiny["mmlu"]),
+        "--shots",
+        "1",
+        "--limit",
+        "2",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     result = json.loads(out.read_text())
     assert result["check"]["kind"] == "mmlu" and result["overall"]["n"] == 4 and result["check"]["shots"] == 1
     out = tmp_path / "t.json"
-    code, stdout, err = _run(capsys, "--run", str(tiny["run"]), "--check", "task", "--data", str(tiny["data"]),
-                             "--max-new-tokens", "4", "--out", str(out))
+    code, stdout, err = _run(
+        capsys,
+        "--run",
+        str(tiny["run"]),
+        "--check",
+        "task",
+        "--data",
+        str(tiny["data"]),
+        "--max-new-tokens",
+        "4",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     assert json.loads(out.read_text())["metric"] == "rougeL"
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--check", "task"], "needs --data"),
-    (["--check", "classification", "--data", "{root}/x.tsv"], "--text-column and --label-column"),
-    (["--check", "classification", "--data", "{root}/x.tsv", "--text-column", "a", "--label-column", "b"], "File not found"),
-    (["--check", "task", "--data", "{root}/none"], "does not exist"),
-    (["--check", "astrology"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--check", "task"], "needs --data"),
+        (["--check", "classification", "--data", "{root}/x.tsv"], "--text-column and --label-column"),
+        (
+            ["--check", "classification", "--data", "{root}/x.tsv", "--text-column", "a", "--label-column", "b"],
+            "File not found",
+        ),
+        (["--check", "task", "--data", "{root}/none"], "does not exist"),
+        (["--check", "astrology"], "invalid choice"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(tiny, tmp_path, capsys, argv, expected):
     argv = [a.format(root=tiny["root"]) for a in argv]
     out = tmp_path / "f.json"
@@ -84,8 +120,9 @@ def test_bad_input_exits_2_with_one_line(tiny, tmp_path, capsys, argv, expected)
 
 def test_mmlu_without_data_is_the_builtin_everyday_knowledge_set(tiny, tmp_path, capsys):
     out = tmp_path / "e.json"
-    code, stdout, err = _run(capsys, "--run", str(tiny["run"]), "--check", "mmlu", "--shots", "0", "--limit", "3",
-                             "--out", str(out))
+    code, stdout, err = _run(
+        capsys, "--run", str(tiny["run"]), "--check", "mmlu", "--shots", "0", "--limit", "3", "--out", str(out)
+    )
     assert code == 0, err
     result = json.loads(out.read_text())
     assert result["check"]["label"] == "built-in everyday knowledge" and result["overall"]["n"] == 3
@@ -93,5 +130,7 @@ def test_mmlu_without_data_is_the_builtin_everyday_knowledge_set(tiny, tmp_path,
 
 
 def test_a_folder_that_is_not_a_run(tiny, tmp_path, capsys):
-    code, _, err = _run(capsys, "--run", str(tiny["base"]), "--check", "classification", "--out", str(tmp_path / "f.json"))
+    code, _, err = _run(
+        capsys, "--run", str(tiny["base"]), "--check", "classification", "--out", str(tmp_path / "f.json")
+    )
     assert code == 2 and "not a training run" in err

@@ -42,8 +42,22 @@ def _one_line_error(err: str) -> str:
 
 def test_contract_example_dialogsum_dev(run_cli, shared_data, tmp_path):
     src = shared_data / "dialogsum" / "dialogsum.dev.jsonl"
-    code, out, err = run_cli("--source", src, "--task", "summarization", "--map", "document=dialogue",
-                             "--map", "summary=summary", "--val", "0.1", "--test", "0.1", "--out", tmp_path / "X")
+    code, out, err = run_cli(
+        "--source",
+        src,
+        "--task",
+        "summarization",
+        "--map",
+        "document=dialogue",
+        "--map",
+        "summary=summary",
+        "--val",
+        "0.1",
+        "--test",
+        "0.1",
+        "--out",
+        tmp_path / "X",
+    )
     assert code == 0, err
     assert "train 400, validation 50, test 50" in out
     counts = {s: len(read_split(tmp_path / "X", s)) for s in ("train", "validation", "test")}
@@ -56,18 +70,42 @@ def test_contract_example_dialogsum_dev(run_cli, shared_data, tmp_path):
 
 
 def test_three_references_from_the_test_file(run_cli, shared_data, tmp_path):
-    code, out, err = run_cli("--source", shared_data / "dialogsum" / "dialogsum.test.jsonl", "--task", "summarization",
-                             "--map", "document=dialogue", "summary=summary1,summary2,summary3",  # nargs="+" too
-                             "--out", tmp_path / "X")
+    code, out, err = run_cli(
+        "--source",
+        shared_data / "dialogsum" / "dialogsum.test.jsonl",
+        "--task",
+        "summarization",
+        "--map",
+        "document=dialogue",
+        "summary=summary1,summary2,summary3",  # nargs="+" too
+        "--out",
+        tmp_path / "X",
+    )
     assert code == 0, err
     rows = read_split(tmp_path / "X", "test")
     assert rows and all(len(r["references"]) == 3 and r["completion"] == r["references"][0] for r in rows)
 
 
 def test_sst2_with_label_names_and_stratify(run_cli, shared_data, tmp_path):
-    code, out, err = run_cli("--source", shared_data / "sst2" / "dev.tsv", "--task", "classification",
-                             "--param", "labels=negative,positive", "--stratify", "--template", "random",
-                             "--val", "50", "--test", "100", "--seed", "3", "--out", tmp_path / "X")
+    code, out, err = run_cli(
+        "--source",
+        shared_data / "sst2" / "dev.tsv",
+        "--task",
+        "classification",
+        "--param",
+        "labels=negative,positive",
+        "--stratify",
+        "--template",
+        "random",
+        "--val",
+        "50",
+        "--test",
+        "100",
+        "--seed",
+        "3",
+        "--out",
+        tmp_path / "X",
+    )
     assert code == 0, err
     test_rows = read_split(tmp_path / "X", "test")
     assert len(test_rows) == 100 and {r["completion"] for r in test_rows} == {"negative", "positive"}
@@ -86,8 +124,9 @@ def test_real_sample_with_no_other_flags(run_cli, tmp_path):
 
 
 def test_real_sample_mixture_with_caps(run_cli, tmp_path):
-    code, out, err = run_cli("--source", "sample", "--cap", "dialogue_summaries=100", "--cap", "reviews=50",
-                             "--out", tmp_path / "M")
+    code, out, err = run_cli(
+        "--source", "sample", "--cap", "dialogue_summaries=100", "--cap", "reviews=50", "--out", tmp_path / "M"
+    )
     assert code == 0, err
     assert "part dialogue_summaries: 100 of" in out and "part reviews: 50 of" in out
     for split, (summ, cls) in {"train": (80, 40), "validation": (10, 5), "test": (10, 5)}.items():
@@ -104,8 +143,9 @@ def test_mixture_file_with_weights(run_cli, shared_data, tmp_path):
         f"  - name: sst2\n    source: {shared_data / 'sst2' / 'dev.tsv'}\n    task: classification\n"
         f"    params: {{labels: 'negative,positive'}}\n"
     )
-    code, out, err = run_cli("--mixture", mix, "--weight", "dialogsum=1", "--weight", "sst2=3", "--total", "200",
-                             "--out", tmp_path / "M")
+    code, out, err = run_cli(
+        "--mixture", mix, "--weight", "dialogsum=1", "--weight", "sst2=3", "--total", "200", "--out", tmp_path / "M"
+    )
     assert code == 0, err
     total = Counter(r["task"] for s in ("train", "validation", "test") for r in read_split(tmp_path / "M", s))
     assert total == {"summarization": 50, "classification": 150}
@@ -133,24 +173,43 @@ def _bad_inputs(tmp_path: Path, shared_data: Path) -> dict:
         "missing file": (["--source", tmp_path / "nope.jsonl", *summ], "File not found: .*nope.jsonl"),
         "binary file": (["--source", binary, "--task", "summarization"], "looks like a binary file"),
         "non-UTF-8": (["--source", latin, "--task", "classification"], r"latin.csv is not valid UTF-8 .*line 2"),
-        "malformed JSON line": (["--source", broken, "--task", "summarization"], r"Line 2 of .*broken.jsonl is not valid JSON"),
-        "missing column": (["--source", dev, "--task", "summarization", "--map", "document=dialog"],
-                           "Column 'dialog' not found in .*; columns are: fname, dialogue, summary, topic"),
+        "malformed JSON line": (
+            ["--source", broken, "--task", "summarization"],
+            r"Line 2 of .*broken.jsonl is not valid JSON",
+        ),
+        "missing column": (
+            ["--source", dev, "--task", "summarization", "--map", "document=dialog"],
+            "Column 'dialog' not found in .*; columns are: fname, dialogue, summary, topic",
+        ),
         "empty dataset": (["--source", empty, "--task", "summarization"], "has no rows"),
         "empty split": (["--source", tiny, "--task", "summarization", "--val", "0.05"], "empty validation split"),
         "fractions sum": (["--source", dev, *summ, "--val", "0.5", "--test", "0.5"], "add up to 1"),
         "negative fraction": (["--source", dev, *summ, "--val", "-0.1"], "negative"),
         "unknown task": (["--source", dev, "--task", "poetry"], "Unknown task 'poetry'; the known tasks are"),
         "unknown template": (["--source", dev, *summ, "--template", "nope"], "Unknown template 'nope'"),
-        "template field unknown": (["--source", dev, "--task", "translation", "--map", "source=dialogue",
-                                    "--map", "target=summary"], "uses 'source_lang', 'target_lang'.*available fields"),
+        "template field unknown": (
+            ["--source", dev, "--task", "translation", "--map", "source=dialogue", "--map", "target=summary"],
+            "uses 'source_lang', 'target_lang'.*available fields",
+        ),
         "no task": (["--source", dev], "Choose a task"),
     }
 
 
-CASES = ["missing file", "binary file", "non-UTF-8", "malformed JSON line", "missing column", "empty dataset",
-         "empty split", "fractions sum", "negative fraction", "unknown task", "unknown template",
-         "template field unknown", "no task"]
+CASES = [
+    "missing file",
+    "binary file",
+    "non-UTF-8",
+    "malformed JSON line",
+    "missing column",
+    "empty dataset",
+    "empty split",
+    "fractions sum",
+    "negative fraction",
+    "unknown task",
+    "unknown template",
+    "template field unknown",
+    "no task",
+]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -180,9 +239,22 @@ def test_failed_prepare_keeps_the_previous_dataset(run_cli, shared_data, tmp_pat
 def test_console_entry_point_without_traceback(tmp_path):
     env = {**os.environ, "IFT_DESKTOP_HOME": str(tmp_path / "home"), "IFT_DESKTOP_CACHE": str(tmp_path / "cache")}
     proc = subprocess.run(
-        [sys.executable, "-m", "ift_desktop", "prepare", "--source", str(tmp_path / "missing.csv"),
-         "--task", "summarization", "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, env=env, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "ift_desktop",
+            "prepare",
+            "--source",
+            str(tmp_path / "missing.csv"),
+            "--task",
+            "summarization",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert _one_line_error(proc.stderr).startswith("error: File not found:")
@@ -192,11 +264,26 @@ def test_hf_saved_dataset_with_split(run_cli, tmp_path):
     import datasets
 
     rows = {"question": [f"What is {i} plus {i}?" for i in range(30)], "answer": [str(2 * i) for i in range(30)]}
-    datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows),
-                          "validation": datasets.Dataset.from_dict({k: v[:10] for k, v in rows.items()})}
-                         ).save_to_disk(str(tmp_path / "arith"))
-    code, out, err = run_cli("--source", f"hf:{tmp_path / 'arith'}", "--split", "validation", "--task", "qa",
-                             "--val", "0", "--test", "2", "--out", tmp_path / "X")
+    datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict(rows),
+            "validation": datasets.Dataset.from_dict({k: v[:10] for k, v in rows.items()}),
+        }
+    ).save_to_disk(str(tmp_path / "arith"))
+    code, out, err = run_cli(
+        "--source",
+        f"hf:{tmp_path / 'arith'}",
+        "--split",
+        "validation",
+        "--task",
+        "qa",
+        "--val",
+        "0",
+        "--test",
+        "2",
+        "--out",
+        tmp_path / "X",
+    )
     assert code == 0, err
     assert "template qa-closed-answer" in out and "train 8, validation 0, test 2" in out
     assert err == ""
@@ -207,14 +294,32 @@ def test_max_length_is_kept_in_the_manifest(run_cli, tmp_path):
     code, _out, err = run_cli("--source", "sample", "--max-length", "384", "--out", tmp_path / "mix")
     assert code == 0, err
     assert read_manifest(tmp_path / "mix")["max_length"] == 384
-    code, _out, err = run_cli("--source", "sample:dialogue_summaries", "--task", "summarization",
-                              "--max-length", "256", "--out", tmp_path / "one")
+    code, _out, err = run_cli(
+        "--source",
+        "sample:dialogue_summaries",
+        "--task",
+        "summarization",
+        "--max-length",
+        "256",
+        "--out",
+        tmp_path / "one",
+    )
     assert code == 0, err
     assert read_manifest(tmp_path / "one")["max_length"] == 256
 
 
 def test_a_misspelled_column_gets_the_closest_name(run_cli, shared_data, tmp_path):
-    code, _out, err = run_cli("--source", shared_data / "dialogsum" / "dialogsum.dev.jsonl", "--task", "summarization",
-                              "--map", "document=dialouge", "--map", "summary=summary", "--out", tmp_path / "d")
+    code, _out, err = run_cli(
+        "--source",
+        shared_data / "dialogsum" / "dialogsum.dev.jsonl",
+        "--task",
+        "summarization",
+        "--map",
+        "document=dialouge",
+        "--map",
+        "summary=summary",
+        "--out",
+        tmp_path / "d",
+    )
     assert code == 2
     assert "Did you mean 'dialogue'?" in _one_line_error(err)

@@ -34,7 +34,9 @@ def test_json_equals_rouge_score_and_sacrebleu(tmp_path, capsys, stemmer):
     refs = ["It is cold outside"] * 3 + ["The cat sat down."]
     p = _write(tmp_path / "p.txt", "\n".join(t.replace("\n", "\\n") for t in preds) + "\n")
     r = _write(tmp_path / "r.txt", "\n".join(t.replace("\n", "\\n") for t in refs) + "\n")
-    code, out, err = _run(capsys, "--predictions", p, "--references", r, "--json", *([] if stemmer else ["--no-stemmer"]))
+    code, out, err = _run(
+        capsys, "--predictions", p, "--references", r, "--json", *([] if stemmer else ["--no-stemmer"])
+    )
     assert code == 0 and err == ""
     result = json.loads(out)
     assert len(result["examples"]) == 4
@@ -62,13 +64,17 @@ def test_several_reference_files_give_several_references(tmp_path, capsys):
     assert code == 0
     result = json.loads(out)
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-    assert result["examples"][0]["rougeL"]["fmeasure"] == scorer.score_multi(
-        ["a cat sat on the mat", "the cat"], "the cat sat"
-    )["rougeL"].fmeasure
+    assert (
+        result["examples"][0]["rougeL"]["fmeasure"]
+        == scorer.score_multi(["a cat sat on the mat", "the cat"], "the cat sat")["rougeL"].fmeasure
+    )
     assert "nrefs:2" in result["corpus"]["bleu"]["signature"]
-    assert result["corpus"]["bleu"]["score"] == sacrebleu.corpus_bleu(
-        ["the cat sat", "a dog"], [["a cat sat on the mat", "the dog barked"], ["the cat", "dogs"]]
-    ).score
+    assert (
+        result["corpus"]["bleu"]["score"]
+        == sacrebleu.corpus_bleu(
+            ["the cat sat", "a dog"], [["a cat sat on the mat", "the dog barked"], ["the cat", "dogs"]]
+        ).score
+    )
 
 
 def test_table_without_json(tmp_path, capsys):

@@ -114,7 +114,11 @@ class _no_raise:
 def _dialogsum_dataset(shared_data: Path, folder: Path, n_train: int, n_val: int) -> Path:
     rows = [json.loads(line) for line in (shared_data / "dialogsum" / "dialogsum.dev.jsonl").read_text().splitlines()]
     examples = [
-        {"prompt": f"Summarize this dialogue:\n{row['dialogue']}", "completion": row["summary"], "task": "summarization"}
+        {
+            "prompt": f"Summarize this dialogue:\n{row['dialogue']}",
+            "completion": row["summary"],
+            "task": "summarization",
+        }
         for row in rows[: n_train + n_val]
     ]
     folder.mkdir(parents=True)

@@ -13,7 +13,6 @@ from ift_desktop.core.training.config import TrainConfig
 from ift_desktop.core.training.heartbeat import read_run_status
 from ift_desktop.core.training.run_file import RunFile
 
-
 TINY_DATA = dict(n=8, val=2, test=2)
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -21,7 +20,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="module")
 def run_file(tmp_path_factory, llama, data):
     root = tmp_path_factory.mktemp("config")
-    config = TrainConfig(max_steps=2, batch_size=2, grad_accum=2, lora_r=4, max_length=64, eval_steps=2, save_steps=2, seed=5)
+    config = TrainConfig(
+        max_steps=2, batch_size=2, grad_accum=2, lora_r=4, max_length=64, eval_steps=2, save_steps=2, seed=5
+    )
     return RunFile(config, ModelSpec.parse(str(llama)), data).write(root / "my-run.json")
 
 

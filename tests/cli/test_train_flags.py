@@ -79,7 +79,9 @@ def _flags(parser) -> dict:
 
 def test_the_train_flags_are_exactly_todays(parser):
     assert _flags(parser) == TODAY
-    groups = {frozenset(f for a in g._group_actions for f in a.option_strings) for g in parser._mutually_exclusive_groups}
+    groups = {
+        frozenset(f for a in g._group_actions for f in a.option_strings) for g in parser._mutually_exclusive_groups
+    }
     assert groups == EXCLUSIVE_TODAY
     parser.format_help()  # every help text survives argparse's %-formatting
 

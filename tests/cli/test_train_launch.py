@@ -170,7 +170,9 @@ def test_killing_one_rank_of_two_ends_the_run_with_a_clear_message(tmp_path, set
     out, err = process.communicate(timeout=120)  # not a hang: the launcher ends the run
     assert process.returncode == 2
     last = err.strip().splitlines()[-1]
-    assert last.startswith("error: Rank 1 of 2 was killed (SIGKILL), so the launcher ended the run; continue it from checkpoint-")
+    assert last.startswith(
+        "error: Rank 1 of 2 was killed (SIGKILL), so the launcher ended the run; continue it from checkpoint-"
+    )
     assert "Traceback" not in last
     assert json.loads((run / "run.json").read_text())["status"] == "failed"
     status = read_run_status(run)

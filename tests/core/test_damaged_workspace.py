@@ -72,7 +72,7 @@ def test_the_app_opens_on_a_damaged_workspace(qtbot, tmp_path, monkeypatch):
     run = _run(root)
     (root / "workspace.sqlite").write_bytes(b"garbage" * 50)
     with open(run / "metrics.jsonl", "ab") as handle:
-        handle.write(b"\xff\xff\n{\"step\": 9")
+        handle.write(b'\xff\xff\n{"step": 9')
     monkeypatch.setenv("IFT_DESKTOP_HOME", str(root))
     window = MainWindow(AppContext(settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)))
     qtbot.addWidget(window)

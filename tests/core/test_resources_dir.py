@@ -20,8 +20,14 @@ def test_the_checkout_keeps_resources_beside_the_package():
     assert (REPO / "resources" / "templates" / "summarization.yaml").is_file()
     assert not (REPO / "ift_desktop" / "resources").exists()
     assert paths.resources_dir() == REPO / "resources"
-    assert {"templates/summarization.yaml", "sample/sample.yaml", "checks/README.md", "icons/ift-desktop.png",
-            "style.qss", "metric_lab_presets.yaml"} <= set(SHIPPED)
+    assert {
+        "templates/summarization.yaml",
+        "sample/sample.yaml",
+        "checks/README.md",
+        "icons/ift-desktop.png",
+        "style.qss",
+        "metric_lab_presets.yaml",
+    } <= set(SHIPPED)
 
 
 def test_a_pyinstaller_bundle_finds_its_unpacked_resources(tmp_path, monkeypatch):
@@ -50,9 +56,21 @@ def test_the_wheel_ships_the_resources_and_the_installed_package_finds_them(tmp_
     for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(REPO / name, source / name)
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"),
-         str(source)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("ift_desktop-*.whl")
@@ -62,10 +80,18 @@ def test_the_wheel_ships_the_resources_and_the_installed_package_finds_them(tmp_
         assert not any(name.startswith(("resources/", "tests/")) for name in names)
         archive.extractall(tmp_path / "site")
     found = subprocess.run(
-        [sys.executable, "-I", "-c",
-         "import sys; sys.path.insert(0, sys.argv[1]); from ift_desktop.core.paths import resources_dir; "
-         "print(resources_dir())", str(tmp_path / "site")],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); from ift_desktop.core.paths import resources_dir; "
+            "print(resources_dir())",
+            str(tmp_path / "site"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert found.returncode == 0, found.stderr
     installed = Path(found.stdout.strip())

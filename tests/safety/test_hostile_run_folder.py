@@ -16,12 +16,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from ift_desktop import cli
 from tiny_models import make_tiny_dataset, make_tiny_llama
 
+from ift_desktop import cli
+
 REPO = Path(__file__).resolve().parents[2]
-EVIL = "from pathlib import Path\nPath({marker!r}).write_text('ran')\nfrom transformers import LlamaConfig as EvilConfig\n"
+EVIL = (
+    "from pathlib import Path\nPath({marker!r}).write_text('ran')\nfrom transformers import LlamaConfig as EvilConfig\n"
+)
 
 
 def _poison(folder: Path, marker: Path) -> None:
@@ -30,8 +32,11 @@ def _poison(folder: Path, marker: Path) -> None:
     for name in ("config.json", "tokenizer_config.json"):
         path = folder / name
         data = json.loads(path.read_text()) if path.exists() else {}
-        data["auto_map"] = {"AutoConfig": "evil.EvilConfig", "AutoModelForCausalLM": "evil.EvilConfig",
-                            "AutoTokenizer": ["evil.EvilConfig", None]}
+        data["auto_map"] = {
+            "AutoConfig": "evil.EvilConfig",
+            "AutoModelForCausalLM": "evil.EvilConfig",
+            "AutoTokenizer": ["evil.EvilConfig", None],
+        }
         path.write_text(json.dumps(data))
 
 
@@ -53,10 +58,15 @@ def hostile(tmp_path_factory, shared_data):
             from transformers import AutoModelForCausalLM
 
             clean = make_tiny_llama(root / "clean")
-            lora = get_peft_model(AutoModelForCausalLM.from_pretrained(clean), LoraConfig(r=2, target_modules=["q_proj"]))
+            lora = get_peft_model(
+                AutoModelForCausalLM.from_pretrained(clean), LoraConfig(r=2, target_modules=["q_proj"])
+            )
             lora.save_pretrained(run / "adapter")
-        record = {"status": "finished", "config": {"method": method},
-                  "model": {"source": "local", "name_or_path": str(base), "trust_remote_code": True}}
+        record = {
+            "status": "finished",
+            "config": {"method": method},
+            "model": {"source": "local", "name_or_path": str(base), "trust_remote_code": True},
+        }
         (run / "run.json").write_text(json.dumps(record))
         runs[method] = run
     data = make_tiny_dataset(root / "data", n=4, val=1, test=2)
@@ -86,22 +96,56 @@ def _refused(code: int, err: str, marker: Path) -> None:
 
 @pytest.mark.parametrize("method", ["full", "lora"])
 def test_cli_evaluate_of_a_hostile_run_runs_no_code(hostile, method, tmp_path, capsys, monkeypatch):
-    code, err = _cli(capsys, monkeypatch, "evaluate", "--run", str(hostile["runs"][method]), "--data",
-                     str(hostile["data"]), "--max-new-tokens", "2", "--out", str(tmp_path / "e.json"))
+    code, err = _cli(
+        capsys,
+        monkeypatch,
+        "evaluate",
+        "--run",
+        str(hostile["runs"][method]),
+        "--data",
+        str(hostile["data"]),
+        "--max-new-tokens",
+        "2",
+        "--out",
+        str(tmp_path / "e.json"),
+    )
     _refused(code, err, hostile["marker"])
 
 
 @pytest.mark.parametrize("method", ["full", "lora"])
 def test_cli_benchmark_of_a_hostile_run_runs_no_code(hostile, method, tmp_path, capsys, monkeypatch):
-    code, err = _cli(capsys, monkeypatch, "benchmark", "mmlu", "--run", str(hostile["runs"][method]), "--data",
-                     str(hostile["mmlu"]), "--shots", "0", "--out", str(tmp_path / "b.json"))
+    code, err = _cli(
+        capsys,
+        monkeypatch,
+        "benchmark",
+        "mmlu",
+        "--run",
+        str(hostile["runs"][method]),
+        "--data",
+        str(hostile["mmlu"]),
+        "--shots",
+        "0",
+        "--out",
+        str(tmp_path / "b.json"),
+    )
     _refused(code, err, hostile["marker"])
 
 
 @pytest.mark.parametrize("method", ["full", "lora"])
 def test_cli_train_on_a_hostile_run_runs_no_code(hostile, method, tmp_path, capsys, monkeypatch):
-    code, err = _cli(capsys, monkeypatch, "train", "--model", str(hostile["runs"][method]), "--data",
-                     str(hostile["data"]), "--max-steps", "1", "--out", str(tmp_path / "new-run"))
+    code, err = _cli(
+        capsys,
+        monkeypatch,
+        "train",
+        "--model",
+        str(hostile["runs"][method]),
+        "--data",
+        str(hostile["data"]),
+        "--max-steps",
+        "1",
+        "--out",
+        str(tmp_path / "new-run"),
+    )
     _refused(code, err, hostile["marker"])
 
 
@@ -109,17 +153,23 @@ def test_cli_train_on_a_hostile_run_runs_no_code(hostile, method, tmp_path, caps
 def test_gui_load_paths_of_a_hostile_run_run_no_code(hostile, method, tmp_path):
     """The core functions the Evaluate, Playground, Data and Train pages call with a run folder."""
     from ift_desktop.core.errors import UserError
+    from ift_desktop.core.evaluation.pairing import run_evaluations
     from ift_desktop.core.models import ModelSpec, load_model
     from ift_desktop.core.training import run_training
-    from ift_desktop.ui.pages.data.jobs import load_tokenizer_for
-    from ift_desktop.core.evaluation.pairing import run_evaluations
-    from ift_desktop.ui.pages.playground.jobs import load_tokenizer_info
     from ift_desktop.core.training.resumable import load_resumable
+    from ift_desktop.ui.pages.data.jobs import load_tokenizer_for
+    from ift_desktop.ui.pages.playground.jobs import load_tokenizer_info
 
     run = hostile["runs"][method]
     with pytest.raises(UserError, match="ships its own Python code"):
-        run_evaluations(jobs=[("tuned", str(run))], data_dir=str(hostile["data"]), split="test", limit=1,
-                        max_new_tokens=2, paths={"tuned": tmp_path / "t.json"})
+        run_evaluations(
+            jobs=[("tuned", str(run))],
+            data_dir=str(hostile["data"]),
+            split="test",
+            limit=1,
+            max_new_tokens=2,
+            paths={"tuned": tmp_path / "t.json"},
+        )
     with pytest.raises(UserError, match="ships its own Python code"):
         load_model(ModelSpec.parse(str(run)))
     with pytest.raises(UserError, match="ships its own Python code"):
@@ -129,19 +179,27 @@ def test_gui_load_paths_of_a_hostile_run_run_no_code(hostile, method, tmp_path):
     from ift_desktop.core.training import TrainConfig
 
     with pytest.raises(UserError, match="ships its own Python code"):
-        run_training(TrainConfig(max_steps=1), data_dir=hostile["data"], model=ModelSpec.parse(str(run)),
-                     out_dir=tmp_path / "gui-run")
+        run_training(
+            TrainConfig(max_steps=1),
+            data_dir=hostile["data"],
+            model=ModelSpec.parse(str(run)),
+            out_dir=tmp_path / "gui-run",
+        )
     if method == "full":  # a resumable copy: the Train page's "Continue run" reads the model from run.json
         copy = tmp_path / "resumable"
         (copy / "checkpoints" / "checkpoint-1").mkdir(parents=True)
         (copy / "checkpoints" / "checkpoint-1" / "trainer_state.json").write_text("{}")
-        record = json.loads((run / "run.json").read_text()) | {"status": "stopped",
-                                                               "data": {"dir": str(hostile["data"])}}
+        record = json.loads((run / "run.json").read_text()) | {
+            "status": "stopped",
+            "data": {"dir": str(hostile["data"])},
+        }
         (copy / "run.json").write_text(json.dumps(record))
         resumable = load_resumable(copy)
         assert resumable.model.trust_remote_code is False
         with pytest.raises(UserError, match="ships its own Python code"):
-            run_training(resumable.config, data_dir=resumable.data_dir, model=resumable.model, out_dir=copy, resume=True)
+            run_training(
+                resumable.config, data_dir=resumable.data_dir, model=resumable.model, out_dir=copy, resume=True
+            )
     assert not hostile["marker"].exists()
 
 
@@ -150,9 +208,27 @@ def test_the_users_consent_on_the_command_line_does_run_it(hostile, tmp_path):
     marker = hostile["marker"]
     env = dict(os.environ, PYTHONPATH=str(REPO), HF_MODULES_CACHE=str(tmp_path / "modules"))
     result = subprocess.run(
-        [sys.executable, "-m", "ift_desktop", "evaluate", "--run", str(hostile["runs"]["full"]), "--trust-remote-code",
-         "--data", str(hostile["data"]), "--max-new-tokens", "2", "--limit", "1", "--out", str(tmp_path / "e.json")],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "ift_desktop",
+            "evaluate",
+            "--run",
+            str(hostile["runs"]["full"]),
+            "--trust-remote-code",
+            "--data",
+            str(hostile["data"]),
+            "--max-new-tokens",
+            "2",
+            "--limit",
+            "1",
+            "--out",
+            str(tmp_path / "e.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert marker.exists(), result.stderr
     marker.unlink()

@@ -10,10 +10,10 @@ import shutil
 
 import pytest
 import torch
+from tiny_models import make_tiny_dataset, make_tiny_llama
 
 from ift_desktop import cli
 from ift_desktop.core.models import ModelSpec
-from tiny_models import make_tiny_dataset, make_tiny_llama
 
 
 class _Payload:
@@ -32,7 +32,11 @@ def _hostile_pickle(path, marker) -> None:
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("pickles")
-    return {"root": root, "llama": make_tiny_llama(root / "llama"), "data": make_tiny_dataset(root / "data", n=8, val=1, test=2)}
+    return {
+        "root": root,
+        "llama": make_tiny_llama(root / "llama"),
+        "data": make_tiny_dataset(root / "data", n=8, val=1, test=2),
+    }
 
 
 def _cli(capsys, monkeypatch, *argv):
@@ -59,7 +63,9 @@ def test_pickled_model_weights(tiny, tmp_path, capsys, monkeypatch):
         weights.unlink()
     marker = tmp_path / "MARKER"
     _hostile_pickle(folder / "pytorch_model.bin", marker)
-    code, err = _cli(capsys, monkeypatch, "evaluate", "--model", folder, "--data", tiny["data"], "--out", tmp_path / "e.json")
+    code, err = _cli(
+        capsys, monkeypatch, "evaluate", "--model", folder, "--data", tiny["data"], "--out", tmp_path / "e.json"
+    )
     assert "The model weights" in _one_refusal(code, err, marker)
 
 
@@ -68,22 +74,40 @@ def test_pickled_adapter(tiny, tmp_path, capsys, monkeypatch):
     from transformers import AutoModelForCausalLM
 
     run = tmp_path / "run"
-    lora = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny["llama"]), LoraConfig(r=2, target_modules=["q_proj"]))
+    lora = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(tiny["llama"]), LoraConfig(r=2, target_modules=["q_proj"])
+    )
     lora.save_pretrained(run / "adapter")
     (run / "adapter" / "adapter_model.safetensors").unlink()
     marker = tmp_path / "MARKER"
     _hostile_pickle(run / "adapter" / "adapter_model.bin", marker)
-    (run / "run.json").write_text(json.dumps({"model": ModelSpec.parse(str(tiny["llama"])).to_dict(),
-                                              "status": "finished", "config": {"method": "lora"}}))
-    code, err = _cli(capsys, monkeypatch, "evaluate", "--run", run, "--data", tiny["data"], "--out", tmp_path / "e.json")
+    (run / "run.json").write_text(
+        json.dumps(
+            {"model": ModelSpec.parse(str(tiny["llama"])).to_dict(), "status": "finished", "config": {"method": "lora"}}
+        )
+    )
+    code, err = _cli(
+        capsys, monkeypatch, "evaluate", "--run", run, "--data", tiny["data"], "--out", tmp_path / "e.json"
+    )
     assert "The LoRA adapter" in _one_refusal(code, err, marker)
 
 
 def test_pickled_optimizer_in_a_checkpoint(tiny, tmp_path, capsys, monkeypatch):
     torch.set_num_threads(1)
     run = tmp_path / "run"
-    args = ["train", "--data", tiny["data"], "--model", tiny["llama"], "--batch-size", "4", "--save-steps", "2",
-            "--out", run]
+    args = [
+        "train",
+        "--data",
+        tiny["data"],
+        "--model",
+        tiny["llama"],
+        "--batch-size",
+        "4",
+        "--save-steps",
+        "2",
+        "--out",
+        run,
+    ]
     assert _cli(capsys, monkeypatch, *args, "--max-steps", "2")[0] == 0
     marker = tmp_path / "MARKER"
     checkpoint = run / "checkpoints" / "checkpoint-2"

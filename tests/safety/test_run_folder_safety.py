@@ -32,8 +32,22 @@ FAST = dict(batch_size=4, learning_rate=5e-3, eval_steps=0, save_steps=2, loggin
 
 
 def _train_args(llama, data, run, *extra):
-    return ["train", "--data", str(data), "--model", str(llama), "--batch-size", "4", "--lr", "0.005",
-            "--max-length", "128", "--out", str(run), *map(str, extra)]
+    return [
+        "train",
+        "--data",
+        str(data),
+        "--model",
+        str(llama),
+        "--batch-size",
+        "4",
+        "--lr",
+        "0.005",
+        "--max-length",
+        "128",
+        "--out",
+        str(run),
+        *map(str, extra),
+    ]
 
 
 def _error_line(err: str) -> str:
@@ -57,14 +71,20 @@ HOLDER = textwrap.dedent(
 # ------------------------------------------------------------------------------------ 5: the lock
 def test_a_second_training_into_a_held_folder_is_refused(tmp_path, llama, data, capsys):
     run = tmp_path / "run"
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(run)], stdout=subprocess.PIPE, text=True,
-                              env=dict(os.environ, PYTHONPATH=str(REPO)))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(run)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         assert main(_train_args(llama, data, run, "--max-steps", 1)) == 2
         assert "being trained by another process" in _error_line(capsys.readouterr().err)
         with pytest.raises(TrainingError, match="being trained by another process"):  # what the Train page calls
-            run_training(TrainConfig(max_steps=1, **FAST), data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=run)
+            run_training(
+                TrainConfig(max_steps=1, **FAST), data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=run
+            )
         assert not (run / "metrics.jsonl").exists()
     finally:
         holder.kill()
@@ -85,8 +105,13 @@ def test_a_training_holds_its_folder_while_it_runs(tmp_path, llama, data):
                 RunLock(run).acquire()
             seen.append(summarize_run(run).status)
 
-    run_training(TrainConfig(max_steps=1, **FAST), data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=run,
-                 callbacks=[Probe()])
+    run_training(
+        TrainConfig(max_steps=1, **FAST),
+        data_dir=data,
+        model=ModelSpec.parse(str(llama)),
+        out_dir=run,
+        callbacks=[Probe()],
+    )
     assert seen == [True, "running"]
     assert not is_being_trained(run) and summarize_run(run).status == "finished"
 
@@ -95,8 +120,12 @@ def test_a_training_holds_its_folder_while_it_runs(tmp_path, llama, data):
 def test_a_run_killed_before_its_first_checkpoint_is_interrupted_and_starts_again(tmp_path, llama, data, capsys):
     run = tmp_path / "run"
     args = _train_args(llama, data, run, "--max-steps", 500, "--save-steps", 1000)
-    child = subprocess.Popen([sys.executable, "-m", "ift_desktop", *args], env=dict(os.environ, PYTHONPATH=str(REPO)),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "ift_desktop", *args],
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while not (run / "metrics.jsonl").is_file() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -152,8 +181,14 @@ def test_a_failed_resume_leaves_the_finished_record_as_it_was(finished, llama, d
     before = json.loads((finished / "run.json").read_text())
     metrics = (finished / "metrics.jsonl").read_bytes()
     with pytest.raises(RuntimeError):
-        run_training(TrainConfig(max_steps=4, **FAST), data_dir=data, model=ModelSpec.parse(str(llama)),
-                     out_dir=finished, resume=True, callbacks=[Breaks()])
+        run_training(
+            TrainConfig(max_steps=4, **FAST),
+            data_dir=data,
+            model=ModelSpec.parse(str(llama)),
+            out_dir=finished,
+            resume=True,
+            callbacks=[Breaks()],
+        )
     after = json.loads((finished / "run.json").read_text())
     assert after == before and after["status"] == "finished" and after["max_steps"] == 2
     assert (finished / "metrics.jsonl").read_bytes() == metrics
@@ -212,20 +247,55 @@ def _long_prompt_dataset(folder: Path, n_long: int, n_short: int) -> Path:
 
     rows = [{"prompt": "Summarize: " + "words " * 40, "completion": "short", "task": "summarization"}] * n_long
     rows += [{"prompt": "Sum: a b", "completion": "a b", "task": "summarization"}] * n_short
-    return write_dataset(folder, {"train": rows, "validation": rows[:1], "test": rows[:1]},
-                         {"source": "test", "task": "summarization"})
+    return write_dataset(
+        folder, {"train": rows, "validation": rows[:1], "test": rows[:1]}, {"source": "test", "task": "summarization"}
+    )
 
 
 def test_examples_whose_prompt_fills_the_max_length_are_reported(tmp_path, llama, capsys):
     data = _long_prompt_dataset(tmp_path / "data", n_long=5, n_short=3)
-    assert main(["train", "--data", str(data), "--model", str(llama), "--max-length", "64", "--batch-size", "2",
-                 "--max-steps", "1", "--out", str(tmp_path / "run")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--model",
+                str(llama),
+                "--max-length",
+                "64",
+                "--batch-size",
+                "2",
+                "--max-steps",
+                "1",
+                "--out",
+                str(tmp_path / "run"),
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "warning: 5 of 8 training examples are left out" in err and "Raise the max length" in err
 
     nothing = _long_prompt_dataset(tmp_path / "long", n_long=4, n_short=0)
-    assert main(["train", "--data", str(nothing), "--model", str(llama), "--max-length", "64", "--max-steps", "1",
-                 "--out", str(tmp_path / "run2")]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(nothing),
+                "--model",
+                str(llama),
+                "--max-length",
+                "64",
+                "--max-steps",
+                "1",
+                "--out",
+                str(tmp_path / "run2"),
+            ]
+        )
+        == 2
+    )
     assert "nothing is left to learn" in _error_line(capsys.readouterr().err)
 
 

@@ -28,8 +28,13 @@ def write_csv(path, rows: int = N_ROWS, columns=("id", "dialogue", "summary")):
         writer = csv.writer(handle)
         writer.writerow(columns)
         for i in range(rows):
-            writer.writerow([f"r{i}", f"A: Shall we meet at {i} o'clock?\nB: Yes, see you at the cafe number {i}.",
-                             f"They agree to meet at {i} at cafe {i}."][: len(columns)])
+            writer.writerow(
+                [
+                    f"r{i}",
+                    f"A: Shall we meet at {i} o'clock?\nB: Yes, see you at the cafe number {i}.",
+                    f"They agree to meet at {i} at cafe {i}.",
+                ][: len(columns)]
+            )
     return path
 
 
@@ -54,8 +59,11 @@ def load_csv(qtbot, page, path):
 def test_wizard_from_csv_to_saved_dataset(qtbot, page, tmp_path, monkeypatch):
     threads = []  # results must reach the widgets on the UI thread, never on the worker's
     show_table = page.source_step._show_table
-    monkeypatch.setattr(page.source_step, "_show_table", lambda *a: (
-        threads.append(QThread.currentThread() == QApplication.instance().thread()), show_table(*a)))
+    monkeypatch.setattr(
+        page.source_step,
+        "_show_table",
+        lambda *a: (threads.append(QThread.currentThread() == QApplication.instance().thread()), show_table(*a)),
+    )
     path = write_csv(tmp_path / "chats.csv")
     load_csv(qtbot, page, path)
     assert threads == [True]
@@ -98,8 +106,10 @@ def test_wizard_from_csv_to_saved_dataset(qtbot, page, tmp_path, monkeypatch):
         save.save()
     folder = save.saved_path
     assert folder is not None and folder.parent == page.context.workspace.datasets_dir
-    lines = {name: (folder / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
-             for name in ("train", "validation", "test")}
+    lines = {
+        name: (folder / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+        for name in ("train", "validation", "test")
+    }
     assert {k: len(v) for k, v in lines.items()} == {"train": 32, "validation": 4, "test": 4}
     row = json.loads(lines["train"][0])
     assert row["task"] == "summarization" and "o'clock" in row["prompt"] and row["completion"].startswith("They agree")
@@ -225,8 +235,12 @@ def test_mixture_with_a_sample_task(qtbot, page, tmp_path):
     qtbot.waitUntil(lambda: step.task is None and page.state.plan is not None, timeout=20000)
     cap = step.table.cellWidget(1, 4)
     cap.setValue(20)  # cap the reviews at 20: prepared again after a short pause
-    qtbot.waitUntil(lambda: step.task is None and page.state.plan is not None
-                    and page.state.plan.manifest["components"][1]["cap"] == 20, timeout=20000)
+    qtbot.waitUntil(
+        lambda: (
+            step.task is None and page.state.plan is not None and page.state.plan.manifest["components"][1]["cap"] == 20
+        ),
+        timeout=20000,
+    )
     assert step.table.cellWidget(1, 4) is cap  # the box being edited is not rebuilt under the user
     assert step.table.item(1, 3).text() == "20 / 200"
     parts = page.state.plan.manifest["components"]
@@ -258,10 +272,12 @@ def test_hugging_face_dataset_folder_and_split(qtbot, page, tmp_path):
     datasets = pytest.importorskip("datasets")
     rows = {"dialogue": [f"A: Tea at {i}?\nB: Yes." for i in range(30)], "summary": [f"Tea at {i}." for i in range(30)]}
     folder = tmp_path / "saved"
-    datasets.DatasetDict({
-        "train": datasets.Dataset.from_dict(rows),
-        "validation": datasets.Dataset.from_dict({k: v[:20] for k, v in rows.items()}),
-    }).save_to_disk(str(folder))
+    datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict(rows),
+            "validation": datasets.Dataset.from_dict({k: v[:20] for k, v in rows.items()}),
+        }
+    ).save_to_disk(str(folder))
     step = page.source_step
     step.hf_radio.setChecked(True)
     step.hf_name.setText(str(folder))

@@ -4,13 +4,13 @@ import time
 
 import pytest
 from PySide6.QtCore import QSettings
+from tiny_models import make_tiny_dataset
 
 from ift_desktop.core.workspace import Workspace
 from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.train.pickers import DatasetPicker
 from ift_desktop.ui.pages.train.setup_panel import SetupPanel, fit_eval_interval
 from ift_desktop.ui.widgets.dataset_choice import DatasetChoice
-from tiny_models import make_tiny_dataset
 
 
 @pytest.fixture
@@ -53,8 +53,9 @@ def test_a_choice_the_user_made_is_kept_until_a_new_dataset_is_saved():
     assert choice.choose(["/d/b", "/d/a"], "/d/c") == "/d/b"  # the chosen one was deleted
 
 
-@pytest.mark.parametrize("steps, every, fitted", [(8, 20, 4), (9, 20, 5), (1, 20, 1), (60, 20, 20), (None, 20, 20),
-                                                  (8, 0, 0)])
+@pytest.mark.parametrize(
+    "steps, every, fitted", [(8, 20, 4), (9, 20, 5), (1, 20, 1), (60, 20, 20), (None, 20, 20), (8, 0, 0)]
+)
 def test_a_short_run_evaluates_within_its_steps(steps, every, fitted):
     interval, note = fit_eval_interval(steps, every)
     assert interval == fitted

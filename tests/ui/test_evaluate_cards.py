@@ -1,11 +1,10 @@
 """The Evaluate page's cards: colour and words follow the paired test, not the sign of the difference."""
 
 import pytest
+from test_evaluate_page import context, evaluation_json, open_page  # noqa: F401 - fixtures
 
 from ift_desktop.core.atomic import atomic_write_json
 from ift_desktop.core.evaluation.report import MIN_EXAMPLES_FOR_VERDICT
-
-from test_evaluate_page import context, evaluation_json, open_page  # noqa: F401 - fixtures
 
 GREEN, GREY = "#1e7b34", "#667085"
 
@@ -23,7 +22,9 @@ def wait_for_test(qtbot, page):
 
 def test_a_clear_gain_is_green_and_says_so(qtbot, context):
     n = 14
-    page = open_page(qtbot, context, *write_pair(context, ["the weather is nice today"] * n, ["It is cold outside"] * n))
+    page = open_page(
+        qtbot, context, *write_pair(context, ["the weather is nice today"] * n, ["It is cold outside"] * n)
+    )
     wait_for_test(qtbot, page)
     card = page.summary.cards["rouge1"]
     assert card.verdict == "better"

@@ -10,11 +10,11 @@ from PySide6.QtCore import QSettings, Qt
 
 from ift_desktop.core.atomic import atomic_write_json
 from ift_desktop.core.errors import Cancelled
+from ift_desktop.core.evaluation import pairing as jobs_module
 from ift_desktop.core.evaluation.metrics import score
 from ift_desktop.core.workspace import Workspace
 from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.evaluate import EvaluatePage
-from ift_desktop.core.evaluation import pairing as jobs_module
 from ift_desktop.ui.pages.evaluate import page as page_module
 
 REFERENCE = "It is cold outside"
@@ -25,11 +25,20 @@ TUNED = ["outside cold it is", "It is very cold outside", "It is cold", "Outside
 def evaluation_json(predictions, *, role, partner=None, run=None) -> dict:
     references = [[REFERENCE]] * len(predictions)
     scored = score(predictions, references)
-    examples = [{"index": i, "prompt": f"Describe the weather ({i})", "prediction": p, "references": references[i], **e}
-                for i, (p, e) in enumerate(zip(predictions, scored["examples"]))]
-    return {"kind": "evaluation", "model": "builtin", "run": run, "split": "test", "corpus": scored["corpus"],
-            "warnings": scored["warnings"], "examples": examples,
-            "comparison": {"id": "t", "role": role, "partner": partner}}
+    examples = [
+        {"index": i, "prompt": f"Describe the weather ({i})", "prediction": p, "references": references[i], **e}
+        for i, (p, e) in enumerate(zip(predictions, scored["examples"]))
+    ]
+    return {
+        "kind": "evaluation",
+        "model": "builtin",
+        "run": run,
+        "split": "test",
+        "corpus": scored["corpus"],
+        "warnings": scored["warnings"],
+        "examples": examples,
+        "comparison": {"id": "t", "role": role, "partner": partner},
+    }
 
 
 @pytest.fixture()
@@ -41,8 +50,9 @@ def context(tmp_path):
 def stored(context) -> dict[str, Path]:
     folder = context.workspace.evaluations_dir
     base = atomic_write_json(folder / "seed-base.json", evaluation_json(BASE, role="base", partner="seed-tuned"))
-    tuned = atomic_write_json(folder / "seed-tuned.json",
-                              evaluation_json(TUNED, role="tuned", partner="seed-base", run="/runs/seed"))
+    tuned = atomic_write_json(
+        folder / "seed-tuned.json", evaluation_json(TUNED, role="tuned", partner="seed-base", run="/runs/seed")
+    )
     return {"base": base, "tuned": tuned}
 
 
@@ -116,7 +126,8 @@ def test_overlap_toggle_draws_the_contract_spans(qtbot, context, stored):
     assert "4× in the prediction, 1× in the reference; 1 counted" in base_view.tooltip_at(1)
     assert base_view.tooltip_at(4) == ""  # the space between tokens
     assert [(s, e) for s, e, c in tuned_view.drawn_spans() if c == "match"] == contract_spans(
-        tuned_example, "rouge1", "prediction")
+        tuned_example, "rouge1", "prediction"
+    )
     assert "4 words matched" in detail.panes["tuned"].numbers.text()
     assert "P = 1/4 = 0.250" in detail.panes["base"].numbers.text()
 
@@ -124,13 +135,17 @@ def test_overlap_toggle_draws_the_contract_spans(qtbot, context, stored):
     qtbot.mouseClick(detail.kind_buttons["rouge2"], Qt.LeftButton)
     assert detail.kind == "rouge2"
     assert base_view.drawn_spans() == []
-    assert [(s, e) for s, e, c in tuned_view.drawn_spans() if c == "match"] == contract_spans(
-        tuned_example, "rouge2", "prediction", n=2) == [(13, 15), (16, 18)]
+    assert (
+        [(s, e) for s, e, c in tuned_view.drawn_spans() if c == "match"]
+        == contract_spans(tuned_example, "rouge2", "prediction", n=2)
+        == [(13, 15), (16, 18)]
+    )
 
     # ROUGE-L: the LCS rouge_score picks
     qtbot.mouseClick(detail.kind_buttons["rougeL"], Qt.LeftButton)
     assert [(s, e) for s, e, c in tuned_view.drawn_spans() if c == "match"] == contract_spans(
-        tuned_example, "rougeL", "prediction")
+        tuned_example, "rougeL", "prediction"
+    )
     assert "LCS" in detail.legend.entries()[0][1]
     assert "longest common subsequence" in detail.explain.toPlainText()
     assert "2 / 4 = 0.500" in detail.explain.toPlainText()  # the example's own numbers
@@ -146,7 +161,8 @@ def test_overlap_toggle_draws_the_contract_spans(qtbot, context, stored):
     assert detail.reference.view.drawn_spans() == [(6, 10, "match")]
     detail.set_reference_side("tuned")
     assert [(s, e) for s, e, _c in detail.reference.view.drawn_spans()] == contract_spans(
-        tuned_example, "rouge1", "reference")
+        tuned_example, "rouge1", "reference"
+    )
 
 
 def test_empty_prediction_is_shown_with_zero(qtbot, context, stored):
@@ -227,8 +243,9 @@ def test_run_writes_linked_evaluations_and_opens_them(qtbot, context, monkeypatc
     monkeypatch.setattr("ift_desktop.core.evaluation.evaluate.evaluate", fake_evaluate)
     run_dir = context.workspace.runs_dir / "my-run"
     (run_dir / "adapter").mkdir(parents=True)
-    (run_dir / "run.json").write_text(json.dumps({"model": {"source": "builtin", "name_or_path": "builtin"},
-                                                  "status": "finished"}), encoding="utf-8")
+    (run_dir / "run.json").write_text(
+        json.dumps({"model": {"source": "builtin", "name_or_path": "builtin"}, "status": "finished"}), encoding="utf-8"
+    )
     data_dir = context.workspace.datasets_dir / "weather"
     data_dir.mkdir(parents=True)
     (data_dir / "manifest.json").write_text(json.dumps({"counts": {"test": 4}}), encoding="utf-8")
@@ -287,8 +304,15 @@ def test_cancelling_the_second_model_keeps_the_first_file(tmp_path, monkeypatch)
     (run_dir / "run.json").write_text("{}", encoding="utf-8")
     paths = {"base": tmp_path / "e-base.json", "tuned": tmp_path / "e-tuned.json"}
     with pytest.raises(Cancelled):
-        jobs_module.run_evaluations(jobs=[("base", "builtin"), ("tuned", str(run_dir))], data_dir=str(tmp_path),
-                                    split="test", limit=None, max_new_tokens=8, paths=paths, state=state)
+        jobs_module.run_evaluations(
+            jobs=[("base", "builtin"), ("tuned", str(run_dir))],
+            data_dir=str(tmp_path),
+            split="test",
+            limit=None,
+            max_new_tokens=8,
+            paths=paths,
+            state=state,
+        )
     assert json.loads(paths["base"].read_text(encoding="utf-8"))["comparison"]["partner"] == "e-tuned"
     assert not paths["tuned"].exists()
     assert page_module.run_evaluations is jobs_module.run_evaluations

@@ -21,15 +21,19 @@ from ift_desktop.ui.pages.evaluate.forgetting import MMLU_SETTING, ForgettingTab
 def make_run(folder, base_folder=None):
     """A run folder: run.json naming the base model, plus a random LoRA adapter when a base is given."""
     folder.mkdir(parents=True)
-    model = ModelSpec.parse(str(base_folder)).to_dict() if base_folder else {"source": "builtin", "name_or_path": "builtin"}
+    model = (
+        ModelSpec.parse(str(base_folder)).to_dict() if base_folder else {"source": "builtin", "name_or_path": "builtin"}
+    )
     record = {"model": model, "config": {"method": "lora"}, "status": "finished" if base_folder else "failed"}
     (folder / "run.json").write_text(json.dumps(record), encoding="utf-8")
     if base_folder:
         from peft import LoraConfig, get_peft_model
         from transformers import AutoModelForCausalLM
 
-        peft = get_peft_model(AutoModelForCausalLM.from_pretrained(base_folder),
-                              LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+        peft = get_peft_model(
+            AutoModelForCausalLM.from_pretrained(base_folder),
+            LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False),
+        )
         peft.save_pretrained(folder / "adapter")
     return folder
 
@@ -102,7 +106,9 @@ def test_the_tab_follows_the_pages_run_and_is_reachable_without_an_evaluation(qt
         make_run(context.workspace.runs_dir / name)
     page = EvaluatePage(context)
     qtbot.addWidget(page)
-    assert page.tabs.tabText(2) == "Forgetting" and page.tabs.widget(2).widget() is page.forgetting  # inside its scroll area
+    assert (
+        page.tabs.tabText(2) == "Forgetting" and page.tabs.widget(2).widget() is page.forgetting
+    )  # inside its scroll area
     page.show()
     assert page.tabs.isVisible()
     setup_run = page.setup.run_combo.currentData()
@@ -132,12 +138,22 @@ def test_expected_failures_are_inline(qtbot, context, tmp_path):
     tab.task_radio.setChecked(True)
     assert tab.stack.currentIndex() == 3
     assert tab.start_check() is None and "Data page" in tab.message.text()
-    tab.show_result({"summary": "s", "verdict": "forgetting", "metric": "accuracy", "metric_label": "accuracy",
-                     "chance": 0.25, "check": {"kind": "mmlu", "label": "MMLU", "shots": 0},
-                     "overall": {"base": 0.5, "tuned": 0.4, "delta": -0.1, "n": 30, "base_ci95": [0.2, 0.7]},
-                     "test": {"name": "McNemar", "p_value": 0.02, "only_base": 4, "only_tuned": 1},
-                     "groups": [{"name": n, "n": 10, "base": b, "tuned": t, "delta": t - b}
-                                for n, b, t in (("a", 0.5, 0.5), ("b", 0.2, 0.4), ("c", 0.8, 0.3))]})
+    tab.show_result(
+        {
+            "summary": "s",
+            "verdict": "forgetting",
+            "metric": "accuracy",
+            "metric_label": "accuracy",
+            "chance": 0.25,
+            "check": {"kind": "mmlu", "label": "MMLU", "shots": 0},
+            "overall": {"base": 0.5, "tuned": 0.4, "delta": -0.1, "n": 30, "base_ci95": [0.2, 0.7]},
+            "test": {"name": "McNemar", "p_value": 0.02, "only_base": 4, "only_tuned": 1},
+            "groups": [
+                {"name": n, "n": 10, "base": b, "tuned": t, "delta": t - b}
+                for n, b, t in (("a", 0.5, 0.5), ("b", 0.2, 0.4), ("c", 0.8, 0.3))
+            ],
+        }
+    )
     column = [tab.table.item(r, 4).text() for r in range(3)]
     assert column == ["-50.0", "+0.0", "+20.0"]  # biggest loss first, sorted by number, not text
     assert "1 only the fine-tuned" in tab.details.text() and "chance (25 %)" in tab.details.text()
@@ -213,7 +229,11 @@ def test_classification_file_panel_offers_the_columns(qtbot, context, tmp_path, 
     assert tab.text_column.currentText() == "sentence" and tab.label_column.currentText() == "label"
     tab.label_words.setText("negative, positive")
     check = tab.build_check()
-    assert (check.source, check.labels, check.limit) == (str(shared_data / "sst2" / "dev.tsv"), ["negative", "positive"], 200)
+    assert (check.source, check.labels, check.limit) == (
+        str(shared_data / "sst2" / "dev.tsv"),
+        ["negative", "positive"],
+        200,
+    )
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     assert not tab.set_classification_source(str(empty)) and "is empty" in tab.message.text()
@@ -251,9 +271,29 @@ def test_the_tab_and_the_command_write_the_same_json_for_a_classification_file(q
     assert tab.message.kind == "", tab.message.text()
 
     out = tmp_path / "cli.json"
-    code = cli.main(["forgetting", "--run", str(run), "--check", "classification", "--data", str(data),
-                     "--text-column", "sentence", "--label-column", "label", "--labels", "negative,positive",
-                     "--shots", "2", "--limit", "6", "--out", str(out)])
+    code = cli.main(
+        [
+            "forgetting",
+            "--run",
+            str(run),
+            "--check",
+            "classification",
+            "--data",
+            str(data),
+            "--text-column",
+            "sentence",
+            "--label-column",
+            "label",
+            "--labels",
+            "negative,positive",
+            "--shots",
+            "2",
+            "--limit",
+            "6",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     drop = ("created", "timings", "path", "base_result", "tuned_result")
     from_cli = json.loads(out.read_text(encoding="utf-8"))

@@ -7,11 +7,11 @@ import os
 
 import pytest
 import torch
+from tiny_models import make_tiny_bpe_llama, make_tiny_dataset, make_tiny_t5
 
 from ift_desktop.cli import main
 from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.runs import RunsPage
-from tiny_models import make_tiny_bpe_llama, make_tiny_dataset, make_tiny_t5
 
 
 @pytest.fixture

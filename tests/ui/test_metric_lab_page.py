@@ -10,6 +10,7 @@ import sacrebleu
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QTextCursor
 from rouge_score import rouge_scorer
+from test_evaluate_page import open_page, stored  # noqa: F401  (a fixture; tests/ui is on sys.path)
 
 from ift_desktop import cli
 from ift_desktop.core.evaluation.metric_lab import load_presets, score_candidate
@@ -19,8 +20,6 @@ from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.metric_lab import MetricLabPage
 from ift_desktop.ui.widgets import score_explanation
 from ift_desktop.ui.widgets.score_explanation import ExplanationPanel, HighlightPane, OverlapKindBar
-
-from test_evaluate_page import open_page, stored  # noqa: F401  (a fixture; tests/ui is on sys.path)
 
 PRESETS = load_presets()
 
@@ -86,11 +85,15 @@ def test_stemming_switch_and_highlight_kind(qtbot, lab):
 def _assert_lab_equals_the_libraries(lab, preset, use_stemmer):
     example = lab.scores.example
     expected = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=use_stemmer).score_multi(
-        list(preset.references), preset.candidate)
+        list(preset.references), preset.candidate
+    )
     for row, rouge_type in enumerate(ROUGE_TYPES):
         want = expected[rouge_type]
         assert (example[rouge_type]["precision"], example[rouge_type]["recall"], example[rouge_type]["fmeasure"]) == (
-            want.precision, want.recall, want.fmeasure)
+            want.precision,
+            want.recall,
+            want.fmeasure,
+        )
         assert rouge_cells(lab)[row] == [f"{want.precision:.3f}", f"{want.recall:.3f}", f"{want.fmeasure:.3f}"]
     bleu = sacrebleu.sentence_bleu(preset.candidate, list(preset.references))
     assert example["bleu"] == bleu.score and example["bleu_detail"]["bp"] == bleu.bp

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QSettings
+from tiny_models import make_tiny_llama
 from transformers import ByT5Tokenizer
 
 from ift_desktop.core.workspace import Workspace
@@ -16,7 +17,6 @@ from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.data import DataPage
 from ift_desktop.ui.pages.evaluate import EvaluatePage
 from ift_desktop.ui.pages.train import TrainPage
-from tiny_models import make_tiny_llama
 
 ROWS = 24
 

@@ -4,12 +4,12 @@ driven with a tiny model so no real model is needed."""
 import json
 
 import pytest
+from tiny_models import make_tiny_dataset, make_tiny_llama
 
 from ift_desktop.core.atomic import append_jsonl, atomic_write_json
 from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.playground import PlaygroundPage
 from ift_desktop.ui.pages.runs import RunsPage
-from tiny_models import make_tiny_dataset, make_tiny_llama
 
 
 @pytest.fixture
@@ -46,8 +46,14 @@ def test_playground_builds_shots_counts_context_and_answers(qtbot, context, tmp_
 
 def _fake_run(folder, losses, lr):
     folder.mkdir(parents=True)
-    atomic_write_json(folder / "run.json", {"status": "finished", "model": {"display_name": "tiny"},
-                                            "config": {"method": "lora", "learning_rate": lr, "lora_r": 8}})
+    atomic_write_json(
+        folder / "run.json",
+        {
+            "status": "finished",
+            "model": {"display_name": "tiny"},
+            "config": {"method": "lora", "learning_rate": lr, "lora_r": 8},
+        },
+    )
     for step, loss in enumerate(losses, start=1):
         append_jsonl(folder / "metrics.jsonl", {"step": step, "loss": loss})
     append_jsonl(folder / "metrics.jsonl", {"step": len(losses), "eval_loss": losses[-1] + 0.1})
@@ -58,8 +64,9 @@ def _fake_run(folder, losses, lr):
 def test_runs_page_lists_compares_and_exports(qtbot, context, tmp_path):
     _fake_run(context.workspace.runs_dir / "run-a", [2.0, 1.5, 1.2], 3e-4)
     _fake_run(context.workspace.runs_dir / "run-b", [2.1, 1.9, 1.8], 1e-4)
-    (context.workspace.evaluations_dir / "e.json").write_text(json.dumps(
-        {"run": str(context.workspace.runs_dir / "run-a"), "corpus": {"rougeL": {"fmeasure": 0.42}}}))
+    (context.workspace.evaluations_dir / "e.json").write_text(
+        json.dumps({"run": str(context.workspace.runs_dir / "run-a"), "corpus": {"rougeL": {"fmeasure": 0.42}}})
+    )
     page = RunsPage(context)
     qtbot.addWidget(page)
     page.resize(1280, 800)
@@ -83,8 +90,20 @@ def test_run_comparison_speaks_in_labels_and_units(qtbot, context):
     for name, steps, prompts in (("run-a", 8, prompts_a), ("run-b", 60, prompts_a[:1])):
         folder = context.workspace.runs_dir / name
         folder.mkdir(parents=True)
-        atomic_write_json(folder / "run.json", {"status": "finished", "model": {"display_name": "tiny"}, "config": {
-            "method": "lora", "max_steps": steps, "eval_steps": 4, "probe_prompts": prompts, "max_length": 512}})
+        atomic_write_json(
+            folder / "run.json",
+            {
+                "status": "finished",
+                "model": {"display_name": "tiny"},
+                "config": {
+                    "method": "lora",
+                    "max_steps": steps,
+                    "eval_steps": 4,
+                    "probe_prompts": prompts,
+                    "max_length": 512,
+                },
+            },
+        )
         append_jsonl(folder / "metrics.jsonl", {"step": 1, "loss": 2.0})
     page = RunsPage(context)
     qtbot.addWidget(page)
@@ -92,7 +111,7 @@ def test_run_comparison_speaks_in_labels_and_units(qtbot, context):
     page.table.selectAll()
     text = page.details.text()
     assert "Steps" in text and "60 steps" in text and "Probe prompts" in text and "2 prompts" in text
-    for raw in ("max_steps", "probe_prompts", "\\n", "[\"", "schema_version"):
+    for raw in ("max_steps", "probe_prompts", "\\n", '["', "schema_version"):
         assert raw not in text
     page.table.clearSelection()
     page.table.selectRow(0)

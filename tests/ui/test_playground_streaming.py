@@ -2,13 +2,12 @@
 
 import pytest
 from PySide6.QtCore import QSettings
+from tiny_models import make_tiny_dataset
 
 from ift_desktop.core.errors import Cancelled
 from ift_desktop.core.progress import TaskState
 from ift_desktop.ui.context import AppContext
-from ift_desktop.ui.pages.playground import PlaygroundPage
-from ift_desktop.ui.pages.playground import jobs
-from tiny_models import make_tiny_dataset
+from ift_desktop.ui.pages.playground import PlaygroundPage, jobs
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +17,14 @@ def model(llama):
 
 def test_the_answer_arrives_in_pieces_that_end_in_the_final_text(model):
     parts = []
-    text, _rouge, _seconds = jobs.answer(jobs.ModelCache(), model, "Summarize: A and B meet.", ["They meet."], 12,
-                                          state=TaskState(on_partial=parts.append))
+    text, _rouge, _seconds = jobs.answer(
+        jobs.ModelCache(),
+        model,
+        "Summarize: A and B meet.",
+        ["They meet."],
+        12,
+        state=TaskState(on_partial=parts.append),
+    )
     streamed = [p["text"] for p in parts if p.get("kind") == "answer"]
     assert len(streamed) >= 2  # more than one update: token by token, not all at once
     assert all(later.startswith(earlier) for earlier, later in zip(streamed, streamed[1:]))
@@ -61,8 +66,10 @@ def test_shot_comparison_messages_count_what_the_bar_counts(model, tmp_path):
     make_tiny_dataset(tmp_path / "d", n=12, val=2, test=4)
     pool, queries = jobs.read_pool_and_queries(tmp_path / "d")
     reports, rows = [], []
-    state = TaskState(on_progress=lambda f, m: reports.append((f, m)),
-                      on_partial=lambda p: rows.append(p) if p.get("kind") == "shot_row" else None)
+    state = TaskState(
+        on_progress=lambda f, m: reports.append((f, m)),
+        on_partial=lambda p: rows.append(p) if p.get("kind") == "shot_row" else None,
+    )
     jobs.compare(jobs.ModelCache(), model, pool, queries[:2], [0, 1, 2], 4, state=state)
     assert [r["row"].shots for r in rows] == [0, 1, 2]  # each row arrives when its shot count is done
     for fraction, message in reports:

@@ -16,24 +16,31 @@ LDD_FRESH_DEBIAN = """\
 """
 
 
-@pytest.mark.parametrize("library, package", [
-    ("libxcb-cursor.so.0", "libxcb-cursor0"),
-    ("libxcb-icccm.so.4", "libxcb-icccm4"),
-    ("libxcb-keysyms.so.1", "libxcb-keysyms1"),
-    ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
-    ("libxcb-image.so.0", "libxcb-image0"),
-    ("libxcb-render-util.so.0", "libxcb-render-util0"),
-    ("libX11-xcb.so.1", "libx11-xcb1"),
-    ("libdbus-1.so.3", "libdbus-1-3"),
-    ("libEGL.so.1", "libegl1"),
-])
+@pytest.mark.parametrize(
+    "library, package",
+    [
+        ("libxcb-cursor.so.0", "libxcb-cursor0"),
+        ("libxcb-icccm.so.4", "libxcb-icccm4"),
+        ("libxcb-keysyms.so.1", "libxcb-keysyms1"),
+        ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
+        ("libxcb-image.so.0", "libxcb-image0"),
+        ("libxcb-render-util.so.0", "libxcb-render-util0"),
+        ("libX11-xcb.so.1", "libx11-xcb1"),
+        ("libdbus-1.so.3", "libdbus-1-3"),
+        ("libEGL.so.1", "libegl1"),
+    ],
+)
 def test_debian_package_of_a_library(library, package):
     assert qt_libraries.package_for(library) == package
 
 
 def test_missing_libraries_are_read_from_ldd_once_each():
     assert qt_libraries.missing_libraries(LDD_FRESH_DEBIAN) == [
-        "libxcb-cursor.so.0", "libxcb-icccm.so.4", "libxcb-keysyms.so.1", "libxkbcommon-x11.so.0"]
+        "libxcb-cursor.so.0",
+        "libxcb-icccm.so.4",
+        "libxcb-keysyms.so.1",
+        "libxkbcommon-x11.so.0",
+    ]
 
 
 def test_the_real_plugin_is_found_and_checked():
@@ -55,12 +62,15 @@ def test_the_app_names_every_missing_library_instead_of_crashing(monkeypatch, ca
     assert "sudo apt-get install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0" in err
 
 
-@pytest.mark.parametrize("environ, uses_xcb", [
-    ({"QT_QPA_PLATFORM": "offscreen", "DISPLAY": ":0"}, False),
-    ({"QT_QPA_PLATFORM": "xcb"}, True),
-    ({"DISPLAY": ":0"}, True),
-    ({"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}, False),
-])
+@pytest.mark.parametrize(
+    "environ, uses_xcb",
+    [
+        ({"QT_QPA_PLATFORM": "offscreen", "DISPLAY": ":0"}, False),
+        ({"QT_QPA_PLATFORM": "xcb"}, True),
+        ({"DISPLAY": ":0"}, True),
+        ({"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}, False),
+    ],
+)
 def test_only_an_x11_start_is_checked(environ, uses_xcb):
     assert qt_libraries.qt_will_use_xcb(environ) is uses_xcb
 

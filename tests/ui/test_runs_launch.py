@@ -9,12 +9,12 @@ import shlex
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QGuiApplication
+from tiny_models import make_tiny_dataset
 
 from ift_desktop.core.training.config import TrainConfig
 from ift_desktop.core.workspace import Workspace
 from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.runs import RunsPage
-from tiny_models import make_tiny_dataset
 
 
 @pytest.fixture

@@ -46,7 +46,11 @@ def test_window_state_survives_a_restart(qtbot, settings):
 def test_status_bar_names_the_device(qtbot, window):
     qtbot.waitUntil(lambda: "checking" not in window.device_status.text(), timeout=20000)
     assert window.device_status.text().startswith("Device: ")
-    assert "CPU" in window.device_status.text() or "GPU" in window.device_status.text() or "cuda" in window.device_status.text().lower()
+    assert (
+        "CPU" in window.device_status.text()
+        or "GPU" in window.device_status.text()
+        or "cuda" in window.device_status.text().lower()
+    )
 
 
 def test_an_exception_in_a_thread_reaches_one_dialog(qtbot, window):

@@ -68,8 +68,12 @@ def test_built_in_templates_are_read_only_with_duplicate_to_edit(qtbot, context)
     from ift_desktop.ui.pages.data.state import WizardState
     from ift_desktop.ui.pages.data.template_step import TemplateStep
 
-    state = WizardState(table=load_source("sample:dialogue_summaries"), task="summarization",
-                        mapping={"document": ["dialogue"], "summary": ["summary"]}, source_spec="sample:dialogue_summaries")
+    state = WizardState(
+        table=load_source("sample:dialogue_summaries"),
+        task="summarization",
+        mapping={"document": ["dialogue"], "summary": ["summary"]},
+        source_spec="sample:dialogue_summaries",
+    )
     step = TemplateStep(state, context)
     qtbot.addWidget(step)
     step.enter()

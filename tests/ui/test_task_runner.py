@@ -15,7 +15,9 @@ def _page(qtbot):
     qtbot.addWidget(page)
     page.message = InlineMessage(page)
     page.progress = TaskProgress(page)
-    page.runner = TaskRunner(page, progress=page.progress, message=page.message, cancelled_text="Stopped; nothing kept.")
+    page.runner = TaskRunner(
+        page, progress=page.progress, message=page.message, cancelled_text="Stopped; nothing kept."
+    )
     return page
 
 
@@ -76,8 +78,9 @@ def test_an_outdated_tasks_result_is_ignored(qtbot):
 def test_cancel_reaches_the_task_and_shows_the_cancelled_text(qtbot):
     page = _page(qtbot)
     started, cancelled = threading.Event(), []
-    handle = page.runner.start(_until_cancelled, started, on_cancelled=lambda: cancelled.append(True),
-                               progress_text="Working")
+    handle = page.runner.start(
+        _until_cancelled, started, on_cancelled=lambda: cancelled.append(True), progress_text="Working"
+    )
     qtbot.waitUntil(started.is_set, timeout=5000)
     page.progress.cancel_requested.emit()  # the progress line's Cancel button
     qtbot.waitUntil(lambda: not page.runner.is_busy(), timeout=5000)

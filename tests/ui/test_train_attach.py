@@ -13,6 +13,7 @@ import sys
 
 import pytest
 from PySide6.QtCore import QSettings
+from tiny_models import make_tiny_dataset
 
 from ift_desktop.core.atomic import append_jsonl
 from ift_desktop.core.training.config import TrainConfig
@@ -23,7 +24,6 @@ from ift_desktop.core.workspace import Workspace
 from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.train import TrainPage
 from ift_desktop.ui.pages.train.attach import AttachedRun
-from tiny_models import make_tiny_dataset
 
 
 @pytest.fixture
@@ -62,7 +62,9 @@ class OtherProcess:
                    "grad_norm": 1.0, "elapsed_s": step * 0.5, "tokens_per_s": 120.0}  # fmt: skip
             if step % 5 == 0:
                 row["eval_loss"] = 3.1 - step * 0.1
-                append_jsonl(self.run / "probes.jsonl", {"step": step, "answers": [{"prompt": "Say hi", "answer": f"hi {step}"}]})
+                append_jsonl(
+                    self.run / "probes.jsonl", {"step": step, "answers": [{"prompt": "Say hi", "answer": f"hi {step}"}]}
+                )
             append_jsonl(self.run / "metrics.jsonl", row)
         self.status.update(step=last, eta_s=(20 - last) * 0.5)
 
@@ -163,7 +165,9 @@ def test_where_to_run_shares_the_global_batch_and_the_run_file_round_trips(qtbot
     page.setup.form.editors["grad_accum"].widget.setValue(2)
     where.set_choice(2, "ddp")
     assert where.separate() and where.processes.isEnabled()
-    assert "Global batch 8 stays as you set it: each of 2 processes takes batch 4 × accumulation 1" in where.split.text()
+    assert (
+        "Global batch 8 stays as you set it: each of 2 processes takes batch 4 × accumulation 1" in where.split.text()
+    )
     where.processes.setValue(3)
     assert "cannot be shared evenly by 3 processes" in where.split.text()
     fsdp = where.strategy.findData("fsdp")

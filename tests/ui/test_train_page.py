@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, QTimer
+from tiny_models import make_tiny_dataset, make_tiny_llama
 
 from ift_desktop.core.workspace import Workspace
 from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.pages.train import TrainPage
 from ift_desktop.ui.pages.train.hints import CurveReader
-from tiny_models import make_tiny_dataset, make_tiny_llama
 
 PROMPTS = ["Summarize:\nAnn: Lunch at 1?\nBob: Yes.\nSummary:", "Translate to German: good morning"]
 
@@ -139,7 +139,11 @@ def test_a_scripted_run_draws_the_curves_and_probe_answers(qtbot, page):
     assert smoothed[-1] < smoothed[0]
     x, _ = curves._raw_item.getData()
     assert len(x) == 30  # drawn, not only stored
-    assert page.probe_history.history(PROMPTS[0]) == [(10, "answer at step 10"), (20, "answer at step 20"), (30, "answer at step 30")]
+    assert page.probe_history.history(PROMPTS[0]) == [
+        (10, "answer at step 10"),
+        (20, "answer at step 20"),
+        (30, "answer at step 30"),
+    ]
     assert page.progress.value() == 30 and "30 / 30" in page.progress.format()
     assert page.after_run.isVisible() and page.evaluate_button.isVisible()
     call = trainer.calls[0]
@@ -196,7 +200,11 @@ def test_pause_and_resume_toggle(qtbot, page):
 
 @pytest.mark.parametrize(
     "name, value, words",
-    [("learning_rate", "-0.001", "learning rate"), ("batch_size", 0, "batch"), ("learning_rate", "fast", "not a number")],
+    [
+        ("learning_rate", "-0.001", "learning rate"),
+        ("batch_size", 0, "batch"),
+        ("learning_rate", "fast", "not a number"),
+    ],
 )
 def test_bad_hyper_parameters_are_shown_inline_and_nothing_starts(qtbot, page, name, value, words):
     trainer = ScriptedTrainer()
@@ -247,7 +255,10 @@ def test_closing_during_a_run_asks_then_stops_cleanly(qtbot, page, monkeypatch):
 
 def test_hints_for_a_broken_loss_and_for_overfitting(qtbot, page):
     page.train_function = ScriptedTrainer(
-        steps=12, eval_every=2, losses=lambda step: float("nan") if step == 7 else 1.0, eval_losses=lambda step: 1 + step / 10
+        steps=12,
+        eval_every=2,
+        losses=lambda step: float("nan") if step == 7 else 1.0,
+        eval_losses=lambda step: 1 + step / 10,
     )
     page.start_button.click()
     _run_until_end(qtbot, page)
@@ -304,7 +315,9 @@ def test_a_new_setting_with_metadata_gets_its_form_row(qtbot):
 
     form = HyperParameterForm(WithNoise)
     qtbot.addWidget(form)
-    assert form.labels["noise_embeddings"] == "Noisy embeddings" and list(form.editors)[-1] == "noise_embeddings"  # last of the Advanced fold
+    assert (
+        form.labels["noise_embeddings"] == "Noisy embeddings" and list(form.editors)[-1] == "noise_embeddings"
+    )  # last of the Advanced fold
     assert "Add noise" in form.editors["noise_embeddings"].widget.toolTip()
     form.editors["noise_embeddings"].widget.setChecked(True)
     assert WithNoise(**form.values()).noise_embeddings is True
@@ -346,7 +359,9 @@ def test_a_stopped_run_can_be_continued_from_the_page(qtbot, page, context):
         json.dumps({"step": 0, "answers": [{"prompt": PROMPTS[0], "answer": "before"}]}) + "\n", encoding="utf-8"
     )
     (run_dir / "metrics.jsonl").write_text(
-        "\n".join(json.dumps({"step": s, "loss": 2.0 - s / 10} | ({"eval_loss": 1.9} if s == 4 else {})) for s in range(1, 5))
+        "\n".join(
+            json.dumps({"step": s, "loss": 2.0 - s / 10} | ({"eval_loss": 1.9} if s == 4 else {})) for s in range(1, 5)
+        )
         + "\n",
         encoding="utf-8",
     )
@@ -368,6 +383,7 @@ def test_a_stopped_run_can_be_continued_from_the_page(qtbot, page, context):
     assert later.probe_history.history(PROMPTS[0])[0] == (0, "before")
     assert later.curves.eval_loss.x[0] == 4.0 and later.probe_history._eval_loss[4] == 1.9
     later.shutdown(2000)
+
 
 def test_a_real_run_on_the_tiny_llama_saves_an_adapter(qtbot, page, tmp_path):
     model_dir = make_tiny_llama(tmp_path / "tiny-llama")
@@ -414,12 +430,35 @@ class PhasedTrainer(ScriptedTrainer):
         emit({"type": "status", "status": "tokenizing", "message": "Tokenizing the training and validation examples"})
         self.gate.wait(5)
         self.gate.clear()
-        emit({"type": "status", "status": "started", "message": "Training", "precision": "fp32",
-              "precision_reason": "fp32 (this CPU has no native bf16 arithmetic)"})
-        emit({"type": "log", "step": 1, "max_steps": 4, "loss": 2.0, "tokens_per_s": 1234.0, "elapsed_s": 10.0,
-              "eta_s": 30.0})
-        emit({"type": "status", "status": "validating", "message": "Validating after step 1: batch 2 of 5",
-              "done": 2, "total": 5})
+        emit(
+            {
+                "type": "status",
+                "status": "started",
+                "message": "Training",
+                "precision": "fp32",
+                "precision_reason": "fp32 (this CPU has no native bf16 arithmetic)",
+            }
+        )
+        emit(
+            {
+                "type": "log",
+                "step": 1,
+                "max_steps": 4,
+                "loss": 2.0,
+                "tokens_per_s": 1234.0,
+                "elapsed_s": 10.0,
+                "eta_s": 30.0,
+            }
+        )
+        emit(
+            {
+                "type": "status",
+                "status": "validating",
+                "message": "Validating after step 1: batch 2 of 5",
+                "done": 2,
+                "total": 5,
+            }
+        )
         self.gate.wait(5)
         emit({"type": "status", "status": "finished", "message": "Done"})
         return ScriptedResult("finished", Path(out_dir), 4)

@@ -2,18 +2,19 @@
 
 import pytest
 from PySide6.QtCore import QSettings
+from test_evaluate_page import BASE, TUNED, evaluation_json
 
 from ift_desktop.core.atomic import atomic_write_json
 from ift_desktop.core.data.prepare import PrepareConfig, prepare
 from ift_desktop.ui.context import AppContext
 from ift_desktop.ui.main_window import PAGES, MainWindow
 
-from test_evaluate_page import BASE, TUNED, evaluation_json
-
 WIDTH, HEIGHT = 1024, 700
-LONG = ("Training SmolLM2-135M-Instruct (built-in) with LoRA (4,884,480 of 139,399,488 weights trainable) on CPU "
-        "(2 cores), bf16 autocast, batch 4 × 2 accumulation, max length 512, validation every 20 steps, "
-        "checkpoints kept in /home/someone/IFT Desktop/runs/a-rather-long-run-name-2026-12-02-0130")
+LONG = (
+    "Training SmolLM2-135M-Instruct (built-in) with LoRA (4,884,480 of 139,399,488 weights trainable) on CPU "
+    "(2 cores), bf16 autocast, batch 4 × 2 accumulation, max length 512, validation every 20 steps, "
+    "checkpoints kept in /home/someone/IFT Desktop/runs/a-rather-long-run-name-2026-12-02-0130"
+)
 
 
 @pytest.fixture
@@ -22,8 +23,9 @@ def window(qtbot, tmp_path):
     prepare(PrepareConfig(source="sample"), context.workspace.datasets_dir / "sample")
     folder = context.workspace.evaluations_dir
     atomic_write_json(folder / "seed-base.json", evaluation_json(BASE, role="base", partner="seed-tuned"))
-    atomic_write_json(folder / "seed-tuned.json", evaluation_json(TUNED, role="tuned", partner="seed-base",
-                                                                   run="/runs/seed"))
+    atomic_write_json(
+        folder / "seed-tuned.json", evaluation_json(TUNED, role="tuned", partner="seed-base", run="/runs/seed")
+    )
     win = MainWindow(context)
     qtbot.addWidget(win)
     win.resize(WIDTH, HEIGHT)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import Qt
-
 from test_data_wizard import load_csv, page, write_csv  # noqa: F401 - the page fixture
 
 
@@ -105,5 +104,6 @@ def test_a_misspelled_column_is_said_at_once_with_the_closest_names(qtbot, page,
     assert message.kind == "warning"  # before Next is pressed
     assert "'document'" in message.text() and "'dialouge'" in message.text()
     page.mapping_step.choices["document"].combos[0].setCurrentIndex(
-        page.mapping_step.choices["document"].combos[0].findData("dialouge"))
+        page.mapping_step.choices["document"].combos[0].findData("dialouge")
+    )
     assert message.kind == ""

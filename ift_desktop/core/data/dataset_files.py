@@ -95,7 +95,9 @@ def read_manifest(folder: str | os.PathLike) -> dict:
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{folder / MANIFEST} is unreadable ({exc}); prepare the dataset again.".replace("\n", " ")) from None
+        raise DataError(
+            f"{folder / MANIFEST} is unreadable ({exc}); prepare the dataset again.".replace("\n", " ")
+        ) from None
     if not isinstance(manifest, dict):
         raise DataError(f"{folder / MANIFEST} is not a JSON object; prepare the dataset again.")
     return manifest
@@ -121,9 +123,17 @@ def read_split(folder: str | os.PathLike, split: str) -> list[dict]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(f"Line {number} of {path} is not valid JSON ({exc.msg}); prepare the dataset again.") from None
-        if not isinstance(row, dict) or not isinstance(row.get("prompt"), str) or not isinstance(row.get("completion"), str):
-            raise DataError(f"Line {number} of {path} lacks a text 'prompt' and 'completion'; prepare the dataset again.")
+            raise DataError(
+                f"Line {number} of {path} is not valid JSON ({exc.msg}); prepare the dataset again."
+            ) from None
+        if (
+            not isinstance(row, dict)
+            or not isinstance(row.get("prompt"), str)
+            or not isinstance(row.get("completion"), str)
+        ):
+            raise DataError(
+                f"Line {number} of {path} lacks a text 'prompt' and 'completion'; prepare the dataset again."
+            )
         rows.append(row)
     return rows
 

@@ -109,8 +109,11 @@ def resolve_mapping(table: Table, task: str, mapping: dict[str, list[str]] | Non
 
 
 def build_examples(
-    table: Table, config: PrepareConfig, library: TemplateLibrary | None = None,
-    state: TaskState | None = None, report: dict | None = None,
+    table: Table,
+    config: PrepareConfig,
+    library: TemplateLibrary | None = None,
+    state: TaskState | None = None,
+    report: dict | None = None,
 ) -> list[dict]:
     """Render every usable row of ``table`` into ``{"prompt", "completion", "task", "template", "references"?}``.
 
@@ -131,11 +134,19 @@ def build_examples(
     extra, notes = _template_values(table, config.task, target, mapping, params, label_names, rows)
     pool = _template_pool(library, config.task, config.template, available={*mapping, *extra})
     inputs = [f for f in spec.input_fields if f in mapping] if report is not None else None
-    examples, used = _render_examples(rows, pool, extra, config, target=target, several=len(mapping[target]) > 1,
-                                      inputs=inputs, state=state)
+    examples, used = _render_examples(
+        rows, pool, extra, config, target=target, several=len(mapping[target]) > 1, inputs=inputs, state=state
+    )
     if report is not None:
-        report.update(mapping=mapping, skipped=skipped, templates_used=dict(used), rows_read=len(table),
-                      origin=table.origin, columns=list(table.columns), notes=notes)
+        report.update(
+            mapping=mapping,
+            skipped=skipped,
+            templates_used=dict(used),
+            rows_read=len(table),
+            origin=table.origin,
+            columns=list(table.columns),
+            notes=notes,
+        )
         if "options" in extra:
             report["labels"] = list(extra["options"])
     return examples
@@ -154,8 +165,9 @@ def _named_label(text: str, label_names: list[str] | None, params: dict, origin:
     return text
 
 
-def _usable_rows(table: Table, spec: TaskSpec, mapping: dict[str, list[str]], params: dict,
-                 label_names: list[str] | None) -> tuple[list[tuple[dict, list[str]]], int]:
+def _usable_rows(
+    table: Table, spec: TaskSpec, mapping: dict[str, list[str]], params: dict, label_names: list[str] | None
+) -> tuple[list[tuple[dict, list[str]]], int]:
     """Each row with its required fields and target filled, as (field → text, references); and how many were skipped.
 
     A field mapped to several columns joins their texts; a target mapped to several columns
@@ -181,8 +193,15 @@ def _usable_rows(table: Table, spec: TaskSpec, mapping: dict[str, list[str]], pa
     return rows, skipped
 
 
-def _template_values(table: Table, task: str, target: str, mapping: dict[str, list[str]], params: dict,
-                     label_names: list[str] | None, rows: list[tuple[dict, list[str]]]) -> tuple[dict, list[str]]:
+def _template_values(
+    table: Table,
+    task: str,
+    target: str,
+    mapping: dict[str, list[str]],
+    params: dict,
+    label_names: list[str] | None,
+    rows: list[tuple[dict, list[str]]],
+) -> tuple[dict, list[str]]:
     """The values a template may use beside the row's fields (the params; for classification the label
     set as ``options`` unless it is too large to list), and notes for the user."""
     extra: dict = dict(params)
@@ -194,8 +213,10 @@ def _template_values(table: Table, task: str, target: str, mapping: dict[str, li
         extra["options"] = options
     notes = []
     if not label_names and options and all(str(o).lstrip("-").isdigit() for o in options):
-        notes.append(f"The labels are numbers ({', '.join(map(str, options[:5]))}); give them names with "
-                     f"--param labels=NAME0,NAME1,... so the model learns words, not ids.")
+        notes.append(
+            f"The labels are numbers ({', '.join(map(str, options[:5]))}); give them names with "
+            f"--param labels=NAME0,NAME1,... so the model learns words, not ids."
+        )
     return extra, notes
 
 
@@ -219,9 +240,17 @@ def _template_pool(library: TemplateLibrary, task: str, template: str | None, av
     return pool
 
 
-def _render_examples(rows: list[tuple[dict, list[str]]], pool: list[Template], extra: dict, config: PrepareConfig, *,
-                     target: str, several: bool, inputs: list[str] | None,
-                     state: TaskState | None) -> tuple[list[dict], Counter]:
+def _render_examples(
+    rows: list[tuple[dict, list[str]]],
+    pool: list[Template],
+    extra: dict,
+    config: PrepareConfig,
+    *,
+    target: str,
+    several: bool,
+    inputs: list[str] | None,
+    state: TaskState | None,
+) -> tuple[list[dict], Counter]:
     """Each row rendered with one template of ``pool`` (chosen by ``config.seed``), and how often each was used."""
     rng = random.Random(config.seed)
     examples = []
@@ -236,8 +265,16 @@ def _render_examples(rows: list[tuple[dict, list[str]]], pool: list[Template], e
     return examples, used
 
 
-def _render_example(t: Template, fields: dict, refs: list[str], extra: dict, task: str, target: str,
-                    several: bool, inputs: list[str] | None) -> dict:
+def _render_example(
+    t: Template,
+    fields: dict,
+    refs: list[str],
+    extra: dict,
+    task: str,
+    target: str,
+    several: bool,
+    inputs: list[str] | None,
+) -> dict:
     """One example; with ``several`` its references, with ``inputs`` its source input for the leakage check."""
     prompt, completion = render(t, {**extra, **fields})
     example = {"prompt": prompt, "completion": completion, "task": task, "template": t.name}
@@ -288,15 +325,27 @@ def sample_components(config: PrepareConfig, library: TemplateLibrary | None = N
     for part in parts:
         template = config.template if config.template == RANDOM or part.task == chosen_task else part.template
         mapping = config.mapping if config.mapping and len(parts) == 1 else part.mapping
-        part_config = PrepareConfig(**{**asdict(config), "source": f"sample:{part.name}", "task": part.task,
-                                       "mapping": mapping, "template": template,
-                                       "stratify": config.stratify or part.task == "classification"})
+        part_config = PrepareConfig(
+            **{
+                **asdict(config),
+                "source": f"sample:{part.name}",
+                "task": part.task,
+                "mapping": mapping,
+                "template": template,
+                "stratify": config.stratify or part.task == "classification",
+            }
+        )
         components.append(MixtureComponent(part_config, name=part.name))
     return components
 
 
-def prepare(config: PrepareConfig, out_dir: str | Path, state: TaskState | None = None,
-            library: TemplateLibrary | None = None, table: Table | None = None) -> PrepareResult:
+def prepare(
+    config: PrepareConfig,
+    out_dir: str | Path,
+    state: TaskState | None = None,
+    library: TemplateLibrary | None = None,
+    table: Table | None = None,
+) -> PrepareResult:
     """Load, map, template, split, check and save ``config.source`` as an instruction dataset in ``out_dir``.
 
     ``table``: the source already loaded (the wizard has it); otherwise it is read from
@@ -304,9 +353,18 @@ def prepare(config: PrepareConfig, out_dir: str | Path, state: TaskState | None 
     """
     out_dir = check_out_dir(out_dir)
     if config.source == "sample":
-        return prepare_mixture(sample_components(config, library), out_dir, val=config.val, test=config.test, seed=config.seed,
-                               state=state, library=library, source="sample", drop_leaks=config.drop_leakage,
-                               max_length=config.max_length)
+        return prepare_mixture(
+            sample_components(config, library),
+            out_dir,
+            val=config.val,
+            test=config.test,
+            seed=config.seed,
+            state=state,
+            library=library,
+            source="sample",
+            drop_leaks=config.drop_leakage,
+            max_length=config.max_length,
+        )
     if config.source.startswith("sample:"):
         config = _complete_sample_config(config)
     if not config.task:
@@ -318,17 +376,37 @@ def prepare(config: PrepareConfig, out_dir: str | Path, state: TaskState | None 
         table = load_source(config.source, split=config.source_split, limit=config.limit, state=state)
     report: dict = {}
     examples = build_examples(table, config, library, state, report)
-    splits = split_examples(examples, val=config.val, test=config.test, seed=config.seed,
-                            stratify_key="completion" if config.stratify else None)
+    splits = split_examples(
+        examples,
+        val=config.val,
+        test=config.test,
+        seed=config.seed,
+        stratify_key="completion" if config.stratify else None,
+    )
     splits, leakage, removed = _check_leakage(splits, config.drop_leakage)
     manifest = {
-        "schema_version": SCHEMA_VERSION, "created": now_iso(), "ift_desktop_version": app_version(),
-        "source": config.source, "origin": report["origin"], "source_split": config.source_split,
-        "task": config.task, "tasks": [config.task], "template": config.template or report_template(report),
-        "templates_used": report["templates_used"], "mapping": report["mapping"], "params": dict(config.params),
-        "seed": config.seed, "val": config.val, "test": config.test, "limit": config.limit,
-        "stratify": config.stratify, "rows_read": report["rows_read"], "skipped_rows": report["skipped"],
-        "leakage": leakage, "leakage_removed": removed, "references": any("references" in e for e in examples),
+        "schema_version": SCHEMA_VERSION,
+        "created": now_iso(),
+        "ift_desktop_version": app_version(),
+        "source": config.source,
+        "origin": report["origin"],
+        "source_split": config.source_split,
+        "task": config.task,
+        "tasks": [config.task],
+        "template": config.template or report_template(report),
+        "templates_used": report["templates_used"],
+        "mapping": report["mapping"],
+        "params": dict(config.params),
+        "seed": config.seed,
+        "val": config.val,
+        "test": config.test,
+        "limit": config.limit,
+        "stratify": config.stratify,
+        "rows_read": report["rows_read"],
+        "skipped_rows": report["skipped"],
+        "leakage": leakage,
+        "leakage_removed": removed,
+        "references": any("references" in e for e in examples),
         "notes": report["notes"],
     }
     if "labels" in report:
@@ -360,9 +438,18 @@ def report_template(report: dict) -> str:
 
 
 def prepare_mixture(
-    components: list[MixtureComponent], out_dir: str | Path, *, val: float = 0.1, test: float = 0.1, seed: int = 42,
-    total: int | None = None, state: TaskState | None = None, library: TemplateLibrary | None = None,
-    source: str = "mixture", drop_leaks: bool = False, max_length: int | None = None,
+    components: list[MixtureComponent],
+    out_dir: str | Path,
+    *,
+    val: float = 0.1,
+    test: float = 0.1,
+    seed: int = 42,
+    total: int | None = None,
+    state: TaskState | None = None,
+    library: TemplateLibrary | None = None,
+    source: str = "mixture",
+    drop_leaks: bool = False,
+    max_length: int | None = None,
 ) -> PrepareResult:
     """Combine several sources/tasks into one dataset with per-part caps or weights, then split and save.
 
@@ -388,8 +475,9 @@ def prepare_mixture(
         report: dict = {}
         built.append((cfg, build_examples(table, cfg, library, None, report)))
         reports.append(report)
-    sizes = mixture_sizes([len(e) for _, e in built], [c.cap for c in components],
-                          [c.weight for c in components], total)
+    sizes = mixture_sizes(
+        [len(e) for _, e in built], [c.cap for c in components], [c.weight for c in components], total
+    )
     combined = []
     for number, ((cfg, examples), size) in enumerate(zip(built, sizes)):
         chosen = random.Random(seed * 1009 + number).sample(examples, size)
@@ -404,18 +492,39 @@ def prepare_mixture(
     splits, leakage, removed = _check_leakage(splits, drop_leaks)
     tasks = list(dict.fromkeys(cfg.task for cfg, _ in built))
     manifest = {
-        "schema_version": SCHEMA_VERSION, "created": now_iso(), "ift_desktop_version": app_version(), "source": source,
-        "task": tasks[0] if len(tasks) == 1 else "mixture", "tasks": tasks,
+        "schema_version": SCHEMA_VERSION,
+        "created": now_iso(),
+        "ift_desktop_version": app_version(),
+        "source": source,
+        "task": tasks[0] if len(tasks) == 1 else "mixture",
+        "tasks": tasks,
         "template": RANDOM if any(c.template == RANDOM for c, _ in built) else "default",
-        "seed": seed, "val": val, "test": test, "total": total, "leakage": leakage, "leakage_removed": removed,
+        "seed": seed,
+        "val": val,
+        "test": test,
+        "total": total,
+        "leakage": leakage,
+        "leakage_removed": removed,
         "references": any("references" in e for rows in splits.values() for e in rows),
         "mapping": {names[i]: reports[i]["mapping"] for i in range(len(built))},
         "components": [
-            {"name": names[i], "source": cfg.source, "origin": reports[i]["origin"], "task": cfg.task,
-             "template": cfg.template or report_template(reports[i]), "templates_used": reports[i]["templates_used"],
-             "mapping": reports[i]["mapping"], "params": dict(cfg.params), "available": len(examples),
-             "cap": components[i].cap, "weight": components[i].weight, "used": sizes[i],
-             "counts": part_counts[names[i]], "skipped_rows": reports[i]["skipped"], "notes": reports[i]["notes"]}
+            {
+                "name": names[i],
+                "source": cfg.source,
+                "origin": reports[i]["origin"],
+                "task": cfg.task,
+                "template": cfg.template or report_template(reports[i]),
+                "templates_used": reports[i]["templates_used"],
+                "mapping": reports[i]["mapping"],
+                "params": dict(cfg.params),
+                "available": len(examples),
+                "cap": components[i].cap,
+                "weight": components[i].weight,
+                "used": sizes[i],
+                "counts": part_counts[names[i]],
+                "skipped_rows": reports[i]["skipped"],
+                "notes": reports[i]["notes"],
+            }
             for i, (cfg, examples) in enumerate(built)
         ],
     }

@@ -27,8 +27,16 @@ from ..hub_errors import hub_failure
 from ..paths import resources_dir
 from ..progress import TaskState
 
-FILE_KINDS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "jsonl",
-              ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+FILE_KINDS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 _RECORD_KEYS = ("data", "rows", "records", "examples", "items", "train")
 
 
@@ -81,8 +89,16 @@ def sample_tasks() -> list[SampleTask]:
     tasks = []
     for entry in data.get("tasks", []):
         mapping = {k: [v] if isinstance(v, str) else list(v) for k, v in (entry.get("mapping") or {}).items()}
-        tasks.append(SampleTask(entry["name"], entry["task"], sample_dir() / entry["file"], mapping,
-                                entry.get("description", ""), entry.get("template")))
+        tasks.append(
+            SampleTask(
+                entry["name"],
+                entry["task"],
+                sample_dir() / entry["file"],
+                mapping,
+                entry.get("description", ""),
+                entry.get("template"),
+            )
+        )
     return tasks
 
 
@@ -105,9 +121,7 @@ def _read_text(path: Path, state: TaskState | None) -> str:
     except OSError as exc:
         raise DataError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     if b"\x00" in raw[:8192]:
-        raise DataError(
-            f"{path} looks like a binary file, not text; give a CSV, TSV, JSON, JSONL or Parquet file."
-        )
+        raise DataError(f"{path} looks like a binary file, not text; give a CSV, TSV, JSON, JSONL or Parquet file.")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -146,7 +160,9 @@ def _read_delimited(path: Path, delimiter: str, limit: int | None, state) -> Tab
                 state.check_cancelled()
                 state.report(None, f"Reading {path.name} (row {len(records)})")
     except csv.Error as exc:
-        raise DataError(f"Line {reader.line_num} of {path} is not valid {'TSV' if delimiter == chr(9) else 'CSV'}: {exc}.") from None
+        raise DataError(
+            f"Line {reader.line_num} of {path} is not valid {'TSV' if delimiter == chr(9) else 'CSV'}: {exc}."
+        ) from None
     return _table(records, str(path), header)
 
 
@@ -167,7 +183,9 @@ def _read_jsonl(path: Path, limit: int | None, state) -> Table:
                 f"Line {number} of {path} is not valid JSON ({exc.msg} at column {exc.colno}); fix or remove that line."
             ) from None
         if not isinstance(record, dict):
-            raise DataError(f"Line {number} of {path} is a JSON {type(record).__name__}, not an object of column: value pairs.")
+            raise DataError(
+                f"Line {number} of {path} is a JSON {type(record).__name__}, not an object of column: value pairs."
+            )
         records.append(record)
         if limit is not None and len(records) >= limit:
             break
@@ -187,7 +205,7 @@ def _records_from_json(data, path: Path) -> list[dict]:
             return [dict(zip(columns, values)) for values in zip(*lists.values())]
         raise DataError(
             f"{path} holds a JSON object, but no list of records in it; expected an array of objects "
-            f"or {{\"data\": [...]}}."
+            f'or {{"data": [...]}}.'
         )
     if isinstance(data, list):
         for index, item in enumerate(data):

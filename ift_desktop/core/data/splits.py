@@ -19,7 +19,9 @@ def _check_size(name: str, value: float) -> None:
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise DataError(f"The {name} size must be a number (a fraction below 1 or a count), got {value!r}.")
     if value < 0:
-        raise DataError(f"The {name} size cannot be negative (got {value}); use a fraction like 0.1 or a count like 50.")
+        raise DataError(
+            f"The {name} size cannot be negative (got {value}); use a fraction like 0.1 or a count like 50."
+        )
     if value >= 1 and value != int(value):
         raise DataError(f"The {name} size {value} is neither a fraction below 1 nor a whole count; use e.g. 0.1 or 50.")
 
@@ -56,7 +58,7 @@ def _allot(total: int, weights: dict, cap: dict) -> dict:
         return {k: 0 for k in weights}
     exact = {k: total * w / whole for k, w in weights.items()}
     alloc = {k: min(cap[k], math.floor(v)) for k, v in exact.items()}
-    order = sorted(weights, key=lambda k: (exact[k] - math.floor(exact[k])), reverse=True)
+    order = sorted(weights, key=lambda k: exact[k] - math.floor(exact[k]), reverse=True)
     left = total - sum(alloc.values())
     while left > 0:
         progressed = False
@@ -70,7 +72,9 @@ def _allot(total: int, weights: dict, cap: dict) -> dict:
     return alloc
 
 
-def split_examples(examples: list, *, val: float, test: float, seed: int, stratify_key: str | None = None) -> dict[str, list]:
+def split_examples(
+    examples: list, *, val: float, test: float, seed: int, stratify_key: str | None = None
+) -> dict[str, list]:
     """Shuffle ``examples`` with ``seed`` and cut them into ``train`` / ``validation`` / ``test``."""
     n = len(examples)
     if n == 0:
@@ -80,7 +84,7 @@ def split_examples(examples: list, *, val: float, test: float, seed: int, strati
     if not stratify_key:
         order = list(examples)
         rng.shuffle(order)
-        return {"test": order[:n_test], "validation": order[n_test:n_test + n_val], "train": order[n_test + n_val:]}
+        return {"test": order[:n_test], "validation": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
 
     groups: dict[object, list] = defaultdict(list)
     for example in examples:
@@ -99,8 +103,8 @@ def split_examples(examples: list, *, val: float, test: float, seed: int, strati
         items = groups[key]
         t, v = test_alloc[key], val_alloc[key]
         out["test"].extend(items[:t])
-        out["validation"].extend(items[t:t + v])
-        out["train"].extend(items[t + v:])
+        out["validation"].extend(items[t : t + v])
+        out["train"].extend(items[t + v :])
     for name in out:  # do not leave the splits sorted by group
         rng.shuffle(out[name])
     return out

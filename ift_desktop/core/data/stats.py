@@ -34,8 +34,11 @@ def _describe(values: list[int]) -> dict:
     if not ordered:
         return {"min": 0, "mean": 0.0, "median": 0.0, "p95": 0.0, "max": 0}
     return {
-        "min": ordered[0], "mean": sum(ordered) / len(ordered), "median": _percentile(ordered, 0.5),
-        "p95": _percentile(ordered, 0.95), "max": ordered[-1],
+        "min": ordered[0],
+        "mean": sum(ordered) / len(ordered),
+        "median": _percentile(ordered, 0.5),
+        "p95": _percentile(ordered, 0.95),
+        "max": ordered[-1],
     }
 
 
@@ -60,14 +63,16 @@ class TokenStats:
     def share_truncated(self) -> float:
         return self.n_truncated / self.count if self.count else 0.0
 
-    def at(self, max_length: int) -> "TokenStats":
+    def at(self, max_length: int) -> TokenStats:
         """The same lengths judged at another ``max_length`` (no re-tokenizing: the wizard's slider)."""
         return _judge(self.prompt_lengths, self.completion_lengths, max_length, self.is_seq2seq, self.chat_template)
 
     def suggested_max_length(self, keep: float = 0.99, multiple: int = 32) -> int:
         """The smallest multiple of ``multiple`` that fits ``keep`` of the examples whole."""
-        lengths = sorted(max(p, c) if self.is_seq2seq else t for p, c, t in
-                         zip(self.prompt_lengths, self.completion_lengths, self.total_lengths))
+        lengths = sorted(
+            max(p, c) if self.is_seq2seq else t
+            for p, c, t in zip(self.prompt_lengths, self.completion_lengths, self.total_lengths)
+        )
         if not lengths:
             return multiple
         need = lengths[min(len(lengths) - 1, math.ceil(keep * len(lengths)) - 1)]
@@ -75,12 +80,17 @@ class TokenStats:
 
     def summary(self) -> dict:
         return {
-            "count": self.count, "max_length": self.max_length, "is_seq2seq": self.is_seq2seq,
+            "count": self.count,
+            "max_length": self.max_length,
+            "is_seq2seq": self.is_seq2seq,
             "chat_template": self.chat_template,
-            "prompt": _describe(self.prompt_lengths), "completion": _describe(self.completion_lengths),
+            "prompt": _describe(self.prompt_lengths),
+            "completion": _describe(self.completion_lengths),
             "total": _describe(self.total_lengths),
-            "n_truncated": self.n_truncated, "share_truncated": self.share_truncated,
-            "n_completion_cut": self.n_completion_cut, "n_completion_lost": self.n_completion_lost,
+            "n_truncated": self.n_truncated,
+            "share_truncated": self.share_truncated,
+            "n_completion_cut": self.n_completion_cut,
+            "n_completion_lost": self.n_completion_lost,
             "suggested_max_length": self.suggested_max_length(),
         }
 
@@ -102,13 +112,19 @@ def _judge(prompts: list[int], completions: list[int], max_length: int, is_seq2s
         if over:
             truncated.append(i)
     totals = [p + c for p, c in zip(prompts, completions)]
-    return TokenStats(list(prompts), list(completions), totals, max_length, len(truncated), cut, lost,
-                      is_seq2seq, chat, truncated)
+    return TokenStats(
+        list(prompts), list(completions), totals, max_length, len(truncated), cut, lost, is_seq2seq, chat, truncated
+    )
 
 
 def token_stats(
-    examples: list[dict], tokenizer, *, max_length: int, is_seq2seq: bool = False,
-    use_chat_template: bool | None = None, state: TaskState | None = None,
+    examples: list[dict],
+    tokenizer,
+    *,
+    max_length: int,
+    is_seq2seq: bool = False,
+    use_chat_template: bool | None = None,
+    state: TaskState | None = None,
 ) -> TokenStats:
     """Tokenize every example as the model will see it and count lengths and truncation at ``max_length``."""
     from ..models.formatting import format_for_model
@@ -117,8 +133,13 @@ def token_stats(
     chat = False
     n = len(examples)
     for index, example in enumerate(examples):
-        text = format_for_model(example["prompt"], example["completion"], tokenizer,
-                                is_seq2seq=is_seq2seq, use_chat_template=use_chat_template)
+        text = format_for_model(
+            example["prompt"],
+            example["completion"],
+            tokenizer,
+            is_seq2seq=is_seq2seq,
+            use_chat_template=use_chat_template,
+        )
         chat = chat or text.chat_template
         prompts.append(len(text.prompt_ids))
         completions.append(len(text.completion_ids))

@@ -39,26 +39,41 @@ TASKS: dict[str, TaskSpec] = {
     spec.name: spec
     for spec in (
         TaskSpec(
-            "summarization", "Summarization", ["document"], "summary",
+            "summarization",
+            "Summarization",
+            ["document"],
+            "summary",
             description="Condense a document or dialogue into a short summary.",
         ),
         TaskSpec(
-            "translation", "Translation", ["source"], "target",
+            "translation",
+            "Translation",
+            ["source"],
+            "target",
             extra_params=["source_lang", "target_lang"],
             description="Translate a sentence from one language into another.",
         ),
         TaskSpec(
-            "classification", "Classification / sentiment", ["text"], "label",
+            "classification",
+            "Classification / sentiment",
+            ["text"],
+            "label",
             extra_params=["labels"],
             description="Assign a label (e.g. positive / negative) to a text.",
         ),
         TaskSpec(
-            "qa", "Question answering", ["context", "question"], "answer",
+            "qa",
+            "Question answering",
+            ["context", "question"],
+            "answer",
             optional_fields=["context"],
             description="Answer a question, from a given passage (extractive) or from knowledge (closed-book).",
         ),
         TaskSpec(
-            "instruction", "Open instruction", ["instruction", "input"], "output",
+            "instruction",
+            "Open instruction",
+            ["instruction", "input"],
+            "output",
             optional_fields=["input"],
             description="Follow a free-form instruction, optionally with an input to work on.",
         ),
@@ -86,9 +101,7 @@ def get_task(name: str) -> TaskSpec:
     try:
         return TASKS[name]
     except KeyError:
-        raise DataError(
-            f"Unknown task '{name}'; the known tasks are: {', '.join(TASKS)}."
-        ) from None
+        raise DataError(f"Unknown task '{name}'; the known tasks are: {', '.join(TASKS)}.") from None
 
 
 def _norm(column: str) -> str:

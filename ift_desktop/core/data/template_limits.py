@@ -64,7 +64,9 @@ def _length(value: Any) -> int:
 def _check_format_widths(fmt: str) -> None:
     for number in _NUMBER.findall(fmt):
         if len(number) > 7 or int(number) > MAX_RENDERED_CHARS:
-            raise TemplateLimitExceeded(f"asks for a width of {int(number):,} characters (the limit is {MAX_RENDERED_CHARS:,})")
+            raise TemplateLimitExceeded(
+                f"asks for a width of {int(number):,} characters (the limit is {MAX_RENDERED_CHARS:,})"
+            )
 
 
 def _check_arguments(name: str, args: tuple, kwargs: dict) -> None:
@@ -119,7 +121,9 @@ def _guard_filter(name: str, function):
     @functools.wraps(function)
     def guarded(*args, **kwargs):
         _check_time()
-        plain = [a for a in args if not isinstance(a, (jinja2.runtime.Context, jinja2.nodes.EvalContext, jinja2.Environment))]
+        plain = [
+            a for a in args if not isinstance(a, (jinja2.runtime.Context, jinja2.nodes.EvalContext, jinja2.Environment))
+        ]
         _check_arguments("format_filter" if name == "format" else name, tuple(plain), kwargs)
         result = function(*args, **kwargs)
         if isinstance(result, str):
@@ -151,7 +155,9 @@ class BoundedSandbox(SandboxedEnvironment):
         _check_time()
         _check_arguments(getattr(__obj, "__name__", ""), args, kwargs)
         bound = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format in a checker of its own
-        if getattr(bound, "__name__", "") in ("format", "format_map") and isinstance(getattr(bound, "__self__", None), str):
+        if getattr(bound, "__name__", "") in ("format", "format_map") and isinstance(
+            getattr(bound, "__self__", None), str
+        ):
             _check_format_widths(bound.__self__)
         return SandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs)
 
@@ -195,8 +201,9 @@ class _GuardInserter(NodeTransformer):
 
     def visit_Output(self, node: nodes.Output) -> nodes.Output:
         self.generic_visit(node)
-        node.nodes = [n if isinstance(n, nodes.TemplateData) else _guard_call(_VALUE_GUARD, [n], n.lineno)
-                      for n in node.nodes]
+        node.nodes = [
+            n if isinstance(n, nodes.TemplateData) else _guard_call(_VALUE_GUARD, [n], n.lineno) for n in node.nodes
+        ]
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Call:

@@ -45,7 +45,10 @@ class Template:
 
 
 _ENV = BoundedSandbox(
-    undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=False,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=False,
+    lstrip_blocks=False,
+    keep_trailing_newline=False,
     autoescape=False,
 )
 _COMPILED: dict[tuple[str, str], jinja2.Template] = {}
@@ -116,8 +119,11 @@ def render(t: Template, fields: dict) -> tuple[str, str]:
                 f"Template '{t.name}' {exc} in its {which}, so it was stopped; simplify the template."
             ) from None
         except (OverflowError, RecursionError, MemoryError) as exc:
-            what = {OverflowError: "a number too large", RecursionError: "a recursion too deep",
-                    MemoryError: "more memory than there is"}[type(exc)]
+            what = {
+                OverflowError: "a number too large",
+                RecursionError: "a recursion too deep",
+                MemoryError: "more memory than there is",
+            }[type(exc)]
             raise TemplateError(
                 f"Template '{t.name}' needed {what} to render its {which}, so it was stopped; simplify the template."
             ) from None
@@ -140,10 +146,16 @@ def _template_from(entry: object, *, task: str | None, builtin: bool, where: Pat
     if not (task or entry.get("task")):
         missing.append("task")
     if missing:
-        raise TemplateError(f"A template in {where} lacks {', '.join(missing)}; each needs name, task, prompt, completion.")
+        raise TemplateError(
+            f"A template in {where} lacks {', '.join(missing)}; each needs name, task, prompt, completion."
+        )
     t = Template(
-        name=str(entry["name"]), task=str(entry.get("task") or task), prompt=str(entry["prompt"]),
-        completion=str(entry["completion"]), description=str(entry.get("description") or ""), builtin=builtin,
+        name=str(entry["name"]),
+        task=str(entry.get("task") or task),
+        prompt=str(entry["prompt"]),
+        completion=str(entry["completion"]),
+        description=str(entry.get("description") or ""),
+        builtin=builtin,
     )
     get_task(t.task)
     return t
@@ -233,7 +245,9 @@ class TemplateLibrary:
         saved = Template(t.name, t.task, t.prompt, t.completion, t.description, builtin=False)
         template_variables(saved)  # refuse a template with a syntax error
         data = {k: v for k, v in asdict(saved).items() if k != "builtin"}
-        return atomic_write_text(self.user_dir / f"{t.name}.yaml", yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        return atomic_write_text(
+            self.user_dir / f"{t.name}.yaml", yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        )
 
     def delete_user_template(self, name: str) -> None:
         if any(b.name == name for b in self._builtin):

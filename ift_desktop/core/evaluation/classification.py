@@ -186,7 +186,9 @@ def _encode_rows(loaded, rows: LabelledRows, template, shots: list[int], use_cha
         marker = _end_marker_ids(loaded.tokenizer, full.completion_text, word)
         ids = ids[: len(ids) - marker]
         if not ids:
-            raise EvaluationError(f"The model's tokenizer turns the label word '{word}' into no tokens; pick other words.")
+            raise EvaluationError(
+                f"The model's tokenizer turns the label word '{word}' into no tokens; pick other words."
+            )
         choices.append(ids)
     return contexts, prompts, choices
 
@@ -195,7 +197,7 @@ def _end_marker_ids(tokenizer, completion_text: str, word: str) -> int:
     """How many ids at the end of a completion are the end-of-turn marker, not the label word."""
     if not completion_text.startswith(word):
         return 0
-    tail = completion_text[len(word):]
+    tail = completion_text[len(word) :]
     return len(tokenizer(tail, add_special_tokens=False)["input_ids"]) if tail else 0
 
 
@@ -221,7 +223,7 @@ def run_classification(
     room = getattr(loaded, "context_length", None) or 2048
     longest_choice = max(len(c) for c in choices)
     too_long = sum(1 for c in contexts if len(c) + longest_choice > room)
-    contexts = [c[-(room - longest_choice):] if len(c) + longest_choice > room else c for c in contexts]
+    contexts = [c[-(room - longest_choice) :] if len(c) + longest_choice > room else c for c in contexts]
     shown = set(shot_rows)
     scored = [i for i in range(len(rows.texts)) if i not in shown]
 
@@ -245,16 +247,21 @@ def run_classification(
     if state is not None:
         state.report(1.0, "Classification finished")
     result = summarise(rows, scored, loglik, prompts)
-    result.update({
-        "created": now_iso(),
-        "template": template.name,
-        "shots": shots,
-        "shot_rows": [rows.indices[i] for i in shot_rows],
-        "chat_template": bool(not loaded.is_seq2seq and _uses_chat(loaded.tokenizer, use_chat_template)),
-        "label_tokens": {w: len(c) for w, c in zip(rows.label_words, choices)},
-        "truncated_prompts": too_long,
-        "timings": {"score_s": round(seconds, 3), "rows_per_s": round(len(scored) / seconds, 3) if seconds else 0.0},
-    })
+    result.update(
+        {
+            "created": now_iso(),
+            "template": template.name,
+            "shots": shots,
+            "shot_rows": [rows.indices[i] for i in shot_rows],
+            "chat_template": bool(not loaded.is_seq2seq and _uses_chat(loaded.tokenizer, use_chat_template)),
+            "label_tokens": {w: len(c) for w, c in zip(rows.label_words, choices)},
+            "truncated_prompts": too_long,
+            "timings": {
+                "score_s": round(seconds, 3),
+                "rows_per_s": round(len(scored) / seconds, 3) if seconds else 0.0,
+            },
+        }
+    )
     return result
 
 
@@ -274,18 +281,29 @@ def summarise(rows: LabelledRows, scored: list[int], loglik: list[list[float]], 
         best = max(range(len(words)), key=lambda k: scores[k])
         gold = rows.labels[i]
         matrix[position[gold]][best] += 1
-        examples.append({
-            "index": rows.indices[i], "text": rows.texts[i], "label": gold, "predicted": words[best],
-            "correct": words[best] == gold, "loglikelihoods": [round(s, 4) for s in scores],
-            "label_probability": round(_softmax(scores)[position[gold]], 4),
-        })
+        examples.append(
+            {
+                "index": rows.indices[i],
+                "text": rows.texts[i],
+                "label": gold,
+                "predicted": words[best],
+                "correct": words[best] == gold,
+                "loglikelihoods": [round(s, 4) for s in scores],
+                "label_probability": round(_softmax(scores)[position[gold]], 4),
+            }
+        )
     correct = sum(e["correct"] for e in examples)
     n = len(examples)
     per_class = {}
     for k, word in enumerate(words):
         total = sum(matrix[k])
-        per_class[word] = {"n": total, "correct": matrix[k][k], "accuracy": matrix[k][k] / total if total else None,
-                           "ci95": wilson_interval(matrix[k][k], total), "predicted": sum(row[k] for row in matrix)}
+        per_class[word] = {
+            "n": total,
+            "correct": matrix[k][k],
+            "accuracy": matrix[k][k] / total if total else None,
+            "ci95": wilson_interval(matrix[k][k], total),
+            "predicted": sum(row[k] for row in matrix),
+        }
     majority = max(sum(row) for row in matrix) / n
     return {
         "benchmark": "classification",
@@ -313,7 +331,10 @@ def compare(base: dict, tuned: dict) -> dict:
     classes = {}
     for name in base.get("labels") or []:
         b, t = base["per_class"].get(name) or {}, tuned["per_class"].get(name) or {}
-        classes[name] = {"n": b.get("n") or t.get("n") or 0, "base": b.get("accuracy"), "tuned": t.get("accuracy"),
-                         "delta": None if b.get("accuracy") is None or t.get("accuracy") is None
-                         else t["accuracy"] - b["accuracy"]}
+        classes[name] = {
+            "n": b.get("n") or t.get("n") or 0,
+            "base": b.get("accuracy"),
+            "tuned": t.get("accuracy"),
+            "delta": None if b.get("accuracy") is None or t.get("accuracy") is None else t["accuracy"] - b["accuracy"],
+        }
     return compare_accuracy(base, tuned, groups_key="classes", groups=classes, item_key=lambda e: e["index"])

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Callable, Hashable
+from collections.abc import Callable, Hashable
 
 ALPHA = 0.05
 
@@ -67,20 +67,30 @@ def paired_accuracy(base_examples: list[dict], tuned_examples: list[dict], key: 
     pairs = [(bool(e["correct"]), bool(tuned_by[key(e)]["correct"])) for e in base_examples if key(e) in tuned_by]
     only_base = sum(1 for b, t in pairs if b and not t)
     only_tuned = sum(1 for b, t in pairs if t and not b)
-    return {"n": len(pairs), "only_base_correct": only_base, "only_tuned_correct": only_tuned,
-            "mcnemar_p": mcnemar_exact(only_base, only_tuned), "delta_ci95": paired_delta_interval(pairs)}
+    return {
+        "n": len(pairs),
+        "only_base_correct": only_base,
+        "only_tuned_correct": only_tuned,
+        "mcnemar_p": mcnemar_exact(only_base, only_tuned),
+        "delta_ci95": paired_delta_interval(pairs),
+    }
 
 
-def compare_accuracy(base: dict, tuned: dict, *, groups_key: str, groups: dict[str, dict],
-                     item_key: Callable[[dict], Hashable]) -> dict:
+def compare_accuracy(
+    base: dict, tuned: dict, *, groups_key: str, groups: dict[str, dict], item_key: Callable[[dict], Hashable]
+) -> dict:
     """Accuracy before and after fine-tuning: ``overall`` (with the paired delta interval), the
     benchmark's ``groups`` under ``groups_key`` (``subjects``, ``classes``), ``paired`` (McNemar) and
     the ``verdict``. ``item_key`` names an item the same way in both sides' examples."""
     paired = paired_accuracy(base.get("examples", []), tuned.get("examples", []), item_key)
     delta = tuned["accuracy"] - base["accuracy"]
     return {
-        "overall": {"base": base["accuracy"], "tuned": tuned["accuracy"], "delta": delta,
-                    "delta_ci95": paired.pop("delta_ci95")},
+        "overall": {
+            "base": base["accuracy"],
+            "tuned": tuned["accuracy"],
+            "delta": delta,
+            "delta_ci95": paired.pop("delta_ci95"),
+        },
         groups_key: groups,
         "paired": paired,
         "verdict": verdict(delta, paired["mcnemar_p"]),
@@ -95,9 +105,16 @@ def accuracy_record(cmp: dict, base: dict, tuned: dict, *, groups_key: str) -> d
         "metric": "accuracy",
         "metric_label": "accuracy",
         "chance": base.get("chance"),
-        "overall": {"base": cmp["overall"]["base"], "tuned": cmp["overall"]["tuned"], "delta": cmp["overall"]["delta"],
-                    "n": paired["n"], "base_ci95": base.get("ci95"), "tuned_ci95": tuned.get("ci95"),
-                    "delta_low": low, "delta_high": high},
+        "overall": {
+            "base": cmp["overall"]["base"],
+            "tuned": cmp["overall"]["tuned"],
+            "delta": cmp["overall"]["delta"],
+            "n": paired["n"],
+            "base_ci95": base.get("ci95"),
+            "tuned_ci95": tuned.get("ci95"),
+            "delta_low": low,
+            "delta_high": high,
+        },
         "groups": [{"name": name, **row} for name, row in cmp[groups_key].items()],
         "test": {
             "name": "McNemar",

@@ -61,7 +61,9 @@ def load_split_rows(data_dir: str | Path, split: str = "test", limit: int | None
     rows = rows[:limit] if limit else rows
     for number, row in enumerate(rows, 1):
         if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
-            raise EvaluationError(f"Line {number} of {folder / (split + '.jsonl')} has no 'prompt' text; re-prepare it.")
+            raise EvaluationError(
+                f"Line {number} of {folder / (split + '.jsonl')} has no 'prompt' text; re-prepare it."
+            )
         if not example_references(row):
             raise EvaluationError(
                 f"Line {number} of {folder / (split + '.jsonl')} has neither 'completion' nor 'references'; "
@@ -88,7 +90,10 @@ def _model_record(spec) -> tuple[str, str | None, dict]:
         return str(spec), None, spec.to_dict()
     run_dir = Path(spec.name_or_path)
     record = read_run_record(run_dir)
-    if not (run_dir / "adapter" / "adapter_config.json").is_file() and not (run_dir / "model" / "config.json").is_file():
+    if (
+        not (run_dir / "adapter" / "adapter_config.json").is_file()
+        and not (run_dir / "model" / "config.json").is_file()
+    ):
         status = record.get("status", "unknown")
         raise EvaluationError(
             f"Run folder {run_dir} has no trained model (no adapter/ or model/ folder; status: {status}); "
@@ -138,17 +143,21 @@ def _warnings(predictions: list[str], gen) -> list[dict]:
     notes = []
     cut = sum(gen.truncated)
     if cut:
-        notes.append({
-            "code": "prompt_truncated",
-            "message": f"{cut} prompts were longer than the model's context allows and were shortened in the middle.",
-        })
+        notes.append(
+            {
+                "code": "prompt_truncated",
+                "message": f"{cut} prompts were longer than the model's context allows and were shortened in the middle.",
+            }
+        )
     unfinished = sum(1 for s in gen.stopped if not s)
     if unfinished:
-        notes.append({
-            "code": "max_new_tokens_reached",
-            "message": f"{unfinished} of {len(predictions)} answers hit max_new_tokens ({gen.settings.max_new_tokens}) "
-            f"before the model ended them; raise it if answers look cut off.",
-        })
+        notes.append(
+            {
+                "code": "max_new_tokens_reached",
+                "message": f"{unfinished} of {len(predictions)} answers hit max_new_tokens ({gen.settings.max_new_tokens}) "
+                f"before the model ended them; raise it if answers look cut off.",
+            }
+        )
     return notes
 
 
@@ -202,8 +211,9 @@ def evaluate(
         state.check_cancelled()
         state.report(0.9, "Scoring (ROUGE, BLEU, overlaps)")
     t0 = time.perf_counter()
-    scored = score(gen.texts, references, use_stemmer=use_stemmer, tokenizer=rouge_tokenizer,
-                   state=span(state, 0.9, 1.0))
+    scored = score(
+        gen.texts, references, use_stemmer=use_stemmer, tokenizer=rouge_tokenizer, state=span(state, 0.9, 1.0)
+    )
     score_s = time.perf_counter() - t0
 
     matches = exact_match(gen.texts, references)
@@ -262,8 +272,9 @@ def _load_for_evaluation(spec, loaded, device: str | None, details: dict, state:
     return loaded, load_s
 
 
-def _example_records(rows: list[dict], references: list[list[str]], gen, metrics: list[dict],
-                     matches: list) -> list[dict]:
+def _example_records(
+    rows: list[dict], references: list[list[str]], gen, metrics: list[dict], matches: list
+) -> list[dict]:
     """Each example as the contract writes it: prompt, prediction, references, task, scores."""
     examples = []
     for i, (row, metric) in enumerate(zip(rows, metrics)):
@@ -308,7 +319,9 @@ def read_evaluation(path: str | Path) -> dict:
     except FileNotFoundError:
         raise EvaluationError(f"Evaluation file {path} does not exist; run an evaluation first.") from None
     except (OSError, ValueError) as exc:
-        raise EvaluationError(f"Evaluation file {path} is not readable JSON ({exc}); run the evaluation again.") from None
+        raise EvaluationError(
+            f"Evaluation file {path} is not readable JSON ({exc}); run the evaluation again."
+        ) from None
     if not isinstance(data, dict) or "corpus" not in data or not isinstance(data.get("examples"), list):
         raise EvaluationError(f"{path} is not an evaluation result (no 'corpus' and 'examples'); pick another file.")
     return data

@@ -64,10 +64,16 @@ def _explain_rouge_n(example: dict, kind: str) -> dict:
         f"Recall = matched / reference {gram}s = {matched} / {ref_n} = {r:.3f}.",
         _f1_line(p, r, f),
     ]
-    numbers = {"n": n, "matched": matched, "prediction_total": pred_n, "reference_total": ref_n,
-               "precision": p, "recall": r, "fmeasure": f}
-    return {"title": f"ROUGE-{n}: shared {gram}s", "lines": _reference_note(example, kind) + lines,
-            "numbers": numbers}
+    numbers = {
+        "n": n,
+        "matched": matched,
+        "prediction_total": pred_n,
+        "reference_total": ref_n,
+        "precision": p,
+        "recall": r,
+        "fmeasure": f,
+    }
+    return {"title": f"ROUGE-{n}: shared {gram}s", "lines": _reference_note(example, kind) + lines, "numbers": numbers}
 
 
 def _explain_rouge_l(example: dict) -> dict:
@@ -85,10 +91,19 @@ def _explain_rouge_l(example: dict) -> dict:
         f"Recall = LCS / reference words = {lcs} / {ref_n} = {r:.3f}.",
         _f1_line(p, r, f),
     ]
-    numbers = {"lcs": lcs, "prediction_total": pred_n, "reference_total": ref_n,
-               "precision": p, "recall": r, "fmeasure": f}
-    return {"title": "ROUGE-L: longest common subsequence", "lines": _reference_note(example, "rougeL") + lines,
-            "numbers": numbers}
+    numbers = {
+        "lcs": lcs,
+        "prediction_total": pred_n,
+        "reference_total": ref_n,
+        "precision": p,
+        "recall": r,
+        "fmeasure": f,
+    }
+    return {
+        "title": "ROUGE-L: longest common subsequence",
+        "lines": _reference_note(example, "rougeL") + lines,
+        "numbers": numbers,
+    }
 
 
 def _explain_rouge_lsum(example: dict) -> dict:
@@ -102,8 +117,11 @@ def _explain_rouge_lsum(example: dict) -> dict:
         f"Precision = {p:.3f}, recall = {r:.3f}.",
         _f1_line(p, r, f),
     ]
-    return {"title": "ROUGE-Lsum: sentence-level LCS", "lines": _reference_note(example, "rougeLsum") + lines,
-            "numbers": {"precision": p, "recall": r, "fmeasure": f}}
+    return {
+        "title": "ROUGE-Lsum: sentence-level LCS",
+        "lines": _reference_note(example, "rougeLsum") + lines,
+        "numbers": {"precision": p, "recall": r, "fmeasure": f},
+    }
 
 
 def _bleu_detail(example: dict) -> dict:
@@ -137,8 +155,11 @@ def _explain_bleu_n(example: dict, kind: str) -> dict:
     ]
     if n == 1:
         lines += _case_misses(example)
-    return {"title": f"BLEU-{n}: {gram} precision", "lines": lines,
-            "numbers": {"n": n, "matched": matched, "prediction_total": total, "precision": precision}}
+    return {
+        "title": f"BLEU-{n}: {gram} precision",
+        "lines": lines,
+        "numbers": {"n": n, "matched": matched, "prediction_total": total, "precision": precision},
+    }
 
 
 def _case_misses(example: dict) -> list[str]:
@@ -168,8 +189,8 @@ def _explain_bleu(example: dict) -> dict:
         "by a brevity penalty (BP) for predictions shorter than the reference.",
     ]
     lines += [
-        f"p{n} = {counts[n - 1]} / {totals[n - 1]}" + (f" = {100 * counts[n - 1] / totals[n - 1]:.1f}%"
-                                                      if totals[n - 1] else " (none in the prediction)")
+        f"p{n} = {counts[n - 1]} / {totals[n - 1]}"
+        + (f" = {100 * counts[n - 1] / totals[n - 1]:.1f}%" if totals[n - 1] else " (none in the prediction)")
         for n in range(1, 5)
     ]
     if not any(counts):
@@ -180,11 +201,14 @@ def _explain_bleu(example: dict) -> dict:
             lines.append(
                 "An order with 0 matches would make the geometric mean 0, so sacrebleu smooths it: the k-th such "
                 "order counts as 1 / (2^k × its total), giving "
-                + ", ".join(f"p{n} = {d['precisions'][n - 1]:.1f}%" for n in used if counts[n - 1] == 0) + "."
+                + ", ".join(f"p{n} = {d['precisions'][n - 1]:.1f}%" for n in used if counts[n - 1] == 0)
+                + "."
             )
         if len(used) < 4:
-            lines.append(f"The prediction is too short for {len(used) + 1}-grams, so only orders 1 to "
-                         f"{len(used)} are averaged (effective order).")
+            lines.append(
+                f"The prediction is too short for {len(used) + 1}-grams, so only orders 1 to "
+                f"{len(used)} are averaged (effective order)."
+            )
     if c >= r:
         lines.append(f"BP = 1 because the prediction ({c} tokens) is not shorter than the reference ({r}).")
     else:
@@ -193,12 +217,21 @@ def _explain_bleu(example: dict) -> dict:
     if any(counts):
         used = [d["precisions"][n - 1] for n in range(1, 5) if totals[n - 1]]
         product = " × ".join(f"{p:.1f}" for p in used)
-        lines.append(f"BLEU = BP × ({product})^(1/{len(used)}) = {bp:.3f} × "
-                     f"{math.prod(used) ** (1 / len(used)):.2f} = {bleu:.2f}.")
+        lines.append(
+            f"BLEU = BP × ({product})^(1/{len(used)}) = {bp:.3f} × "
+            f"{math.prod(used) ** (1 / len(used)):.2f} = {bleu:.2f}."
+        )
     else:
         lines.append("BLEU = 0.")
-    numbers = {"counts": counts, "totals": totals, "precisions": d["precisions"], "bp": bp,
-               "prediction_length": c, "reference_length": r, "bleu": bleu}
+    numbers = {
+        "counts": counts,
+        "totals": totals,
+        "precisions": d["precisions"],
+        "bp": bp,
+        "prediction_length": c,
+        "reference_length": r,
+        "bleu": bleu,
+    }
     return {"title": "BLEU: n-gram precisions × brevity penalty", "lines": lines, "numbers": numbers}
 
 

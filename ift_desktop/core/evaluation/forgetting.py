@@ -37,15 +37,19 @@ from pathlib import Path
 from ..atomic import atomic_write_json
 from ..errors import EvaluationError, UserError
 from ..progress import TaskState, span
+from ..provenance import now_iso
 from .classification import compare as classification_compare
 from .comparison import accuracy_record, verdict
 from .inputs import (
-    check_classification_shots, check_limit, check_mmlu_shots, check_shots_leave_rows, check_subjects_ticked,
+    check_classification_shots,
+    check_limit,
+    check_mmlu_shots,
+    check_shots_leave_rows,
+    check_subjects_ticked,
     chosen_subjects,
 )
 from .mmlu import compare as mmlu_compare
 from .sides import SIDE_NAMES, ScoredSide, free_memory, score_sides
-from ..provenance import now_iso
 
 SCHEMA_VERSION = 1
 
@@ -99,7 +103,9 @@ class ClassificationCheck:
 
     def __post_init__(self):
         if not str(self.source).strip():
-            raise EvaluationError("No labelled data chosen for the classification check; pick a file or the built-in reviews.")
+            raise EvaluationError(
+                "No labelled data chosen for the classification check; pick a file or the built-in reviews."
+            )
         check_classification_shots(self.shots)
         check_limit(self.limit, "Rows")
 
@@ -139,13 +145,15 @@ def builtin_checks() -> list[BuiltinCheck]:
     ``forgetting --check classification``) and a multiple-choice set written for the app."""
     return [
         BuiltinCheck(
-            "reviews", "Sentiment of the sample's reviews",
+            "reviews",
+            "Sentiment of the sample's reviews",
             "200 short reviews from the built-in sample, labelled positive or negative, scored by which label word "
             "the model finds more likely. Held out when the run was trained on something else.",
             ClassificationCheck(),
         ),
         BuiltinCheck(
-            "everyday-knowledge", "Everyday knowledge (multiple choice)",
+            "everyday-knowledge",
+            "Everyday knowledge (multiple choice)",
             "40 easy general-knowledge questions written for the app, MMLU-style (A-D, 5 solved ones first), scored "
             "by the log-likelihood of the answer letter. Held out for every run.",
             MMLUCheck(str(builtin_checks_dir()), shots=5, limit=None),
@@ -221,8 +229,12 @@ def check_forgetting(
         "method": method,
         "base_model": base_spec.to_dict(),
         "base_label": base_spec.display_name,
-        "check": {**asdict(check), "kind": check.kind, "label": check.label,
-                  "in_training_data": trained_on_check_data(run_dir, check)},
+        "check": {
+            **asdict(check),
+            "kind": check.kind,
+            "label": check.label,
+            "in_training_data": trained_on_check_data(run_dir, check),
+        },
         **comparison,
         "timings": {"total_s": round(time.perf_counter() - started, 3)},
         "base_result": base,
@@ -289,8 +301,14 @@ def validate_check(check):
         from .classification import classification_template, read_labelled
 
         classification_template(check.template)
-        rows = read_labelled(check.source, check.text_column, check.label_column, labels=check.labels,
-                             split=check.split, limit=check.limit)
+        rows = read_labelled(
+            check.source,
+            check.text_column,
+            check.label_column,
+            labels=check.labels,
+            split=check.split,
+            limit=check.limit,
+        )
         check_shots_leave_rows(check.shots, len(rows.texts))
         return rows
     if check.kind == "mmlu":
@@ -350,8 +368,15 @@ def mmlu_scorer(check: MMLUCheck):
     from .mmlu import run_mmlu
 
     def score(loaded, side_state):
-        return run_mmlu(loaded, check.data_dir, shots=check.shots, subjects=check.subjects, limit=check.limit,
-                        batch_size=check.batch_size, state=side_state)
+        return run_mmlu(
+            loaded,
+            check.data_dir,
+            shots=check.shots,
+            subjects=check.subjects,
+            limit=check.limit,
+            batch_size=check.batch_size,
+            state=side_state,
+        )
 
     return score
 
@@ -361,8 +386,16 @@ def classification_scorer(check: ClassificationCheck, rows, use_chat_template: b
     from .classification import run_classification
 
     def score(loaded, side_state):
-        return run_classification(loaded, rows, template_name=check.template, shots=check.shots, seed=seed,
-                                  batch_size=check.batch_size, use_chat_template=use_chat_template, state=side_state)
+        return run_classification(
+            loaded,
+            rows,
+            template_name=check.template,
+            shots=check.shots,
+            seed=seed,
+            batch_size=check.batch_size,
+            use_chat_template=use_chat_template,
+            state=side_state,
+        )
 
     return score
 
@@ -386,8 +419,14 @@ def _task_sides(check: TaskCheck, base_spec, tuned_spec, run_dir: Path, device, 
     results = []
     for k, (side, spec) in enumerate(zip(SIDE_NAMES, (base_spec, tuned_spec))):
         result = evaluate(
-            model=spec, data_dir=check.data_dir, split=check.split, limit=check.limit, settings=settings,
-            batch_size=check.batch_size, device=device, state=span(state, k * 0.48, (k + 1) * 0.48, side),
+            model=spec,
+            data_dir=check.data_dir,
+            split=check.split,
+            limit=check.limit,
+            settings=settings,
+            batch_size=check.batch_size,
+            device=device,
+            state=span(state, k * 0.48, (k + 1) * 0.48, side),
         )
         results.append(_slim_evaluation(result))
         free_memory()
@@ -396,8 +435,20 @@ def _task_sides(check: TaskCheck, base_spec, tuned_spec, run_dir: Path, device, 
 
 def _slim_evaluation(result: dict) -> dict:
     """An evaluation without the overlap alignments: what the forgetting view and the paired test need."""
-    keep = ("index", "task", "prompt", "prediction", "references", "rouge1", "rouge2", "rougeL", "rougeLsum",
-            "bleu", "bleu_detail", "exact_match")
+    keep = (
+        "index",
+        "task",
+        "prompt",
+        "prediction",
+        "references",
+        "rouge1",
+        "rouge2",
+        "rougeL",
+        "rougeLsum",
+        "bleu",
+        "bleu_detail",
+        "exact_match",
+    )
     examples = [{k: e[k] for k in keep if k in e} for e in result["examples"]]
     slim = {k: v for k, v in result.items() if k not in ("examples", "versions")}
     slim["examples"] = examples
@@ -423,8 +474,14 @@ def _compare_task(base: dict, tuned: dict, check: TaskCheck, state) -> dict:
         "metric": "rougeL",
         "metric_label": "ROUGE-L",
         "chance": None,
-        "overall": {"base": rouge["base"], "tuned": rouge["tuned"], "delta": rouge["delta"], "n": paired["n"],
-                    "delta_low": rouge["low"], "delta_high": rouge["high"]},
+        "overall": {
+            "base": rouge["base"],
+            "tuned": rouge["tuned"],
+            "delta": rouge["delta"],
+            "n": paired["n"],
+            "delta_low": rouge["low"],
+            "delta_high": rouge["high"],
+        },
         "groups": _task_groups(base, tuned, check.label),
         "test": {
             "name": "paired randomization",
@@ -478,8 +535,10 @@ def caveats(result: dict) -> list[str]:
     """Notes that keep the reader from over-reading the numbers."""
     notes = []
     if (result.get("check") or {}).get("in_training_data"):
-        notes.append("The run was trained on data from this check's source, so it is not held out: "
-                     "a gain here is learning, not retention. Pick a check the run never saw.")
+        notes.append(
+            "The run was trained on data from this check's source, so it is not held out: "
+            "a gain here is learning, not retention. Pick a check the run never saw."
+        )
     n = int(result["overall"].get("n") or 0)
     chance = result.get("chance")
     if chance is not None:
@@ -491,7 +550,9 @@ def caveats(result: dict) -> list[str]:
                 "so there is little skill to lose: this check cannot show much forgetting."
             )
     if n and n < 100:
-        notes.append(f"Only {n} paired items: differences of a few points are within noise; raise the limit to be sure.")
+        notes.append(
+            f"Only {n} paired items: differences of a few points are within noise; raise the limit to be sure."
+        )
     return notes
 
 
@@ -525,11 +586,17 @@ def list_forgetting(folder: str | Path) -> list[dict]:
             continue
         if not isinstance(data, dict) or data.get("kind") != "forgetting":
             continue
-        items.append({
-            "path": str(file), "name": file.stem, "created": str(data.get("created") or ""),
-            "mtime": file.stat().st_mtime, "run_name": data.get("run_name"),
-            "check": (data.get("check") or {}).get("label"), "summary": data.get("summary") or "",
-        })
+        items.append(
+            {
+                "path": str(file),
+                "name": file.stem,
+                "created": str(data.get("created") or ""),
+                "mtime": file.stat().st_mtime,
+                "run_name": data.get("run_name"),
+                "check": (data.get("check") or {}).get("label"),
+                "summary": data.get("summary") or "",
+            }
+        )
     return sorted(items, key=lambda item: item["mtime"], reverse=True)
 
 

@@ -17,8 +17,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import EvaluationError
 from ..progress import TaskState
@@ -171,7 +172,7 @@ def _fit(ids: list[int], room: int | None) -> tuple[list[int], bool]:
     if room is None or len(ids) <= room:
         return ids, False
     head = room // 3
-    return ids[:head] + ids[len(ids) - (room - head):], True
+    return ids[:head] + ids[len(ids) - (room - head) :], True
 
 
 def _prompt_room(context: int | None, settings: GenerationSettings, is_seq2seq: bool) -> int | None:
@@ -199,8 +200,8 @@ def _batch_tensors(prompts: list[list[int]], pad_id: int, is_seq2seq: bool):
             input_ids[row, : len(ids)] = torch.tensor(ids)
             mask[row, : len(ids)] = 1
         else:  # left padding: every prompt ends at the same column, new tokens follow it
-            input_ids[row, width - len(ids):] = torch.tensor(ids)
-            mask[row, width - len(ids):] = 1
+            input_ids[row, width - len(ids) :] = torch.tensor(ids)
+            mask[row, width - len(ids) :] = 1
     return input_ids, mask
 
 
@@ -218,7 +219,7 @@ def _generate_batch(model, prompts: list[list[int]], pad_id: int, is_seq2seq: bo
             stopping_criteria=cancel,
             **({"streamer": streamer} if streamer is not None else {}),
         )
-    return output[:, 1:] if is_seq2seq else output[:, input_ids.shape[1]:]  # seq2seq starts with decoder_start
+    return output[:, 1:] if is_seq2seq else output[:, input_ids.shape[1] :]  # seq2seq starts with decoder_start
 
 
 def _answer_length(tokens: list[int], stops: list[int], pad_id: int) -> tuple[int, bool]:
@@ -284,9 +285,10 @@ def generate(
             if state is not None:
                 state.check_cancelled()
                 state.report(done / max(1, len(order)), f"{what} {done}/{len(order)}")
-            batch = order[first:first + batch_size]
-            generated = _generate_batch(model, [encoded[i] for i in batch], pad_id, is_seq2seq, config, cancel,
-                                        streamer)
+            batch = order[first : first + batch_size]
+            generated = _generate_batch(
+                model, [encoded[i] for i in batch], pad_id, is_seq2seq, config, cancel, streamer
+            )
             if state is not None:
                 state.check_cancelled()
             for row, i in enumerate(batch):

@@ -132,8 +132,9 @@ def build_few_shot_prompt(
     """
     shots = choose_shots(examples, query, k, seed=seed)
     while True:
-        prompt = _assemble(shots, query, tokenizer, context_length, reserve_tokens, answer_prefix, is_seq2seq,
-                           use_chat_template)
+        prompt = _assemble(
+            shots, query, tokenizer, context_length, reserve_tokens, answer_prefix, is_seq2seq, use_chat_template
+        )
         if prompt.fits or not drop_to_fit or not shots:
             return prompt
         shots = shots[:-1]
@@ -147,7 +148,9 @@ def _assemble(shots, query, tokenizer, context_length, reserve, answer_prefix, i
     if tokenizer is not None:
         from ..models.formatting import format_for_model
 
-        total = len(format_for_model(text, "", tokenizer, is_seq2seq=is_seq2seq, use_chat_template=use_chat_template).prompt_ids)
+        total = len(
+            format_for_model(text, "", tokenizer, is_seq2seq=is_seq2seq, use_chat_template=use_chat_template).prompt_ids
+        )
         per_shot = [_count(tokenizer, block) for block in blocks]
         query_tokens = _count(tokenizer, query_text)
     fits = True

@@ -29,8 +29,11 @@ def check_shots(shots: int, most: int, *, why: str = "") -> None:
 
 
 def check_mmlu_shots(shots: int) -> None:
-    check_shots(shots, MMLU_MAX_SHOTS,
-                why=f": each subject's dev file holds {MMLU_MAX_SHOTS} solved questions, so use 0 to {MMLU_MAX_SHOTS}")
+    check_shots(
+        shots,
+        MMLU_MAX_SHOTS,
+        why=f": each subject's dev file holds {MMLU_MAX_SHOTS} solved questions, so use 0 to {MMLU_MAX_SHOTS}",
+    )
 
 
 def check_classification_shots(shots: int) -> None:

@@ -58,8 +58,10 @@ def lcs_table_grid(refs: list[list[str]], candidates: list[list[str]]) -> list[l
         row[:, 1:] = np.where(equal[:, i - 1, 1:], previous[:, :-1] + 1, previous[:, 1:])
         row[:, starts] = 0
         table[:, i, :] = np.maximum.accumulate(row + offset, axis=1) - offset
-    return [[table[k, : lengths[k] + 1, start : start + width + 1].tolist() for start, width in zip(starts, widths)]
-            for k in range(len(refs))]
+    return [
+        [table[k, : lengths[k] + 1, start : start + width + 1].tolist() for start, width in zip(starts, widths)]
+        for k in range(len(refs))
+    ]
 
 
 def lcs_length(ref: list[str], can: list[str]) -> int:
@@ -128,8 +130,9 @@ def summary_level_lcs(ref_sent: list[list[str]], can_sent: list[list[str]]) -> s
         token_cnts_c.update(sentence)
     hits = 0
     for ref, tables in zip(ref_sent, lcs_table_grid(ref_sent, can_sent)):
-        union = rouge_scorer._find_union([rouge_scorer._backtrack_norec(t, ref, can)
-                                          for t, can in zip(tables, can_sent)])
+        union = rouge_scorer._find_union(
+            [rouge_scorer._backtrack_norec(t, ref, can) for t, can in zip(tables, can_sent)]
+        )
         for token in (ref[i] for i in union):
             if token_cnts_c[token] > 0 and token_cnts_r[token] > 0:  # each token at most as often as in both
                 hits += 1
@@ -165,12 +168,14 @@ class LcsRougeScorer(rouge_scorer.RougeScorer):
             if rouge_type == "rougeL":
                 result[rouge_type] = score_lcs(target_tokens, prediction_tokens)
             elif rouge_type == "rougeLsum":
-                result[rouge_type] = summary_level_lcs([tokenize(s) for s in _sentences(target)],
-                                                       [tokenize(s) for s in _sentences(prediction)])
+                result[rouge_type] = summary_level_lcs(
+                    [tokenize(s) for s in _sentences(target)], [tokenize(s) for s in _sentences(prediction)]
+                )
             else:
                 n = int(_NGRAM_TYPE.match(rouge_type).group(1))
                 if n <= 0:
                     raise ValueError(f"rougen requires positive n: {rouge_type}")
-                result[rouge_type] = rouge_scorer._score_ngrams(rouge_scorer._create_ngrams(target_tokens, n),
-                                                                rouge_scorer._create_ngrams(prediction_tokens, n))
+                result[rouge_type] = rouge_scorer._score_ngrams(
+                    rouge_scorer._create_ngrams(target_tokens, n), rouge_scorer._create_ngrams(prediction_tokens, n)
+                )
         return result

@@ -64,8 +64,10 @@ class LabScores:
         alone = self.per_reference
         if not alone:
             return {}
-        return {metric: max(range(len(alone)), key=lambda i: (alone_score(alone[i], metric), -i))
-                for metric in ALONE_METRICS}
+        return {
+            metric: max(range(len(alone)), key=lambda i: (alone_score(alone[i], metric), -i))
+            for metric in ALONE_METRICS
+        }
 
 
 def presets_path() -> Path:
@@ -84,10 +86,17 @@ def _preset(entry: object, number: int, path: Path) -> LabPreset:
         raise EvaluationError(f"The references of the {where} are not a list of texts; give one text per reference.")
     highlight = entry.get("highlight", "rouge1")
     if highlight not in OVERLAP_KINDS:
-        raise EvaluationError(f"The highlight '{highlight}' of the {where} is unknown; use one of "
-                              f"{', '.join(OVERLAP_KINDS)}.")
-    return LabPreset(str(entry["key"]), str(entry["title"]), tuple(references), str(entry["candidate"]),
-                     highlight, " ".join(str(entry["takeaway"]).split()))
+        raise EvaluationError(
+            f"The highlight '{highlight}' of the {where} is unknown; use one of {', '.join(OVERLAP_KINDS)}."
+        )
+    return LabPreset(
+        str(entry["key"]),
+        str(entry["title"]),
+        tuple(references),
+        str(entry["candidate"]),
+        highlight,
+        " ".join(str(entry["takeaway"]).split()),
+    )
 
 
 def load_presets(path: str | Path | None = None) -> list[LabPreset]:
@@ -96,7 +105,9 @@ def load_presets(path: str | Path | None = None) -> list[LabPreset]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise EvaluationError(f"The Metric lab presets {path} could not be read ({exc}); reinstall IFT Desktop.") from exc
+        raise EvaluationError(
+            f"The Metric lab presets {path} could not be read ({exc}); reinstall IFT Desktop."
+        ) from exc
     entries = data.get("presets") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise EvaluationError(f"The Metric lab presets {path} hold no 'presets' list; reinstall IFT Desktop.")
@@ -108,7 +119,10 @@ def load_presets(path: str | Path | None = None) -> list[LabPreset]:
 
 
 def score_candidate(
-    candidate: str, references: list[str] | tuple[str, ...], *, use_stemmer: bool = True,
+    candidate: str,
+    references: list[str] | tuple[str, ...],
+    *,
+    use_stemmer: bool = True,
     state: TaskState | None = None,
 ) -> LabScores:
     """Score ``candidate`` against ``references`` as ``ift-desktop score`` would (one example)."""
@@ -122,8 +136,16 @@ def score_candidate(
     if len(references) > 1:
         if state is not None:
             state.check_cancelled()
-        alone = score([candidate] * len(references), [[r] for r in references], use_stemmer=use_stemmer,
-                      confidence=False)
+        alone = score(
+            [candidate] * len(references), [[r] for r in references], use_stemmer=use_stemmer, confidence=False
+        )
         per_reference = tuple(alone["examples"])
-    return LabScores(candidate, references, use_stemmer, example, per_reference, time.perf_counter() - started,
-                     tuple(scored["warnings"]))
+    return LabScores(
+        candidate,
+        references,
+        use_stemmer,
+        example,
+        per_reference,
+        time.perf_counter() - started,
+        tuple(scored["warnings"]),
+    )

@@ -152,9 +152,7 @@ def score(
         examples.append(example)
 
     corpus = {
-        rouge_type: {
-            key: _mean([e[rouge_type][key] for e in examples]) for key in ("precision", "recall", "fmeasure")
-        }
+        rouge_type: {key: _mean([e[rouge_type][key] for e in examples]) for key in ("precision", "recall", "fmeasure")}
         for rouge_type in ROUGE_TYPES
     }
     corpus["bleu"] = corpus_bleu(list(predictions), refs)

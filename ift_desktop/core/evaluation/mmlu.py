@@ -62,7 +62,9 @@ def read_questions(path: str | Path, subject: str) -> list[Question]:
         with open(path, encoding="utf-8", newline="") as handle:
             rows = list(csv.reader(handle))
     except FileNotFoundError:
-        raise EvaluationError(f"MMLU file {path} is missing; each subject needs <subject>_dev.csv and <subject>_test.csv.") from None
+        raise EvaluationError(
+            f"MMLU file {path} is missing; each subject needs <subject>_dev.csv and <subject>_test.csv."
+        ) from None
     except UnicodeDecodeError:
         raise EvaluationError(f"MMLU file {path} is not valid UTF-8; fetch the original CSV again.") from None
     questions = []
@@ -81,7 +83,9 @@ def read_questions(path: str | Path, subject: str) -> list[Question]:
 def list_subjects(data_dir: str | Path) -> list[str]:
     folder = Path(data_dir).expanduser()
     if not folder.is_dir():
-        raise EvaluationError(f"MMLU folder {folder} does not exist; point --data at the folder with the *_test.csv files.")
+        raise EvaluationError(
+            f"MMLU folder {folder} does not exist; point --data at the folder with the *_test.csv files."
+        )
     subjects = sorted(p.name[: -len("_test.csv")] for p in folder.glob("*_test.csv"))
     if not subjects:
         raise EvaluationError(f"No MMLU test files (<subject>_test.csv) in {folder}; point --data at the MMLU folder.")
@@ -116,7 +120,9 @@ def _choice_ids(tokenizer, is_seq2seq: bool) -> list[list[int]]:
         text = letter if is_seq2seq else f" {letter}"
         ids.append(list(tokenizer(text, add_special_tokens=False)["input_ids"]))
     if any(not item for item in ids):
-        raise EvaluationError("The model's tokenizer turns an answer letter into no tokens; it cannot do this benchmark.")
+        raise EvaluationError(
+            "The model's tokenizer turns an answer letter into no tokens; it cannot do this benchmark."
+        )
     return ids
 
 
@@ -146,13 +152,15 @@ def _loglikelihoods(loaded, contexts: list[list[int]], choices: list[list[int]])
         ids = torch.full((len(seqs), width), pad, dtype=torch.long)
         mask = torch.zeros_like(ids)
         for row, seq in enumerate(seqs):  # left padding: every sequence ends in the last column
-            ids[row, width - len(seq):] = torch.tensor(seq)
-            mask[row, width - len(seq):] = 1
+            ids[row, width - len(seq) :] = torch.tensor(seq)
+            mask[row, width - len(seq) :] = 1
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         longest = max(len(c) for c in choices)
         keep = 1 if single else longest + 1  # only the logits that predict the answer tokens
         logits = model(
-            input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
+            input_ids=ids.to(device),
+            attention_mask=mask.to(device),
+            position_ids=positions.to(device),
             logits_to_keep=keep,
         ).logits
         logp = torch.log_softmax(logits.float(), dim=-1)
@@ -181,7 +189,9 @@ def _seq2seq_loglikelihoods(model, device, pad, contexts, choices, single) -> li
     start = model.config.decoder_start_token_id or 0
     if single:
         dec = torch.full((len(contexts), 1), start, dtype=torch.long, device=device)
-        logp = torch.log_softmax(model(input_ids=enc, attention_mask=mask, decoder_input_ids=dec).logits[:, 0].float(), -1)
+        logp = torch.log_softmax(
+            model(input_ids=enc, attention_mask=mask, decoder_input_ids=dec).logits[:, 0].float(), -1
+        )
         return logp[:, torch.tensor([c[0] for c in choices], device=device)].tolist()
     columns = []
     for choice in choices:  # teacher-forced decoder over each answer
@@ -221,8 +231,13 @@ def _cached_loglikelihoods(loaded, cache, prefix_len: int, suffixes: list[list[i
     mask = torch.ones((len(seqs), prefix_len + width), dtype=torch.long)
     positions = (torch.arange(width) + prefix_len).expand(len(seqs), width)
     with torch.inference_mode():
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                       cache=past, use_cache=True).logits
+        logits = model(
+            input_ids=ids.to(device),
+            attention_mask=mask.to(device),
+            position_ids=positions.to(device),
+            cache=past,
+            use_cache=True,
+        ).logits
     logp = torch.log_softmax(logits.float(), dim=-1)
     if single:
         last = torch.tensor([len(s) - 1 for s in suffixes], device=logp.device)
@@ -337,18 +352,27 @@ def _score_plan(loaded, plan: _Plan, batch_size: int, state: TaskState | None) -
     return loglik
 
 
-def _summarise(plan: _Plan, loglik: list[list[float]], folder: Path, shots: int, limit: int | None,
-               seconds: float) -> dict:
+def _summarise(
+    plan: _Plan, loglik: list[list[float]], folder: Path, shots: int, limit: int | None, seconds: float
+) -> dict:
     """The result file's record: accuracy with intervals, per subject, and every question's answer."""
     examples, per_subject = [], {}
     for (q, ids, k), scores in zip(plan.items, loglik):
         predicted = LETTERS[max(range(4), key=lambda j: scores[j])]
         probs = _softmax(scores)
-        examples.append({
-            "subject": q.subject, "index": q.index, "answer": q.answer, "predicted": predicted,
-            "correct": predicted == q.answer, "shots": k, "prompt_tokens": len(ids),
-            "loglikelihoods": [round(s, 4) for s in scores], "answer_probability": round(probs[LETTERS.index(q.answer)], 4),
-        })
+        examples.append(
+            {
+                "subject": q.subject,
+                "index": q.index,
+                "answer": q.answer,
+                "predicted": predicted,
+                "correct": predicted == q.answer,
+                "shots": k,
+                "prompt_tokens": len(ids),
+                "loglikelihoods": [round(s, 4) for s in scores],
+                "answer_probability": round(probs[LETTERS.index(q.answer)], 4),
+            }
+        )
         entry = per_subject.setdefault(q.subject, {"correct": 0, "n": 0})
         entry["correct"] += int(predicted == q.answer)
         entry["n"] += 1
@@ -370,8 +394,11 @@ def _summarise(plan: _Plan, loglik: list[list[float]], folder: Path, shots: int,
         "ci95": wilson_interval(correct, len(examples)),
         "macro_accuracy": sum(e["accuracy"] for e in per_subject.values()) / len(per_subject),
         "subjects": per_subject,
-        "timings": {"score_s": round(seconds, 3), "questions_per_s": round(len(examples) / seconds, 3) if seconds else 0.0,
-                    "shared_prefix_questions": sum(len(m) for k, m in plan.groups.items() if k is not None)},
+        "timings": {
+            "score_s": round(seconds, 3),
+            "questions_per_s": round(len(examples) / seconds, 3) if seconds else 0.0,
+            "shared_prefix_questions": sum(len(m) for k, m in plan.groups.items() if k is not None),
+        },
         "examples": examples,
     }
 
@@ -394,5 +421,6 @@ def compare(base: dict, tuned: dict) -> dict:
             "delta": (t["accuracy"] - b["accuracy"]) if b and t else None,
             "n": (t or b)["n"],
         }
-    return compare_accuracy(base, tuned, groups_key="subjects", groups=subjects,
-                            item_key=lambda e: (e["subject"], e["index"]))
+    return compare_accuracy(
+        base, tuned, groups_key="subjects", groups=subjects, item_key=lambda e: (e["subject"], e["index"])
+    )

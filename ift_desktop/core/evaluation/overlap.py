@@ -32,7 +32,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from nltk.stem import porter
-from rouge_score import tokenize as rouge_tokenize, tokenizers as rouge_tokenizers
+from rouge_score import tokenize as rouge_tokenize
+from rouge_score import tokenizers as rouge_tokenizers
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
 from .lcs import lcs_table
@@ -254,9 +255,7 @@ def ngram_matches(prediction: list[str], reference: list[str], n: int) -> tuple[
     return sorted(pred_marks), sorted(ref_marks)
 
 
-def bleu_matches(
-    prediction: list[str], references: list[list[str]], shown: int, n: int
-) -> tuple[list[int], list[int]]:
+def bleu_matches(prediction: list[str], references: list[list[str]], shown: int, n: int) -> tuple[list[int], list[int]]:
     """Start indices of sacrebleu's clipped n-gram matches; the reference side is ``references[shown]``."""
     pred_at = _positions(prediction, n)
     refs_at = [_positions(ref, n) for ref in references]

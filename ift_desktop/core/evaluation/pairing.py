@@ -31,8 +31,9 @@ def base_model_of_run(run_dir: str | Path) -> str:
     return recorded_base_model(RunFolder(run_dir).record_or_none() or {})
 
 
-def pair_paths(workspace, jobs: list[tuple[str, str]], data_dir: str | Path, split: str,
-               run_name: str | None) -> dict[str, Path]:
+def pair_paths(
+    workspace, jobs: list[tuple[str, str]], data_dir: str | Path, split: str, run_name: str | None
+) -> dict[str, Path]:
     """A new evaluation file per side of ``jobs`` in ``workspace``: ``<run>-<dataset>-<split>-<side>``."""
     stem = f"{run_name}-{Path(data_dir).name}-{split}" if run_name else f"{Path(data_dir).name}-{split}"
     paths = {}
@@ -63,8 +64,14 @@ def run_evaluations(
     sides = [side for side, _model in jobs]
     for k, (side, model) in enumerate(jobs):
         stage = span(state, k / len(jobs), (k + 1) / len(jobs), f"{SIDES.get(side, 'Base')} ({k + 1}/{len(jobs)})")
-        result = evaluate(model=ModelSpec.parse(model), data_dir=data_dir, split=split, limit=limit,
-                          max_new_tokens=max_new_tokens, state=stage)
+        result = evaluate(
+            model=ModelSpec.parse(model),
+            data_dir=data_dir,
+            split=split,
+            limit=limit,
+            max_new_tokens=max_new_tokens,
+            state=stage,
+        )
         partner = [paths[s].stem for s in sides if s != side]
         result["comparison"] = {"id": link, "role": side, "partner": partner[0] if partner else None}
         if state is not None:

@@ -20,7 +20,13 @@ from pathlib import Path
 from ..errors import EvaluationError
 
 METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum", "bleu")
-METRIC_LABELS = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", "rougeLsum": "ROUGE-Lsum", "bleu": "BLEU"}
+METRIC_LABELS = {
+    "rouge1": "ROUGE-1",
+    "rouge2": "ROUGE-2",
+    "rougeL": "ROUGE-L",
+    "rougeLsum": "ROUGE-Lsum",
+    "bleu": "BLEU",
+}
 SIDES = ("base", "tuned")
 SIDE_LABELS = {"base": "Base", "tuned": "Fine-tuned"}
 
@@ -83,7 +89,9 @@ def load_evaluation(path: str | Path) -> Evaluation:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise EvaluationError(f"Evaluation file {path} does not exist; pick another one or run the evaluation again.") from None
+        raise EvaluationError(
+            f"Evaluation file {path} does not exist; pick another one or run the evaluation again."
+        ) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise EvaluationError(f"Evaluation file {path} could not be read ({exc}); run the evaluation again.") from exc
     if not isinstance(data, dict) or not isinstance(data.get("examples"), list):
@@ -223,8 +231,9 @@ def summarize(comparison: Comparison, *, state=None) -> dict:
         for metric in METRICS:
             out[metric][side] = intervals[metric]
     if len(comparison.sides) == 2:
-        paired = stats.paired_test(comparison.evaluation("base").examples, comparison.evaluation("tuned").examples,
-                                   state=state)
+        paired = stats.paired_test(
+            comparison.evaluation("base").examples, comparison.evaluation("tuned").examples, state=state
+        )
         for metric in METRICS:
             out[metric]["paired"] = paired["metrics"][metric]
             out[metric]["test"] = paired_test_words(metric, paired["metrics"][metric])
@@ -250,15 +259,18 @@ def paired_verdict(result: dict | None, n: int) -> str:
 
 
 def too_few_examples_words(n: int) -> str:
-    return (f"Only {n} example{'s' if n != 1 else ''}: too few to tell a real difference from chance. "
-            f"Evaluate at least {MIN_EXAMPLES_FOR_VERDICT} (40 or more for a trustworthy answer).")
+    return (
+        f"Only {n} example{'s' if n != 1 else ''}: too few to tell a real difference from chance. "
+        f"Evaluate at least {MIN_EXAMPLES_FOR_VERDICT} (40 or more for a trustworthy answer)."
+    )
 
 
 def paired_test_words(metric: str, result: dict) -> str:
     """The paired test of one metric in one sentence a non-statistician can read."""
     delta, p = float(result["delta"]), float(result["p_value"])
-    interval = (f"{format_score(metric, result['low'], signed=True)} to "
-                f"{format_score(metric, result['high'], signed=True)}")
+    interval = (
+        f"{format_score(metric, result['low'], signed=True)} to {format_score(metric, result['high'], signed=True)}"
+    )
     if p < SIGNIFICANCE:
         verdict = "fine-tuned better" if delta > 0 else "fine-tuned worse"
     else:

@@ -36,8 +36,13 @@ def comparison_csv(comparison: Comparison) -> str:
     header += [f"{side}_{m}" for side in SIDES for m in METRICS] + [f"gain_{m}" for m in METRICS]
     writer.writerow(header)
     for row in comparison.rows:
-        cells = [row.index + 1, row.prompt, json.dumps(row.references, ensure_ascii=False),
-                 row.prediction("base") or "", row.prediction("tuned") or ""]
+        cells = [
+            row.index + 1,
+            row.prompt,
+            json.dumps(row.references, ensure_ascii=False),
+            row.prediction("base") or "",
+            row.prediction("tuned") or "",
+        ]
         for side in SIDES:
             cells += [_csv_number(row.score(side, m)) for m in METRICS]
         cells += [_csv_number(row.gain(m)) for m in METRICS]
@@ -82,51 +87,65 @@ def _kind_css(kinds) -> str:
     return "".join(rules)
 
 
-def comparison_html(comparison: Comparison, *, summary: dict | None = None, title: str = "",
-                    kinds: tuple[str, ...] = OVERLAP_KINDS) -> str:
+def comparison_html(
+    comparison: Comparison, *, summary: dict | None = None, title: str = "", kinds: tuple[str, ...] = OVERLAP_KINDS
+) -> str:
     """One self-contained HTML page: corpus numbers, then every example with its highlights."""
     sides = comparison.sides
     esc = html.escape
     title = title or " vs ".join(comparison.evaluation(s).name for s in sides)
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
-             f"<style>{_CSS}{_kind_css(kinds)}</style></head><body>",
-             f"<h1>{esc(title)}</h1><p class='muted'>"
-             + " · ".join(f"{SIDE_LABELS[s]}: {esc(comparison.evaluation(s).model_label)}" for s in sides)
-             + f" · {len(comparison.rows)} examples</p>"]
-    parts.append("<h2>Corpus scores</h2><table class='summary'><tr><th>Metric</th>"
-                 + "".join(f"<th>{SIDE_LABELS[s]}</th><th>95% CI</th>" for s in sides)
-                 + ("<th>Gain</th><th>Paired test</th>" if len(sides) == 2 else "") + "</tr>")
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
+        f"<style>{_CSS}{_kind_css(kinds)}</style></head><body>",
+        f"<h1>{esc(title)}</h1><p class='muted'>"
+        + " · ".join(f"{SIDE_LABELS[s]}: {esc(comparison.evaluation(s).model_label)}" for s in sides)
+        + f" · {len(comparison.rows)} examples</p>",
+    ]
+    parts.append(
+        "<h2>Corpus scores</h2><table class='summary'><tr><th>Metric</th>"
+        + "".join(f"<th>{SIDE_LABELS[s]}</th><th>95% CI</th>" for s in sides)
+        + ("<th>Gain</th><th>Paired test</th>" if len(sides) == 2 else "")
+        + "</tr>"
+    )
     for metric in METRICS:
         stats = (summary or {}).get(metric) or {}
         cells = [f"<td>{METRIC_LABELS[metric]}</td>"]
         for side in sides:
             ci = stats.get(side) or {}
             ci = ci if isinstance(ci, dict) else {}
-            interval = (f"{format_score(metric, ci['low'])} – {format_score(metric, ci['high'])}"
-                        if "low" in ci else "—")
+            interval = f"{format_score(metric, ci['low'])} – {format_score(metric, ci['high'])}" if "low" in ci else "—"
             cells.append(f"<td>{format_score(metric, comparison.corpus(side, metric))}</td><td>{interval}</td>")
         if len(sides) == 2:
             base, tuned = comparison.corpus("base", metric), comparison.corpus("tuned", metric)
             gain = None if base is None or tuned is None else tuned - base
             css = "pos" if (gain or 0) > 0 else "neg" if (gain or 0) < 0 else ""
-            cells.append(f"<td class='{css}'>{format_score(metric, gain, signed=True)}</td>"
-                         f"<td>{esc(str(stats.get('test') or '—'))}</td>")
+            cells.append(
+                f"<td class='{css}'>{format_score(metric, gain, signed=True)}</td>"
+                f"<td>{esc(str(stats.get('test') or '—'))}</td>"
+            )
         parts.append("<tr>" + "".join(cells) + "</tr>")
     parts.append("</table>")
     if len(sides) == 2 and summary:
-        parts.append("<p class='muted'>Paired test: the 95% bootstrap interval of the difference on the same examples "
-                     "and a randomization p-value (below 0.05: unlikely to be chance).</p>")
+        parts.append(
+            "<p class='muted'>Paired test: the 95% bootstrap interval of the difference on the same examples "
+            "and a randomization p-value (below 0.05: unlikely to be chance).</p>"
+        )
     signature = comparison.bleu_signature()
     if signature:
         parts.append(f"<p class='muted'>BLEU signature: <code>{esc(signature)}</code></p>")
     parts.append("<h2>Examples</h2>")
     for i, kind in enumerate(kinds):
         parts.append(f"<input type='radio' name='kind' id='kind-{kind}'{' checked' if i == 0 else ''} hidden>")
-    parts.append("<div class='kinds'>Highlight: " + "".join(
-        f"<label for='kind-{k}'>{KIND_LABELS[k]}</label>" for k in kinds) + "<div class='legend'>")
+    parts.append(
+        "<div class='kinds'>Highlight: "
+        + "".join(f"<label for='kind-{k}'>{KIND_LABELS[k]}</label>" for k in kinds)
+        + "<div class='legend'>"
+    )
     for kind in kinds:
-        legend = "".join(f"<span><span class='hl {kind_family(kind)}-{cat}'>&nbsp;&nbsp;&nbsp;</span> {esc(text)}</span>"
-                         for cat, _colour, text in legend_entries(kind))
+        legend = "".join(
+            f"<span><span class='hl {kind_family(kind)}-{cat}'>&nbsp;&nbsp;&nbsp;</span> {esc(text)}</span>"
+            for cat, _colour, text in legend_entries(kind)
+        )
         parts.append(f"<span class='k lg-{kind}'>{legend}</span>")
     parts.append("</div></div><div class='examples'>")
     for row in comparison.rows:
@@ -148,9 +167,11 @@ def _example_html(row, sides, kinds: tuple[str, ...]) -> str:
         else:
             side = sides[0]
             head.append(f"{METRIC_LABELS[metric]} {format_score(metric, row.score(side, metric))}")
-    parts.append(f"<div class='example'><h3>{esc(' · '.join(head))}</h3>"
-                 f"<details><summary>Prompt</summary><div class='text'>{esc(row.prompt)}</div></details>"
-                 f"<div class='panes' style='grid-template-columns:repeat({columns},1fr)'>")
+    parts.append(
+        f"<div class='example'><h3>{esc(' · '.join(head))}</h3>"
+        f"<details><summary>Prompt</summary><div class='text'>{esc(row.prompt)}</div></details>"
+        f"<div class='panes' style='grid-template-columns:repeat({columns},1fr)'>"
+    )
     parts.append("<div class='pane'><h4>Reference</h4>")
     for ref_side in sides:
         ref_index, reference = row.reference_for(ref_side)
@@ -167,11 +188,16 @@ def _example_html(row, sides, kinds: tuple[str, ...]) -> str:
     parts.append("</div>")
     for side in sides:
         example, prediction = row.example(side), row.prediction(side) or ""
-        scores = ", ".join(f"{METRIC_LABELS[m]} {format_score(m, row.score(side, m))}" for m in ("rouge1", "rougeL", "bleu"))
+        scores = ", ".join(
+            f"{METRIC_LABELS[m]} {format_score(m, row.score(side, m))}" for m in ("rouge1", "rougeL", "bleu")
+        )
         parts.append(f"<div class='pane'><h4>{SIDE_LABELS[side]} prediction</h4><div class='muted'>{scores}</div>")
         for kind in kinds:
-            body = (highlighted_html(prediction, overlap_spans(example, kind, "prediction"), kind)
-                    if prediction else "<span class='empty'>(empty prediction — scores 0)</span>")
+            body = (
+                highlighted_html(prediction, overlap_spans(example, kind, "prediction"), kind)
+                if prediction
+                else "<span class='empty'>(empty prediction — scores 0)</span>"
+            )
             parts.append(f"<div class='text k k-{kind}'>{body}</div>")
         parts.append("</div>")
     parts.append("</div></div>")

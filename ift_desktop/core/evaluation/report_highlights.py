@@ -15,8 +15,15 @@ from collections import Counter
 from dataclasses import dataclass
 
 OVERLAP_KINDS = ("rouge1", "rouge2", "rougeL", "bleu1", "bleu2", "bleu3", "bleu4")
-KIND_LABELS = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L",
-               "bleu1": "BLEU-1", "bleu2": "BLEU-2", "bleu3": "BLEU-3", "bleu4": "BLEU-4"}
+KIND_LABELS = {
+    "rouge1": "ROUGE-1",
+    "rouge2": "ROUGE-2",
+    "rougeL": "ROUGE-L",
+    "bleu1": "BLEU-1",
+    "bleu2": "BLEU-2",
+    "bleu3": "BLEU-3",
+    "bleu4": "BLEU-4",
+}
 # Highlight colours per kind family: (matched, present-but-not-counted)
 KIND_COLOURS = {"rougeN": ("#9fe0b0", "#ffd59e"), "lcs": ("#a9cdf7", "#ffd59e"), "bleu": ("#d7c2f5", "#ffd59e")}
 
@@ -83,12 +90,16 @@ def legend_entries(kind: str) -> list[tuple[str, str, str]]:
     """(category, colour, text) for the legend of an overlap kind."""
     matched, other = KIND_COLOURS[kind_family(kind)]
     if kind == "rougeL":
-        return [("match", matched, "in the longest common subsequence (LCS)"),
-                ("other", other, "also in the other text, but outside the LCS")]
+        return [
+            ("match", matched, "in the longest common subsequence (LCS)"),
+            ("other", other, "also in the other text, but outside the LCS"),
+        ]
     n = kind_order(kind)
     what = "word" if n == 1 else f"{n}-gram"
-    return [("match", matched, f"matched {what} (counted)"),
-            ("other", other, f"{what} also in the other text, not counted (clipped to its count there)")]
+    return [
+        ("match", matched, f"matched {what} (counted)"),
+        ("other", other, f"{what} also in the other text, not counted (clipped to its count there)"),
+    ]
 
 
 def overlap_spans(example: dict | None, kind: str, side: str) -> list[HighlightSpan]:
@@ -113,16 +124,22 @@ def overlap_spans(example: dict | None, kind: str, side: str) -> list[HighlightS
         present = set(other_words)
         for t, word in enumerate(words):
             if t in rank:
-                spans[t] = ("match", f"“{word}”: LCS token {rank[t]} of {len(lcs)}; LCS length {len(lcs)}, "
-                                     f"{len(words)} tokens in the {here}")
+                spans[t] = (
+                    "match",
+                    f"“{word}”: LCS token {rank[t]} of {len(lcs)}; LCS length {len(lcs)}, "
+                    f"{len(words)} tokens in the {here}",
+                )
             elif word in present:
-                spans[t] = ("other", f"“{word}” also occurs in the {there}, but not in the order of the longest "
-                                     "common subsequence, so ROUGE-L does not count it")
+                spans[t] = (
+                    "other",
+                    f"“{word}” also occurs in the {there}, but not in the order of the longest "
+                    "common subsequence, so ROUGE-L does not count it",
+                )
     else:
         n = kind_order(kind)
-        grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+        grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
         own_counts = Counter(grams)
-        other_counts = Counter(tuple(other_words[i:i + n]) for i in range(len(other_words) - n + 1))
+        other_counts = Counter(tuple(other_words[i : i + n]) for i in range(len(other_words) - n + 1))
         counted = {int(s) for s in starts if 0 <= int(s) < len(grams)}
         counted_per_gram = Counter(grams[s] for s in counted)
         for t in range(len(words)):
@@ -132,8 +149,10 @@ def overlap_spans(example: dict | None, kind: str, side: str) -> list[HighlightS
                 if s not in counted and other_counts[gram] == 0:
                     continue
                 status = "counted" if s in counted else "not counted (clipped)"
-                lines.append(f"“{' '.join(gram)}”: {own_counts[gram]}× in the {here}, {other_counts[gram]}× in the "
-                             f"{there}; {counted_per_gram[gram]} counted — this one {status}")
+                lines.append(
+                    f"“{' '.join(gram)}”: {own_counts[gram]}× in the {here}, {other_counts[gram]}× in the "
+                    f"{there}; {counted_per_gram[gram]} counted — this one {status}"
+                )
                 category = "match" if s in counted else (category or "other")
             if category:
                 spans[t] = (category, "\n".join(lines))
@@ -151,9 +170,11 @@ def highlighted_html(text: str, spans: list[HighlightSpan], kind: str) -> str:
     for span in sorted(spans, key=lambda s: s.start):
         if span.start < pos or span.end > len(text):
             continue
-        out.append(html.escape(text[pos:span.start]))
-        out.append(f'<span class="hl {kind_family(kind)}-{span.category}" title="{html.escape(span.tooltip)}">'
-                   f"{html.escape(text[span.start:span.end])}</span>")
+        out.append(html.escape(text[pos : span.start]))
+        out.append(
+            f'<span class="hl {kind_family(kind)}-{span.category}" title="{html.escape(span.tooltip)}">'
+            f"{html.escape(text[span.start : span.end])}</span>"
+        )
         pos = span.end
     out.append(html.escape(text[pos:]))
     return "".join(out)

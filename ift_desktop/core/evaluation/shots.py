@@ -66,11 +66,14 @@ def compare_shot_counts(
         if stage is not None:
             stage.report(0.0, "building prompts")
         prompts = [
-            build_few_shot_prompt(same_task_pool(pool, query), query, k, tokenizer=loaded.tokenizer, context_length=loaded.context_length)
+            build_few_shot_prompt(
+                same_task_pool(pool, query), query, k, tokenizer=loaded.tokenizer, context_length=loaded.context_length
+            )
             for query in queries
         ]
-        result = generate(loaded, [p.text for p in prompts], settings, batch_size=batch_size, state=stage,
-                          what="answers")
+        result = generate(
+            loaded, [p.text for p in prompts], settings, batch_size=batch_size, state=stage, what="answers"
+        )
         scores = score(result.texts, [_references(q) for q in queries])
         corpus = scores["corpus"]
         rows.append(

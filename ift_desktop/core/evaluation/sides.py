@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..progress import TaskState, span
 
@@ -32,8 +32,9 @@ class ScoredSide:
 Scorer = Callable[[object, "TaskState | None"], dict]
 
 
-def score_sides(specs: list, score: Scorer, *, device: str | None = None,
-                state: TaskState | None = None) -> list[ScoredSide]:
+def score_sides(
+    specs: list, score: Scorer, *, device: str | None = None, state: TaskState | None = None
+) -> list[ScoredSide]:
     """``score`` each of ``specs`` (base first, then the run) in turn; the bar is shared evenly, and
     with two models each one's messages start with "Base:" / "Fine-tuned:"."""
     scored = []

@@ -28,7 +28,14 @@ from ..progress import TaskState
 from ..provenance import library_versions, now_iso
 from .gguf_vocab import PLAIN_TEMPLATE, GgufVocab, build_vocab, check_tokenizer
 from .gguf_writer import QUANTS, write_gguf
-from .modelfile import Modelfile, UntranslatableTemplate, build_modelfile, measure_chat_format, ollama_commands, ollama_name
+from .modelfile import (
+    Modelfile,
+    UntranslatableTemplate,
+    build_modelfile,
+    measure_chat_format,
+    ollama_commands,
+    ollama_name,
+)
 from .roundtrip import DEFAULT_PROMPTS, Intended, RoundTripResult, answer_probes, first_difference, round_trip
 from .support import GgufSupport, check_gguf_support
 
@@ -55,7 +62,9 @@ class GgufExport:
 def check_target(run_dir: Path, out_path: str | Path) -> Path:
     out = Path(out_path).expanduser()
     if out.suffix.lower() != ".gguf":
-        raise ExportError(f"{out} does not end in .gguf; give the GGUF file's name, e.g. {out.with_suffix('.gguf').name}.")
+        raise ExportError(
+            f"{out} does not end in .gguf; give the GGUF file's name, e.g. {out.with_suffix('.gguf').name}."
+        )
     if out.is_dir():
         raise ExportError(f"{out} is a folder; give a file name ending in .gguf.")
     if run_dir.resolve() == out.parent.resolve() or run_dir.resolve() in out.resolve().parents:
@@ -115,7 +124,9 @@ def _builtin_pre(record: dict) -> str | None:
     return field.contents() if field is not None else None
 
 
-def export_gguf(run_dir: str | Path, out_path: str | Path, *, quant: str = "f16", state: TaskState | None = None) -> GgufExport:
+def export_gguf(
+    run_dir: str | Path, out_path: str | Path, *, quant: str = "f16", state: TaskState | None = None
+) -> GgufExport:
     """Write the run as ``out_path`` (.gguf) plus ``Modelfile`` and ``<name>.export.json`` beside it."""
     import torch
 
@@ -136,16 +147,44 @@ def export_gguf(run_dir: str | Path, out_path: str | Path, *, quant: str = "f16"
     merged_s = time.monotonic() - started
     state.check_cancelled()
 
-    size, write_s, result = _write_checked_file(model, tokenizer, vocab, intended, reference, support, run_dir=run_dir,
-                                                out=out, quant=quant, max_new_tokens=max_new_tokens, state=state)
+    size, write_s, result = _write_checked_file(
+        model,
+        tokenizer,
+        vocab,
+        intended,
+        reference,
+        support,
+        run_dir=run_dir,
+        out=out,
+        quant=quant,
+        max_new_tokens=max_new_tokens,
+        state=state,
+    )
     del model  # the kept file holds the weights now; the Modelfile and the report need only the tokenizer
-    modelfile = build_modelfile(gguf_name=out.name, render=_renderer(tokenizer, intended.chat_template),
-                                stops=_stops(intended), system_prompt=None, model_label=f"run {run_dir.name}")
+    modelfile = build_modelfile(
+        gguf_name=out.name,
+        render=_renderer(tokenizer, intended.chat_template),
+        stops=_stops(intended),
+        system_prompt=None,
+        model_label=f"run {run_dir.name}",
+    )
     modelfile_path = atomic_write_text(out.parent / "Modelfile", modelfile.text)
-    export = GgufExport(out, quant, size, modelfile, modelfile_path, out.with_name(f"{out.stem}.export.json"), result,
-                        ollama_name(out.stem))
-    timings = {"merge_and_reference_s": round(merged_s, 2), "write_s": round(write_s, 2),
-               "round_trip_s": round(result.seconds, 2), "total_s": round(time.monotonic() - started, 2)}
+    export = GgufExport(
+        out,
+        quant,
+        size,
+        modelfile,
+        modelfile_path,
+        out.with_name(f"{out.stem}.export.json"),
+        result,
+        ollama_name(out.stem),
+    )
+    timings = {
+        "merge_and_reference_s": round(merged_s, 2),
+        "write_s": round(write_s, 2),
+        "round_trip_s": round(result.seconds, 2),
+        "total_s": round(time.monotonic() - started, 2),
+    }
     atomic_write_json(export.report_path, _report(export, run_dir, support, vocab, intended, timings))
     state.report(1.0, "Exported and checked")
     return export
@@ -169,8 +208,9 @@ def _renderer(tokenizer, template: str):
 
 
 def _render_chat(tokenizer, template: str, messages, add_generation_prompt) -> str:
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt,
-                                         chat_template=template)
+    return tokenizer.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=add_generation_prompt, chat_template=template
+    )
 
 
 def _file_tokenizer(run_dir: Path, record: dict, model, tokenizer) -> tuple[GgufVocab, Intended]:
@@ -184,16 +224,36 @@ def _file_tokenizer(run_dir: Path, record: dict, model, tokenizer) -> tuple[Gguf
         )
     template = tokenizer.chat_template if uses_chat else PLAIN_TEMPLATE
     eot = _end_of_turn(_renderer(tokenizer, template), tokenizer) if uses_chat else (tokenizer.eos_token or "")
-    vocab = build_vocab(tokenizer, vocab_size=int(model.get_input_embeddings().weight.shape[0]), chat_template=template,
-                        uses_chat=uses_chat, eot_text=eot, pre=_builtin_pre(record))
-    intended = Intended(chat_template=template, eot_text=vocab.special_texts["eot"], eos_text=tokenizer.eos_token or "",
-                        uses_chat=uses_chat)
+    vocab = build_vocab(
+        tokenizer,
+        vocab_size=int(model.get_input_embeddings().weight.shape[0]),
+        chat_template=template,
+        uses_chat=uses_chat,
+        eot_text=eot,
+        pre=_builtin_pre(record),
+    )
+    intended = Intended(
+        chat_template=template,
+        eot_text=vocab.special_texts["eot"],
+        eos_text=tokenizer.eos_token or "",
+        uses_chat=uses_chat,
+    )
     return vocab, intended
 
 
 def _write_checked_file(
-    model, tokenizer, vocab: GgufVocab, intended: Intended, reference: list[dict], support: GgufSupport, *,
-    run_dir: Path, out: Path, quant: str, max_new_tokens: int, state: TaskState,
+    model,
+    tokenizer,
+    vocab: GgufVocab,
+    intended: Intended,
+    reference: list[dict],
+    support: GgufSupport,
+    *,
+    run_dir: Path,
+    out: Path,
+    quant: str,
+    max_new_tokens: int,
+    state: TaskState,
 ) -> tuple[int, float, RoundTripResult]:
     """Write the GGUF under a temporary name, read it back and judge it; only a file that passes becomes ``out``.
 
@@ -206,8 +266,14 @@ def _write_checked_file(
         write_gguf(model, vocab, support, partial, quant=quant, name=run_dir.name, state=state.span(0.3, 0.6))
         write_s = time.monotonic() - write_started
         state.report(0.6, "Reading the file back and asking it the probe prompts…")
-        result = round_trip(partial, reference=reference, source_tokenizer=tokenizer, intended=intended,
-                            max_new_tokens=max_new_tokens, state=state.span(0.6, 0.97))
+        result = round_trip(
+            partial,
+            reference=reference,
+            source_tokenizer=tokenizer,
+            intended=intended,
+            max_new_tokens=max_new_tokens,
+            state=state.span(0.6, 0.97),
+        )
         _judge(result, quant, lambda: _rounding_explains(model, tokenizer, result, intended, max_new_tokens))
         size = partial.stat().st_size
         os.replace(partial, out)
@@ -217,8 +283,9 @@ def _write_checked_file(
     return size, write_s, result
 
 
-def _report(export: GgufExport, run_dir: Path, support: GgufSupport, vocab: GgufVocab, intended: Intended,
-            timings: dict) -> dict:
+def _report(
+    export: GgufExport, run_dir: Path, support: GgufSupport, vocab: GgufVocab, intended: Intended, timings: dict
+) -> dict:
     """The ``<name>.export.json`` beside the file: what was written, from which run, how it was checked."""
     modelfile = export.modelfile
     return {
@@ -230,11 +297,21 @@ def _report(export: GgufExport, run_dir: Path, support: GgufSupport, vocab: Gguf
         "size_bytes": export.size_bytes,
         "architecture": support.gguf_arch,
         "model_type": support.model_type,
-        "tokenizer": {"pre": vocab.pre, "eos": intended.eos_text, "end_of_turn": intended.eot_text,
-                      "add_bos": vocab.add_bos, "chat_template": intended.chat_template,
-                      "run_used_chat_template": intended.uses_chat},
-        "modelfile": {"path": export.modelfile_path.name, "template_translated": modelfile.template is not None,
-                      "note": modelfile.note, "stops": modelfile.stops, "system": modelfile.system},
+        "tokenizer": {
+            "pre": vocab.pre,
+            "eos": intended.eos_text,
+            "end_of_turn": intended.eot_text,
+            "add_bos": vocab.add_bos,
+            "chat_template": intended.chat_template,
+            "run_used_chat_template": intended.uses_chat,
+        },
+        "modelfile": {
+            "path": export.modelfile_path.name,
+            "template_translated": modelfile.template is not None,
+            "note": modelfile.note,
+            "stops": modelfile.stops,
+            "system": modelfile.system,
+        },
         "ollama": {"name": export.ollama_name, "commands": export.ollama_commands},
         "round_trip": export.round_trip.to_dict(),
         "timings": timings,
@@ -257,8 +334,13 @@ def _rounding_explains(model, tokenizer, result: RoundTripResult, intended: Inte
             if parameter.ndim >= 2:
                 parameter.copy_(parameter.half().float())
     differing = [row for row in result.answers if not row["identical"]]
-    rounded = answer_probes(model, tokenizer, [row["prompt"] for row in differing], uses_chat=intended.uses_chat,
-                            max_new_tokens=max_new_tokens)
+    rounded = answer_probes(
+        model,
+        tokenizer,
+        [row["prompt"] for row in differing],
+        uses_chat=intended.uses_chat,
+        max_new_tokens=max_new_tokens,
+    )
     return all(r["tokens"] == row["gguf_tokens"] for r, row in zip(rounded, differing))
 
 
@@ -268,9 +350,11 @@ def _judge(result: RoundTripResult, quant: str, rounding_explains) -> None:
         raise ExportError(f"The GGUF check failed: {'; '.join(result.problems)}. The file was not kept.")
     if quant == "f16" and not result.all_identical:
         if rounding_explains():
-            reason = ("The merged model with its weights rounded to 16 bits answers exactly as the file, so the file "
-                      "holds the model faithfully and 16-bit rounding alone tipped a close choice between two tokens. "
-                      "The file was not kept; q8_0 export keeps a rounded file and lists the differences.")
+            reason = (
+                "The merged model with its weights rounded to 16 bits answers exactly as the file, so the file "
+                "holds the model faithfully and 16-bit rounding alone tipped a close choice between two tokens. "
+                "The file was not kept; q8_0 export keeps a rounded file and lists the differences."
+            )
         else:
             reason = "The file does not reproduce the model (a conversion fault); it was not kept."
         raise ExportError(

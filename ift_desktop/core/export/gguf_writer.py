@@ -39,11 +39,7 @@ def rotate_for_llama_cpp(weight: np.ndarray, heads: int) -> np.ndarray:
     """Reorder a q/k projection's rows from transformers' half-split rope layout to llama.cpp's
     interleaved one (per head: rows ``[x0..x(d/2-1), y0..y(d/2-1)]`` become ``[x0, y0, x1, y1, …]``)."""
     rows = weight.shape[0]
-    return (
-        weight.reshape(heads, 2, rows // heads // 2, *weight.shape[1:])
-        .swapaxes(1, 2)
-        .reshape(weight.shape)
-    )
+    return weight.reshape(heads, 2, rows // heads // 2, *weight.shape[1:]).swapaxes(1, 2).reshape(weight.shape)
 
 
 def _rope_theta(config) -> float:
@@ -87,7 +83,9 @@ def _convert(data: np.ndarray, quant: str):
     if data.ndim < 2:
         return data.astype(np.float32), None
     if quant == "q8_0" and data.shape[-1] % gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType.Q8_0][0] == 0:
-        return gguf.quants.quantize(data.astype(np.float32), gguf.GGMLQuantizationType.Q8_0), gguf.GGMLQuantizationType.Q8_0
+        return gguf.quants.quantize(
+            data.astype(np.float32), gguf.GGMLQuantizationType.Q8_0
+        ), gguf.GGMLQuantizationType.Q8_0
     return data.astype(np.float16), None
 
 

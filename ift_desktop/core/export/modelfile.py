@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 Render = Callable[[list[dict], bool], str]  # (messages, add_generation_prompt) -> text
 
@@ -82,10 +82,12 @@ def measure_chat_format(render: Render) -> ChatFormat:
         two_turns = render([system, user, answer, user2], True)
         without_system = render([user], True)
     except Exception as exc:  # a template may raise on a role order it does not allow
-        raise UntranslatableTemplate(f"the template refused a test conversation ({type(exc).__name__}: {exc})") from None
+        raise UntranslatableTemplate(
+            f"the template refused a test conversation ({type(exc).__name__}: {exc})"
+        ) from None
     if not prompt_with_generation.startswith(prompt_alone):
         raise UntranslatableTemplate("the generation prompt is not simply appended")
-    assistant_prefix = prompt_with_generation[len(prompt_alone):]
+    assistant_prefix = prompt_with_generation[len(prompt_alone) :]
 
     head, rest = _split(one_exchange, _S)
     system_then_user, rest = _split(rest, _U)
@@ -98,7 +100,7 @@ def measure_chat_format(render: Render) -> ChatFormat:
     answer_then_user, generation = _split(rest, _U2)
     if not answer_then_user.startswith(assistant_suffix):
         raise UntranslatableTemplate("an assistant turn ends differently before a user turn")
-    user_prefix = answer_then_user[len(assistant_suffix):]
+    user_prefix = answer_then_user[len(assistant_suffix) :]
     if generation != user_suffix + assistant_prefix:
         raise UntranslatableTemplate("a later user turn ends differently from the first")
     system_suffix = _strip_end(system_then_user, user_prefix, "user turn's opening")
@@ -108,14 +110,22 @@ def measure_chat_format(render: Render) -> ChatFormat:
     default_system, start = None, ""
     wraps_a_system = start_alone.startswith(head) and start_alone.endswith(system_suffix)
     if start_alone and wraps_a_system and len(start_alone) >= len(head) + len(system_suffix):
-        default_system = start_alone[len(head): len(start_alone) - len(system_suffix)]
+        default_system = start_alone[len(head) : len(start_alone) - len(system_suffix)]
         system_prefix = head
     elif head.startswith(start_alone):
-        start, system_prefix = start_alone, head[len(start_alone):]
+        start, system_prefix = start_alone, head[len(start_alone) :]
     else:
         raise UntranslatableTemplate("the conversation starts differently with and without a system message")
-    return ChatFormat(start, system_prefix, system_suffix, user_prefix, user_suffix, assistant_prefix,
-                      assistant_suffix, default_system)
+    return ChatFormat(
+        start,
+        system_prefix,
+        system_suffix,
+        user_prefix,
+        user_suffix,
+        assistant_prefix,
+        assistant_suffix,
+        default_system,
+    )
 
 
 # --------------------------------------------------------------------------------- Go template
@@ -130,6 +140,7 @@ def _literal(text: str) -> str:
 
 def go_template(fmt: ChatFormat) -> str:
     """Ollama's TEMPLATE for this chat format (Ollama passes the SYSTEM line as the first message)."""
+
     def turn(role: str, prefix: str, suffix: str) -> str:
         return f'eq .Role "{role}" }}}}{_literal(prefix)}{{{{ .Content }}}}{_literal(suffix)}'
 
@@ -196,7 +207,7 @@ def render_go_template(template: str, messages: list[dict]) -> str:
                 chosen, taken = text, True
             if ended_by == "end":
                 return chosen
-            condition = ended_by[len("else if "):]
+            condition = ended_by[len("else if ") :]
 
     text, _ = block(None, ())
     return text
@@ -211,7 +222,9 @@ def check_translation(render: Render, template: str, fmt: ChatFormat) -> None:
             ollama_messages = [{"role": "system", "content": fmt.default_system}] + ollama_messages
         got = render_go_template(template, ollama_messages)
         if got != expected:
-            raise UntranslatableTemplate(f"the translated template renders {got!r} where the model's gives {expected!r}")
+            raise UntranslatableTemplate(
+                f"the translated template renders {got!r} where the model's gives {expected!r}"
+            )
 
 
 # ---------------------------------------------------------------------------------- Modelfile

@@ -66,8 +66,15 @@ class RoundTripResult:
 def answer_probes(model, tokenizer, prompts: list[str], *, uses_chat: bool, max_new_tokens: int) -> list[dict]:
     from ..training.probes import generate_answers
 
-    return generate_answers(model, tokenizer, prompts, is_seq2seq=False, use_chat_template=uses_chat,
-                            max_new_tokens=max_new_tokens, with_tokens=True)
+    return generate_answers(
+        model,
+        tokenizer,
+        prompts,
+        is_seq2seq=False,
+        use_chat_template=uses_chat,
+        max_new_tokens=max_new_tokens,
+        with_tokens=True,
+    )
 
 
 def read_metadata(path: str | Path) -> dict:
@@ -161,17 +168,22 @@ def round_trip(
     answers = []
     for index, row in enumerate(reference):
         state.check_cancelled()
-        state.report(index / max(1, len(reference)), f"Checking the file: probe prompt {index + 1} of {len(reference)}…")
-        got = answer_probes(model, tokenizer, [row["prompt"]], uses_chat=intended.uses_chat,
-                            max_new_tokens=max_new_tokens)[0]
-        answers.append({
-            "prompt": row["prompt"],
-            "merged": row["answer"],
-            "gguf": got["answer"],
-            "identical": got["tokens"] == row["tokens"],
-            "merged_tokens": row["tokens"],
-            "gguf_tokens": got["tokens"],
-        })
+        state.report(
+            index / max(1, len(reference)), f"Checking the file: probe prompt {index + 1} of {len(reference)}…"
+        )
+        got = answer_probes(
+            model, tokenizer, [row["prompt"]], uses_chat=intended.uses_chat, max_new_tokens=max_new_tokens
+        )[0]
+        answers.append(
+            {
+                "prompt": row["prompt"],
+                "merged": row["answer"],
+                "gguf": got["answer"],
+                "identical": got["tokens"] == row["tokens"],
+                "merged_tokens": row["tokens"],
+                "gguf_tokens": got["tokens"],
+            }
+        )
     identical = sum(a["identical"] for a in answers)
     return RoundTripResult(answers, identical, len(answers), checks, time.monotonic() - started, problems)
 

@@ -119,9 +119,7 @@ def format_for_model(
 
     use_chat = has_chat_template(tokenizer) if use_chat_template is None else bool(use_chat_template)
     if use_chat and not has_chat_template(tokenizer):
-        raise ModelError(
-            "This model's tokenizer has no chat template; turn 'use chat template' off for it."
-        )
+        raise ModelError("This model's tokenizer has no chat template; turn 'use chat template' off for it.")
 
     if use_chat:
         prompt_text, completion_text = _chat_parts(prompt, completion, tokenizer)

@@ -26,8 +26,8 @@ from ..hub_errors import hub_failure
 from ..progress import TaskState
 from .builtin import ensure_builtin_converted, ensure_builtin_tokenizer
 from .consent import check_remote_code, remote_code_allowed, with_consent
-from .pickles import is_refused_pickle, refused_pickle_message
 from .device import choose_device, choose_dtype
+from .pickles import is_refused_pickle, refused_pickle_message
 from .spec import ModelSpec, read_run_record
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,9 @@ def _check_model_folder(folder: Path, *, need_weights: bool) -> None:
     except (OSError, ValueError) as exc:
         raise ModelError(f"{folder / 'config.json'} is not valid JSON ({exc}); the model folder is damaged.") from None
     if need_weights and not any(any(folder.glob(p)) for p in WEIGHT_PATTERNS):
-        raise ModelError(f"Model folder {folder} has no weights (*.safetensors or *.bin); the download may be incomplete.")
+        raise ModelError(
+            f"Model folder {folder} has no weights (*.safetensors or *.bin); the download may be incomplete."
+        )
 
 
 def resolve_model_folder(spec: ModelSpec, state: TaskState | None = None) -> Path:
@@ -165,8 +167,9 @@ def _tokenizer_from(folder: Path | str, spec: ModelSpec):
         tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=spec.trust_remote_code)
     except Exception as exc:
         raise ModelError(
-            f"Could not load the tokenizer of {spec.display_name} from {folder} ({type(exc).__name__}: {exc})."
-            .replace("\n", " "),
+            f"Could not load the tokenizer of {spec.display_name} from {folder} ({type(exc).__name__}: {exc}).".replace(
+                "\n", " "
+            ),
             hint="The folder needs tokenizer files (tokenizer.json or tokenizer_config.json).",
         ) from None
     if tokenizer.pad_token is None:
@@ -209,7 +212,9 @@ def load_model_config(spec: ModelSpec, state: TaskState | None = None):
     if spec.source == "run":
         base, _, full = run_parts(spec.name_or_path)
         base = _run_base(spec, base)
-        return load_model_config(ModelSpec("local", str(full), base.trust_remote_code) if full is not None else base, state)
+        return load_model_config(
+            ModelSpec("local", str(full), base.trust_remote_code) if full is not None else base, state
+        )
     spec = consented(spec)
     if spec.source == "hub":
         try:
@@ -227,8 +232,9 @@ def load_model_config(spec: ModelSpec, state: TaskState | None = None):
         return AutoConfig.from_pretrained(str(folder), trust_remote_code=spec.trust_remote_code)
     except Exception as exc:
         raise ModelError(
-            f"{folder / 'config.json'} is not a model configuration transformers understands ({type(exc).__name__}: {exc})."
-            .replace("\n", " ")
+            f"{folder / 'config.json'} is not a model configuration transformers understands ({type(exc).__name__}: {exc}).".replace(
+                "\n", " "
+            )
         ) from None
 
 
@@ -275,8 +281,9 @@ def _model_from(folder: Path, spec: ModelSpec, *, dtype: torch.dtype, state: Tas
         config = AutoConfig.from_pretrained(str(folder), trust_remote_code=spec.trust_remote_code)
     except Exception as exc:
         raise ModelError(
-            f"{folder / 'config.json'} is not a model configuration transformers understands ({type(exc).__name__}: {exc})."
-            .replace("\n", " "),
+            f"{folder / 'config.json'} is not a model configuration transformers understands ({type(exc).__name__}: {exc}).".replace(
+                "\n", " "
+            ),
         ) from None
     seq2seq = is_seq2seq_config(config)
     auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
@@ -284,9 +291,7 @@ def _model_from(folder: Path, spec: ModelSpec, *, dtype: torch.dtype, state: Tas
         state.check_cancelled()
         state.report(None, f"Loading {spec.display_name}")
     try:
-        model = auto.from_pretrained(
-            str(folder), config=config, dtype=dtype, trust_remote_code=spec.trust_remote_code
-        )
+        model = auto.from_pretrained(str(folder), config=config, dtype=dtype, trust_remote_code=spec.trust_remote_code)
     except Exception as exc:
         if is_refused_pickle(exc):
             raise ModelError(refused_pickle_message("The model weights", folder)) from None
@@ -335,8 +340,9 @@ def load_model(
             if is_refused_pickle(exc):
                 raise ModelError(refused_pickle_message("The LoRA adapter", adapter)) from None
             raise ModelError(
-                f"The LoRA adapter in {adapter} does not fit its base model {base.display_name} ({type(exc).__name__}: {exc})."
-                .replace("\n", " ")
+                f"The LoRA adapter in {adapter} does not fit its base model {base.display_name} ({type(exc).__name__}: {exc}).".replace(
+                    "\n", " "
+                )
             ) from None
     if not seq2seq:
         tokenizer.padding_side = "left"  # batched generation continues right after each prompt

@@ -42,7 +42,7 @@ class ModelSpec:
 
     # ------------------------------------------------------------------------------------------
     @classmethod
-    def parse(cls, text: str | Path, *, trust_remote_code: bool = False, revision: str | None = None) -> "ModelSpec":
+    def parse(cls, text: str | Path, *, trust_remote_code: bool = False, revision: str | None = None) -> ModelSpec:
         """Interpret ``builtin``, a Hub id (``org/name``) or a folder path (a model or a run)."""
         if isinstance(text, Path):
             raw = str(text)
@@ -85,12 +85,12 @@ class ModelSpec:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def same_model(self, other: "ModelSpec") -> bool:
+    def same_model(self, other: ModelSpec) -> bool:
         """The same model, whatever consent each load carries."""
         return (self.source, self.name_or_path, self.revision) == (other.source, other.name_or_path, other.revision)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelSpec":
+    def from_dict(cls, data: dict) -> ModelSpec:
         """The model a record names. Its ``trust_remote_code`` is ignored: consent to run a model's code
         comes from the user on this machine, never from a file that travels with a run."""
         try:
@@ -101,7 +101,9 @@ class ModelSpec:
                 revision=data.get("revision"),
             )
         except KeyError as exc:
-            raise ModelError(f"Model record is missing the field {exc}; it needs 'source' and 'name_or_path'.") from None
+            raise ModelError(
+                f"Model record is missing the field {exc}; it needs 'source' and 'name_or_path'."
+            ) from None
 
     def __str__(self) -> str:
         return self.name_or_path if self.source != "builtin" else "builtin"
@@ -113,7 +115,13 @@ def read_run_record(run_dir: str | Path) -> dict:
         return RunFolder(run_dir).load_record()
     except RunRecordUnreadable as exc:
         if exc.missing:
-            raise ModelError(f"{run_dir} is not a training run (no run.json); choose a run folder or a model folder.") from None
+            raise ModelError(
+                f"{run_dir} is not a training run (no run.json); choose a run folder or a model folder."
+            ) from None
         if exc.kind == "not-object":
-            raise ModelError(f"The run record {exc.path} is not a JSON object; the run folder may be damaged.") from None
-        raise ModelError(f"The run record {exc.path} is unreadable ({exc.reason}); the run folder may be damaged.") from None
+            raise ModelError(
+                f"The run record {exc.path} is not a JSON object; the run folder may be damaged."
+            ) from None
+        raise ModelError(
+            f"The run record {exc.path} is unreadable ({exc.reason}); the run folder may be damaged."
+        ) from None

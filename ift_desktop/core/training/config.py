@@ -92,7 +92,10 @@ class TrainConfig:
         metavar="F",
     )
     weight_decay: float = setting(
-        "AdamW weight decay (a pull of the weights towards zero); 0 turns it off.", 0.0, label="Weight decay", metavar="F"
+        "AdamW weight decay (a pull of the weights towards zero); 0 turns it off.",
+        0.0,
+        label="Weight decay",
+        metavar="F",
     )
     batch_size: int = setting(
         "Examples per forward pass. Larger is steadier and faster per example but needs more memory.",
@@ -299,7 +302,7 @@ class TrainConfig:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         data = dict(data)
         version = data.pop("schema_version", SCHEMA_VERSION)
         if not isinstance(version, int) or version > SCHEMA_VERSION:
@@ -310,14 +313,16 @@ class TrainConfig:
         known = {item.name for item in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise TrainingError(f"Unknown training setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
+            raise TrainingError(
+                f"Unknown training setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}."
+            )
         try:
             return cls(**data)
         except TypeError as exc:
             raise TrainingError(f"Training settings are malformed ({exc}).") from None
 
     @classmethod
-    def from_json(cls, text_or_path: str | Path) -> "TrainConfig":
+    def from_json(cls, text_or_path: str | Path) -> TrainConfig:
         text = str(text_or_path)
         if isinstance(text_or_path, Path) or not text.lstrip().startswith("{"):
             text = Path(text_or_path).read_text(encoding="utf-8")

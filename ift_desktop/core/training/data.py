@@ -117,7 +117,9 @@ def check_dataset_folder(data_dir: str | Path) -> Path:
     """Fail early (before loading a model) when ``data_dir`` is not a prepared dataset."""
     data_dir = Path(data_dir).expanduser()
     if not data_dir.is_dir():
-        raise DataError(f"Dataset folder {data_dir} does not exist; prepare one with `ift-desktop prepare --out {data_dir}`.")
+        raise DataError(
+            f"Dataset folder {data_dir} does not exist; prepare one with `ift-desktop prepare --out {data_dir}`."
+        )
     for name in ("train.jsonl", "manifest.json"):
         if not (data_dir / name).is_file():
             raise DataError(
@@ -154,8 +156,9 @@ def dataset_max_length(
         raise DataError(f"The training split {data_dir / 'train.jsonl'} is empty; prepare the dataset with more rows.")
     if state is not None:
         state.report(None, "Measuring the training examples' lengths")
-    stats = token_stats(rows, tokenizer, max_length=512, is_seq2seq=is_seq2seq,
-                        use_chat_template=use_chat_template, state=state)
+    stats = token_stats(
+        rows, tokenizer, max_length=512, is_seq2seq=is_seq2seq, use_chat_template=use_chat_template, state=state
+    )
     length = stats.suggested_max_length(keep=DEFAULT_KEEP_WHOLE)
     return length, f"keeps {DEFAULT_KEEP_WHOLE:.0%} of the {len(rows):,} training examples whole"
 

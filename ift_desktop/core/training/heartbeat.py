@@ -20,9 +20,9 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..atomic import atomic_write_json
 from ..errors import TrainingError
@@ -79,9 +79,11 @@ class RunStatusFile:
             retry = {"retry": event["retry"]} if event.get("retry") else {}  # an out-of-memory failure's retry
             self.update(status=status, message=str(event.get("message", "")), **retry)
         elif kind == "log":
-            self.update(step=int(event.get("step") or 0), max_steps=int(event.get("max_steps") or 0), eta_s=event.get("eta_s"))
+            self.update(
+                step=int(event.get("step") or 0), max_steps=int(event.get("max_steps") or 0), eta_s=event.get("eta_s")
+            )
 
-    def start(self) -> "RunStatusFile":
+    def start(self) -> RunStatusFile:
         try:
             self.update()
         except OSError as exc:  # the first write is where an unwritable run folder shows
@@ -189,7 +191,9 @@ def shown_status(status: str, run_dir: str | Path) -> str:
     return "running" if training_process_state(run_dir, data) == "live" else "interrupted"
 
 
-def read_run_status(run_dir: str | Path, *, stale_after_s: float = STALE_AFTER_S, now: float | None = None) -> RunStatus:
+def read_run_status(
+    run_dir: str | Path, *, stale_after_s: float = STALE_AFTER_S, now: float | None = None
+) -> RunStatus:
     """Read ``status.json``: ended, live, or interrupted (decided by :func:`training_process_state`)."""
     try:
         data = _read_status_file(run_dir)
@@ -248,7 +252,9 @@ def read_control(run_dir: str | Path) -> str:
 class ControlFileWatcher:
     """The training side: applies ``control.json`` to a ``TrainingControl`` a few times a second."""
 
-    def __init__(self, run_dir: str | Path, control, *, interval_s: float = 0.3, on_change: Callable[[str], None] | None = None):
+    def __init__(
+        self, run_dir: str | Path, control, *, interval_s: float = 0.3, on_change: Callable[[str], None] | None = None
+    ):
         self.run_dir = Path(run_dir)
         self.control = control
         self.interval_s = interval_s
@@ -257,7 +263,7 @@ class ControlFileWatcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="ift-control-file", daemon=True)
 
-    def start(self) -> "ControlFileWatcher":
+    def start(self) -> ControlFileWatcher:
         self._thread.start()
         return self
 

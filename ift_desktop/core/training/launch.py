@@ -181,8 +181,13 @@ def entry_arguments(run_file: str | Path, out_dir: str | Path) -> list[str]:
 
 
 def accelerate_argv(
-    *, accelerate_config: str | Path, run_file: str | Path, out_dir: str | Path, processes: int,
-    port: int | None = None, python: str | None = None,
+    *,
+    accelerate_config: str | Path,
+    run_file: str | Path,
+    out_dir: str | Path,
+    processes: int,
+    port: int | None = None,
+    python: str | None = None,
 ) -> list[str]:
     """``python -m accelerate.commands.launch ...`` for this machine (the app's own launcher)."""
     argv = [python or sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(accelerate_config),
@@ -227,7 +232,7 @@ def slurm_script(
     name = "ift-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in run_dir.name)[:40]
     launch = (
         'python -m accelerate.commands.launch --config_file "$ACCELERATE_CONFIG" '
-        f"--num_machines {nodes} --num_processes {processes} --machine_rank \"$SLURM_NODEID\" "
+        f'--num_machines {nodes} --num_processes {processes} --machine_rank "$SLURM_NODEID" '
         '--main_process_ip "$MASTER_ADDR" --main_process_port "$MASTER_PORT" '
         '-m ift_desktop train --config "$RUN_FILE" --out "$OUT"'
     )
@@ -287,7 +292,9 @@ def write_cluster_files(run_dir: str | Path, *, nodes: int, gpus_per_node: int) 
             run_dir / LAUNCH_SCRIPT_NAME,
             launch_script(run_dir, processes=max(run_file.processes, 1), nodes=nodes, gpus_per_node=gpus_per_node),
         ),
-        "slurm": atomic_write_text(run_dir / SLURM_SCRIPT_NAME, slurm_script(run_dir, nodes=nodes, gpus_per_node=gpus_per_node)),
+        "slurm": atomic_write_text(
+            run_dir / SLURM_SCRIPT_NAME, slurm_script(run_dir, nodes=nodes, gpus_per_node=gpus_per_node)
+        ),
     }
     for path in written.values():
         path.chmod(0o755)

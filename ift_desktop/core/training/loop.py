@@ -15,9 +15,9 @@ import contextlib
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import torch
 from transformers import PrinterCallback
@@ -215,7 +215,12 @@ def _check_new(run: RunFolder, emit) -> tuple[None, dict]:
     """A new run's folder must hold no run; one that died before its first checkpoint starts again."""
     if run.check_new():
         run.clear_unstarted()
-        emit({"type": "warning", "message": f"{run.path.name} ended before its first checkpoint; starting it again from the beginning."})
+        emit(
+            {
+                "type": "warning",
+                "message": f"{run.path.name} ended before its first checkpoint; starting it again from the beginning.",
+            }
+        )
     return None, {}
 
 
@@ -313,7 +318,8 @@ def _write_start_record(
                 "skipped_too_long": data.train.n_skipped,
             },
             "versions": library_versions(),
-            "device": vars(describe_device(prepared.device)) | {
+            "device": vars(describe_device(prepared.device))
+            | {
                 "dtype": str(prepared.dtype).replace("torch.", ""),
                 "precision": prepared.precision.name,
                 "precision_reason": prepared.precision.reason,
@@ -439,7 +445,11 @@ def _fail_on_nan_loss(bridge: EventCallback, trainer, run: RunFolder, prepared: 
     message = (
         f"The training loss became NaN or infinite at step {bridge.nan_step}, so the run was stopped. "
         f"Lower the learning rate (now {prepared.config.learning_rate:g})"
-        + (" or use fp32 precision." if prepared.dtype != torch.float32 else ", or check the data for empty completions.")
+        + (
+            " or use fp32 precision."
+            if prepared.dtype != torch.float32
+            else ", or check the data for empty completions."
+        )
     )
     global_step = int(trainer.state.global_step)
     run.update_record(status="failed", error=message, global_step=global_step, finished=now_iso())

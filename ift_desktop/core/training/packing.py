@@ -70,10 +70,10 @@ class PackingCollator:
             start = 0
             for index in row:
                 item, n = batch[index], lengths[index]
-                input_ids[r, start:start + n] = torch.tensor(item["input_ids"], dtype=torch.long)
-                labels[r, start + 1:start + n] = torch.tensor(item["labels"][1:n], dtype=torch.long)
-                position_ids[r, start:start + n] = torch.arange(n)
-                segments[r, start:start + n] = index
+                input_ids[r, start : start + n] = torch.tensor(item["input_ids"], dtype=torch.long)
+                labels[r, start + 1 : start + n] = torch.tensor(item["labels"][1:n], dtype=torch.long)
+                position_ids[r, start : start + n] = torch.arange(n)
+                segments[r, start : start + n] = index
                 start += n
             position_ids[r, start:] = torch.arange(width - start)
         return {

@@ -78,7 +78,9 @@ class RankSyncedControl(TrainingControl):
             return
         import torch.distributed as dist
 
-        device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+        device = (
+            torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+        )
         flags = torch.tensor(
             [int(self.local.stop_requested()), int(self.local.is_paused())] if is_main_process() else [0, 0],
             dtype=torch.int32,

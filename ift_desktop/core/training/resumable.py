@@ -70,7 +70,9 @@ def check_resumable(run_dir: str | Path, *, need_checkpoint: bool = True) -> tup
             "unstarted",
         )
     if checkpoint is None:
-        raise ResumeRefused(f"Run {run.path.name} has no checkpoint to continue from; start a new run instead.", "no-checkpoint")
+        raise ResumeRefused(
+            f"Run {run.path.name} has no checkpoint to continue from; start a new run instead.", "no-checkpoint"
+        )
     return run, record, checkpoint
 
 

@@ -40,7 +40,9 @@ class RunFile:
         if isinstance(self.processes, bool) or not isinstance(self.processes, int) or self.processes < 1:
             raise TrainingError(f"Processes is {self.processes!r}; it must be a whole number of at least 1.")
         if self.strategy not in STRATEGIES:
-            raise TrainingError(f"Unknown way to share the model '{self.strategy}'; use one of: {', '.join(STRATEGIES)}.")
+            raise TrainingError(
+                f"Unknown way to share the model '{self.strategy}'; use one of: {', '.join(STRATEGIES)}."
+            )
         if self.model.trust_remote_code:  # consent stays on the machine; never carried by the file
             object.__setattr__(self, "model", replace(self.model, trust_remote_code=False))
 
@@ -60,17 +62,19 @@ class RunFile:
     def write(self, path: str | Path) -> Path:
         return atomic_write_json(path, self.to_dict())
 
-    def with_launch(self, processes: int, strategy: str | None = None) -> "RunFile":
+    def with_launch(self, processes: int, strategy: str | None = None) -> RunFile:
         return replace(self, processes=processes, strategy=strategy or self.strategy)
 
     # ------------------------------------------------------------------------------- reading
     @classmethod
-    def from_dict(cls, data: dict, *, where: str = "the run file") -> "RunFile":
+    def from_dict(cls, data: dict, *, where: str = "the run file") -> RunFile:
         if not isinstance(data, dict):
             raise TrainingError(f"{where} is not a run file (a JSON object with config, model and data).")
         version = data.get("schema_version", RUN_FILE_VERSION) if data.get("kind") == RUN_FILE_KIND else 1
         if not isinstance(version, int) or version > RUN_FILE_VERSION:
-            raise TrainingError(f"{where} has run-file version {version!r}; this app reads up to {RUN_FILE_VERSION}. Update the app.")
+            raise TrainingError(
+                f"{where} has run-file version {version!r}; this app reads up to {RUN_FILE_VERSION}. Update the app."
+            )
         missing = [key for key in ("config", "model", "data") if not isinstance(data.get(key), dict)]
         if missing:
             raise TrainingError(f"{where} lacks {', '.join(missing)}; save it again from the Train page.")
@@ -100,7 +104,7 @@ class RunFile:
             raise TrainingError(f"{where} is malformed ({exc}).") from None
 
     @classmethod
-    def read(cls, path: str | Path) -> "RunFile":
+    def read(cls, path: str | Path) -> RunFile:
         """Read ``launch.json`` (or a run folder's ``run.json``, or a run folder itself)."""
         path = Path(path).expanduser()
         if path.is_dir():
@@ -119,7 +123,6 @@ _UNREADABLE = {
     "not-object": "Run file {path} is not a JSON object; choose a launch.json or run.json.",
     "unreadable": "Run file {path} cannot be read ({reason}).",
 }
-
 
 
 def write_run_file(run_dir: str | Path, run_file: RunFile) -> Path:

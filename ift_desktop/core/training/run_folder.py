@@ -112,10 +112,16 @@ class RunFolder:
             return self.load_record()
         except RunRecordUnreadable as exc:
             if exc.missing:
-                raise TrainingError(f"{self.path} holds no run (run.json is missing); start a new run there instead.") from None
+                raise TrainingError(
+                    f"{self.path} holds no run (run.json is missing); start a new run there instead."
+                ) from None
             if exc.kind == "not-object":
-                raise TrainingError(f"{self.record_path} is not a run record (not a JSON object); the run folder is damaged.") from None
-            raise TrainingError(f"{self.record_path} is unreadable ({exc.reason}); the run folder is damaged.") from None
+                raise TrainingError(
+                    f"{self.record_path} is not a run record (not a JSON object); the run folder is damaged."
+                ) from None
+            raise TrainingError(
+                f"{self.record_path} is unreadable ({exc.reason}); the run folder is damaged."
+            ) from None
 
     def record_or_none(self) -> dict | None:
         """``run.json``, or None when it is missing or damaged (lists and summaries show what they can)."""

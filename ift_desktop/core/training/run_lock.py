@@ -40,7 +40,7 @@ class RunLock:
         self._handle = None
         self._created_folder = False
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> RunLock:
         if self.run_dir.exists() and not self.run_dir.is_dir():
             raise TrainingError(f"{self.run_dir} is a file; choose a folder for the run.")
         try:
@@ -87,7 +87,7 @@ class RunLock:
                     lock_path(self.run_dir).unlink(missing_ok=True)
                     self.run_dir.rmdir()
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
@@ -100,7 +100,7 @@ def is_being_trained(run_dir: str | Path) -> bool:
     if fcntl is None or not path.is_file():
         return False
     try:
-        with open(path, "r", encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
             except OSError:

@@ -17,8 +17,8 @@ import contextlib
 import errno
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..atomic import atomic_write_text
 from ..errors import TrainingError

@@ -60,9 +60,7 @@ class RunTail:
         self.status = read_run_status(self.run.path, **kwargs)
         events: list[dict] = []
         for row in self._metrics.read():
-            events.append(
-                {"type": "log", **row, "max_steps": self.status.max_steps, "eta_s": self.status.eta_s}
-            )
+            events.append({"type": "log", **row, "max_steps": self.status.max_steps, "eta_s": self.status.eta_s})
             if row.get("eval_loss") is not None:
                 events.append({"type": "eval", "step": row.get("step"), "eval_loss": row["eval_loss"]})
         for row in self._probes.read():

@@ -50,7 +50,9 @@ def start_detached(argv: list[str], run_dir: str | Path, *, env: dict | None = N
     return process.pid
 
 
-def train_argv(run_file: str | Path, out_dir: str | Path, *, resume: bool = False, python: str | None = None) -> list[str]:
+def train_argv(
+    run_file: str | Path, out_dir: str | Path, *, resume: bool = False, python: str | None = None
+) -> list[str]:
     """The command line of a run started from its run file (what ``--detach`` and the app start)."""
     argv = [python or sys.executable, "-m", "ift_desktop", "train", "--config", str(run_file), "--out", str(out_dir)]
     return argv + (["--resume"] if resume else [])
@@ -74,9 +76,7 @@ def failure_message(lines: list[str], returncode: int, processes: int, run_dir: 
     else:
         how = f"ended with code {returncode}"
     checkpoint = RunFolder(run_dir).last_checkpoint()
-    after = (
-        f"continue it from {checkpoint.name}." if checkpoint else "it had no checkpoint yet, so start it again."
-    )
+    after = f"continue it from {checkpoint.name}." if checkpoint else "it had no checkpoint yet, so start it again."
     return f"{who} {how}, so the launcher ended the run; {after}"
 
 

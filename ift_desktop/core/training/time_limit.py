@@ -78,8 +78,11 @@ class TimeLimit(TrainerCallback):
             return
         rates = [group["lr"] for group in optimizer.param_groups]
         replanned = get_scheduler(
-            args.lr_scheduler_type, optimizer, num_warmup_steps=self._warmup,
-            num_training_steps=max(last_step, self._warmup + 1), scheduler_specific_kwargs=args.lr_scheduler_kwargs,
+            args.lr_scheduler_type,
+            optimizer,
+            num_warmup_steps=self._warmup,
+            num_training_steps=max(last_step, self._warmup + 1),
+            scheduler_specific_kwargs=args.lr_scheduler_kwargs,
         )
         lr_scheduler.lr_lambdas = replanned.lr_lambdas
         for group, rate in zip(optimizer.param_groups, rates):  # building a scheduler sets the rate: undo it

@@ -113,14 +113,18 @@ class Workspace:
                 items.append(self._item(kind, manifest.parent, manifest))
         elif kind == "run":
             for run_json in self.runs_dir.glob("*/run.json"):
-                items.append(self._item(kind, run_json.parent, run_json, summary=RunFolder(run_json.parent).record_or_none()))
+                items.append(
+                    self._item(kind, run_json.parent, run_json, summary=RunFolder(run_json.parent).record_or_none())
+                )
         else:
             for file in self.evaluations_dir.glob("*.json"):
                 items.append(self._item(kind, file, file, name=file.stem))
         return items
 
     @staticmethod
-    def _item(kind: str, path: Path, record: Path, name: str | None = None, summary: dict | None = None) -> WorkspaceItem:
+    def _item(
+        kind: str, path: Path, record: Path, name: str | None = None, summary: dict | None = None
+    ) -> WorkspaceItem:
         if summary is None and kind != "run":  # a run's record is read by RunFolder
             try:
                 summary = json.loads(record.read_text(encoding="utf-8"))

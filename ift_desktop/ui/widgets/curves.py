@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from ift_desktop.ui.widgets.plot_parts import StepAxis, let_title_shrink, title_with_key
 
-
 REDRAW_INTERVAL_MS = 100
 EMA_BETA = 0.9  # smoothing of the training loss; bias-corrected so the first points are not dragged to 0
 
@@ -28,6 +27,8 @@ _EVAL = (215, 95, 20)
 def _hex(rgb: tuple[int, int, int]) -> str:
     red, green, blue = rgb
     return f"#{red:02x}{green:02x}{blue:02x}"
+
+
 _LR = (80, 140, 80)
 _GRAD = (140, 80, 160)
 _SPEED = (60, 120, 130)
@@ -99,8 +100,9 @@ class TrainingCurves(QWidget):
 
         # the key is part of the title, above the plot area: it never covers a line
         key = [(_hex(_RAW), "training loss"), (_hex(_SMOOTH), "smoothed"), (_hex(_EVAL), "validation loss")]
-        self.loss_plot = self.view.addPlot(row=0, col=0, colspan=3, title=title_with_key("Loss", key),
-                                           axisItems={"bottom": StepAxis("bottom")})
+        self.loss_plot = self.view.addPlot(
+            row=0, col=0, colspan=3, title=title_with_key("Loss", key), axisItems={"bottom": StepAxis("bottom")}
+        )
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
         self.lr_plot = self._small_plot(1, 0, "Learning rate")
@@ -146,7 +148,9 @@ class TrainingCurves(QWidget):
         self._lr_item = self.lr_plot.plot(pen=pg.mkPen(_LR, width=2))
         self._grad_item = self.grad_plot.plot(pen=pg.mkPen(_GRAD, width=1.5))
         self._speed_item = self.speed_plot.plot(pen=pg.mkPen(_SPEED, width=1.5))
-        self._marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((120, 120, 120), style=pg.QtCore.Qt.DashLine))
+        self._marker = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen((120, 120, 120), style=pg.QtCore.Qt.DashLine)
+        )
         self._marker.hide()
         self.loss_plot.addItem(self._marker)
 

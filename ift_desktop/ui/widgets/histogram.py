@@ -110,8 +110,11 @@ class LengthHistogram(QWidget):
         for mask, colour in ((~cut, _KEPT), (cut, _CUT)):
             if mask.any():
                 bars = pg.BarGraphItem(
-                    x=centers[mask], height=self._counts[mask], width=width,
-                    brush=pg.mkBrush(*colour), pen=pg.mkPen(None),
+                    x=centers[mask],
+                    height=self._counts[mask],
+                    width=width,
+                    brush=pg.mkBrush(*colour),
+                    pen=pg.mkPen(None),
                 )
                 item.addItem(bars)
                 self._bars.append(bars)

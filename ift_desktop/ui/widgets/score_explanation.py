@@ -40,7 +40,7 @@ _TITLE_STYLE = "font-weight: 600; color: #344054;"
 
 
 class OverlapKindBar(QWidget):
-    """"Highlight:" and one toggle button per overlap kind, with the legend of the chosen kind below."""
+    """ "Highlight:" and one toggle button per overlap kind, with the legend of the chosen kind below."""
 
     kind_changed = Signal(str)
 
@@ -59,8 +59,10 @@ class OverlapKindBar(QWidget):
             button.setCheckable(True)
             button.setFocusPolicy(Qt.TabFocus)
             button.setToolTip(KIND_TIPS[name])
-            button.setStyleSheet("QPushButton { padding: 3px 10px; } QPushButton:checked { background: #2563eb;"
-                                 " color: white; border: 1px solid #1d4ed8; border-radius: 4px; }")
+            button.setStyleSheet(
+                "QPushButton { padding: 3px 10px; } QPushButton:checked { background: #2563eb;"
+                " color: white; border: 1px solid #1d4ed8; border-radius: 4px; }"
+            )
             self.group.addButton(button)
             self.kind_buttons[name] = button
             self.row.addWidget(button)
@@ -142,15 +144,19 @@ def kind_numbers_html(example: dict | None, kind: str) -> str:
     if kind.startswith("bleu"):
         n = numbers["n"]
         unit = "tokens" if n == 1 else f"{n}-grams"
-        return (f"<b>{label}</b>: p{n} = {numbers['matched']}/{numbers['prediction_total']} {unit} = "
-                f"{numbers['precision']:.3f}<br>sentence BLEU {format_score('bleu', example.get('bleu'))}")
+        return (
+            f"<b>{label}</b>: p{n} = {numbers['matched']}/{numbers['prediction_total']} {unit} = "
+            f"{numbers['precision']:.3f}<br>sentence BLEU {format_score('bleu', example.get('bleu'))}"
+        )
     matched = numbers.get("matched", numbers.get("lcs", 0))
     unit = {"rougeL": "word", "rouge1": "word", "rouge2": "bigram"}[kind] + ("" if matched == 1 else "s")
     what = "in the LCS" if kind == "rougeL" else "matched"
-    return (f"<b>{label}</b>: {matched} {unit} {what}<br>"
-            f"P = {matched}/{numbers['prediction_total']} = {numbers['precision']:.3f} · "
-            f"R = {matched}/{numbers['reference_total']} = {numbers['recall']:.3f} · "
-            f"F = {numbers['fmeasure']:.3f}")
+    return (
+        f"<b>{label}</b>: {matched} {unit} {what}<br>"
+        f"P = {matched}/{numbers['prediction_total']} = {numbers['precision']:.3f} · "
+        f"R = {matched}/{numbers['reference_total']} = {numbers['recall']:.3f} · "
+        f"F = {numbers['fmeasure']:.3f}"
+    )
 
 
 def _section(explained: dict) -> str:
@@ -162,15 +168,17 @@ def explanation_html(example: dict | None, kind: str, side_label: str) -> str:
     """The explanation of ``kind`` for one example; BLEU-n also shows how sentence BLEU follows."""
     if example is None:
         return ""
-    parts = [f"<p style='color:#667085;margin:0'>{html.escape(side_label)} vs. the reference shown</p>",
-             _section(explain_example(example, kind))]
+    parts = [
+        f"<p style='color:#667085;margin:0'>{html.escape(side_label)} vs. the reference shown</p>",
+        _section(explain_example(example, kind)),
+    ]
     if kind.startswith("bleu"):
         parts.append(_section(explain_example(example, "bleu")))
     return "".join(parts)
 
 
 class ExplanationPanel(QWidget):
-    """"How the score is computed": the core explanation of one kind with the example's numbers."""
+    """ "How the score is computed": the core explanation of one kind with the example's numbers."""
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -1,4 +1,4 @@
-""""What the model will see": a templated example drawn token by token in two colours.
+""" "What the model will see": a templated example drawn token by token in two colours.
 
 Prompt tokens are masked during training (no loss) and completion tokens are trained on; the
 view colours them differently, alternates the shade of neighbouring tokens so that token
@@ -37,6 +37,7 @@ def _decode_groups(tokenizer, ids: list[int]) -> list[tuple[str, bool]]:
     special_ids = set(getattr(tokenizer, "all_special_ids", []) or [])
     out: list[tuple[str, bool]] = []
     i = 0
+
     def decode(part: list[int]) -> str:
         return tokenizer.decode(part, skip_special_tokens=False, clean_up_tokenization_spaces=False)
 
@@ -57,7 +58,11 @@ def _decode_groups(tokenizer, ids: list[int]) -> list[tuple[str, bool]]:
 
 
 def token_pieces(
-    tokenizer, prompt_ids: list[int], completion_ids: list[int], *, max_length: int | None = None,
+    tokenizer,
+    prompt_ids: list[int],
+    completion_ids: list[int],
+    *,
+    max_length: int | None = None,
     is_seq2seq: bool = False,
 ) -> list[TokenPiece]:
     """Displayable pieces for a prompt/completion pair of token ids.
@@ -86,7 +91,7 @@ def _piece_html(piece: TokenPiece, shade: int) -> str:
         style = f"background:{colours[shade % 2]};"
     if piece.special:
         style += " font-weight:bold;"
-    return f"<span style=\"{style}\">{text}</span>"
+    return f'<span style="{style}">{text}</span>'
 
 
 def pieces_html(pieces: list[TokenPiece]) -> str:

@@ -9,7 +9,11 @@ import pytest
 
 from ift_desktop.core.data.dataset_files import read_manifest, read_split, references_of, write_dataset
 from ift_desktop.core.data.prepare import (
-    MixtureComponent, PrepareConfig, build_examples, prepare, prepare_mixture,
+    MixtureComponent,
+    PrepareConfig,
+    build_examples,
+    prepare,
+    prepare_mixture,
 )
 from ift_desktop.core.data.sources import Table, load_source
 from ift_desktop.core.errors import Cancelled, DataError, TemplateError
@@ -37,8 +41,11 @@ def test_dialogsum_dev_400_50_50(shared_data, tmp_path):
 
 
 def test_three_references(shared_data, tmp_path):
-    config = PrepareConfig(str(shared_data / "dialogsum" / "dialogsum.test.jsonl"), task="summarization",
-                           mapping={"document": ["dialogue"], "summary": ["summary1", "summary2", "summary3"]})
+    config = PrepareConfig(
+        str(shared_data / "dialogsum" / "dialogsum.test.jsonl"),
+        task="summarization",
+        mapping={"document": ["dialogue"], "summary": ["summary1", "summary2", "summary3"]},
+    )
     prepare(config, tmp_path / "out")
     rows = read_split(tmp_path / "out", "test")
     assert all(len(r["references"]) == 3 and r["completion"] == r["references"][0] for r in rows)
@@ -55,8 +62,13 @@ def test_random_template_is_seeded_and_varied(dialogs):
 
 
 def test_classification_label_names_options_and_stratify(shared_data, tmp_path):
-    config = PrepareConfig(str(shared_data / "sst2" / "dev.tsv"), task="classification", stratify=True,
-                           params={"labels": "negative,positive"}, template="classify")
+    config = PrepareConfig(
+        str(shared_data / "sst2" / "dev.tsv"),
+        task="classification",
+        stratify=True,
+        params={"labels": "negative,positive"},
+        template="classify",
+    )
     result = prepare(config, tmp_path / "out")
     rows = read_split(tmp_path / "out", "test")
     assert {r["completion"] for r in rows} == {"negative", "positive"}
@@ -90,13 +102,17 @@ def test_empty_rows_skipped_and_all_empty_is_an_error(tmp_path):
 
 def test_mapping_errors(dialogs):
     table = load_source(str(dialogs))
-    with pytest.raises(DataError, match=r"Column 'dialog' not found in .*dialogs.jsonl; columns are: id, dialogue, summary"):
+    with pytest.raises(
+        DataError, match=r"Column 'dialog' not found in .*dialogs.jsonl; columns are: id, dialogue, summary"
+    ):
         build_examples(table, PrepareConfig(str(dialogs), task="summarization", mapping={"document": ["dialog"]}))
     with pytest.raises(DataError, match="has no field 'text'; its fields are: document, summary"):
         build_examples(table, PrepareConfig(str(dialogs), task="summarization", mapping={"text": ["dialogue"]}))
     with pytest.raises(DataError, match="needs the field 'summary'.*--map summary=COLUMN"):
         build_examples(table, PrepareConfig(str(dialogs), task="summarization", mapping={"document": ["dialogue"]}))
-    with pytest.raises(TemplateError, match="'qa-extractive-read' is for qa, not summarization; pick one of: random, summarize"):
+    with pytest.raises(
+        TemplateError, match="'qa-extractive-read' is for qa, not summarization; pick one of: random, summarize"
+    ):
         build_examples(table, PrepareConfig(str(dialogs), task="summarization", template="qa-extractive-read"))
 
 
@@ -171,9 +187,14 @@ def _part_counts(folder):
 
 def test_sample_mixture_with_caps_comes_out_in_proportion(fake_sample, tmp_path):
     result = prepare_mixture(
-        [MixtureComponent(PrepareConfig("sample:dialogue_summaries"), cap=40),
-         MixtureComponent(PrepareConfig("sample:reviews"), cap=20)],
-        tmp_path / "mix", val=0.1, test=0.1, seed=1,
+        [
+            MixtureComponent(PrepareConfig("sample:dialogue_summaries"), cap=40),
+            MixtureComponent(PrepareConfig("sample:reviews"), cap=20),
+        ],
+        tmp_path / "mix",
+        val=0.1,
+        test=0.1,
+        seed=1,
     )
     assert result.counts == {"train": 48, "validation": 6, "test": 6}
     counts = _part_counts(tmp_path / "mix")
@@ -186,9 +207,15 @@ def test_sample_mixture_with_caps_comes_out_in_proportion(fake_sample, tmp_path)
 
 def test_mixture_weights_and_total(fake_sample, tmp_path):
     result = prepare_mixture(
-        [MixtureComponent(PrepareConfig("sample:dialogue_summaries"), weight=1),
-         MixtureComponent(PrepareConfig("sample:reviews"), weight=3)],
-        tmp_path / "mix", val=0.1, test=0.1, seed=1, total=80,
+        [
+            MixtureComponent(PrepareConfig("sample:dialogue_summaries"), weight=1),
+            MixtureComponent(PrepareConfig("sample:reviews"), weight=3),
+        ],
+        tmp_path / "mix",
+        val=0.1,
+        test=0.1,
+        seed=1,
+        total=80,
     )
     assert sum(result.counts.values()) == 80
     total = sum((c for c in _part_counts(tmp_path / "mix").values()), Counter())
@@ -214,8 +241,10 @@ def test_leakage_is_found_on_inputs_even_under_different_phrasings(tmp_path):
     result = prepare(PrepareConfig(str(src), task="summarization", template="random", val=10, test=10), tmp_path / "a")
     assert result.leakage and "same input as a train example" in result.leakage[0]
     assert all("_input" not in r for s in ("train", "test") for r in read_split(tmp_path / "a", s))
-    cleaned = prepare(PrepareConfig(str(src), task="summarization", template="random", val=10, test=10,
-                                    drop_leakage=True), tmp_path / "b")
+    cleaned = prepare(
+        PrepareConfig(str(src), task="summarization", template="random", val=10, test=10, drop_leakage=True),
+        tmp_path / "b",
+    )
     train_docs = {r["prompt"].split("doc ")[1].split()[0] for r in read_split(tmp_path / "b", "train")}
     test_docs = {r["prompt"].split("doc ")[1].split()[0] for r in read_split(tmp_path / "b", "test")}
     assert cleaned.manifest["leakage_removed"] > 0 and not train_docs & test_docs
@@ -235,13 +264,15 @@ def test_references_follow_the_completion_template_and_numeric_labels_get_a_note
     library = TemplateLibrary()
     library.save_user_template(Template("labelled", "summarization", "{{ document }}", "Summary: {{ summary }}"))
     table = Table([{"d": "x", "s1": "one", "s2": "two"}], ["d", "s1", "s2"], "t.jsonl")
-    config = PrepareConfig("t.jsonl", task="summarization", template="labelled",
-                           mapping={"document": ["d"], "summary": ["s1", "s2"]})
+    config = PrepareConfig(
+        "t.jsonl", task="summarization", template="labelled", mapping={"document": ["d"], "summary": ["s1", "s2"]}
+    )
     (example,) = build_examples(table, config, library)
     assert example["completion"] == "Summary: one"
     assert example["references"] == ["Summary: one", "Summary: two"]
     numbers = Table([{"t": f"text {i}", "l": i % 2} for i in range(20)], ["t", "l"], "n.jsonl")
     report: dict = {}
-    build_examples(numbers, PrepareConfig("n.jsonl", task="classification", mapping={"text": ["t"], "label": ["l"]}),
-                   report=report)
+    build_examples(
+        numbers, PrepareConfig("n.jsonl", task="classification", mapping={"text": ["t"], "label": ["l"]}), report=report
+    )
     assert "--param labels=" in report["notes"][0]

@@ -40,8 +40,7 @@ def test_tsv_is_unquoted(tmp_path):
 @pytest.mark.parametrize("shape", ["array", "data", "columns"])
 def test_json_shapes(tmp_path, shape):
     rows = [{"q": "a?", "a": "x"}, {"q": "b?", "a": "y"}]
-    data = {"array": rows, "data": {"data": rows, "version": 1},
-            "columns": {"q": ["a?", "b?"], "a": ["x", "y"]}}[shape]
+    data = {"array": rows, "data": {"data": rows, "version": 1}, "columns": {"q": ["a?", "b?"], "a": ["x", "y"]}}[shape]
     path = tmp_path / "d.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     assert load_source(str(path)).records == rows
@@ -61,8 +60,9 @@ def test_parquet(tmp_path):
 def test_hf_saved_dataset_uses_class_label_names_and_split(tmp_path):
     import datasets
 
-    features = datasets.Features({"sentence": datasets.Value("string"),
-                                  "label": datasets.ClassLabel(names=["negative", "positive"])})
+    features = datasets.Features(
+        {"sentence": datasets.Value("string"), "label": datasets.ClassLabel(names=["negative", "positive"])}
+    )
     ds = datasets.Dataset.from_dict({"sentence": ["good", "bad", "ok"], "label": [1, 0, 1]}, features=features)
     datasets.DatasetDict({"train": ds, "validation": ds.select([0])}).save_to_disk(str(tmp_path / "saved"))
     table = load_source(f"hf:{tmp_path / 'saved'}", split="validation")
@@ -84,7 +84,8 @@ def test_hf_load_dataset_on_local_data_dir(tmp_path, monkeypatch):
     folder.mkdir()
     for split, n in (("train", 6), ("test", 3)):
         (folder / f"{split}.jsonl").write_text(
-            "".join(json.dumps({"question": f"{split} {i}?", "answer": str(i)}) + "\n" for i in range(n)))
+            "".join(json.dumps({"question": f"{split} {i}?", "answer": str(i)}) + "\n" for i in range(n))
+        )
     table = load_source(f"hf:{folder}", split="test")
     assert [r["question"] for r in table.records] == ["test 0?", "test 1?", "test 2?"]
     assert len(load_source(f"hf:{folder}", split="train", limit=2)) == 2
@@ -159,8 +160,9 @@ def test_csv_row_with_wrong_field_count(tmp_path):
         load_source(str(path))
 
 
-@pytest.mark.parametrize("name,content", [("empty.jsonl", ""), ("empty.csv", "a,b\n"), ("empty.json", "[]"),
-                                          ("blank.csv", "")])
+@pytest.mark.parametrize(
+    "name,content", [("empty.jsonl", ""), ("empty.csv", "a,b\n"), ("empty.json", "[]"), ("blank.csv", "")]
+)
 def test_empty_dataset(tmp_path, name, content):
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")

@@ -35,11 +35,17 @@ def test_stratified_split_keeps_label_proportions():
         assert Counter(e["completion"] for e in s[name])["neg"] == size // 4
 
 
-@pytest.mark.parametrize("val,test,message", [
-    (0.5, 0.5, "add up to 1"), (0.7, 0.6, "add up to 1.3"), (-0.1, 0.1, "cannot be negative"),
-    (0.1, 1.5, "neither a fraction below 1 nor a whole count"), (60, 50, "leaving nothing to train on"),
-    (0.001, 0.1, "empty validation split"),
-])
+@pytest.mark.parametrize(
+    "val,test,message",
+    [
+        (0.5, 0.5, "add up to 1"),
+        (0.7, 0.6, "add up to 1.3"),
+        (-0.1, 0.1, "cannot be negative"),
+        (0.1, 1.5, "neither a fraction below 1 nor a whole count"),
+        (60, 50, "leaving nothing to train on"),
+        (0.001, 0.1, "empty validation split"),
+    ],
+)
 def test_bad_sizes(val, test, message):
     with pytest.raises(DataError, match=message):
         split_examples(_examples(100), val=val, test=test, seed=0)
@@ -51,10 +57,15 @@ def test_no_examples():
 
 
 def test_leakage_reported_and_dropped():
-    splits = {"train": _examples(10), "validation": [{"prompt": "new", "completion": "x"}],
-              "test": [{"prompt": "p3 ", "completion": "x"}, {"prompt": "fresh", "completion": "y"}]}
+    splits = {
+        "train": _examples(10),
+        "validation": [{"prompt": "new", "completion": "x"}],
+        "test": [{"prompt": "p3 ", "completion": "x"}, {"prompt": "fresh", "completion": "y"}],
+    }
     (message,) = find_leakage(splits)
-    assert message.startswith("1 test example(s) have the same prompt as a train example (e.g. test row 1 = train row 4)")
+    assert message.startswith(
+        "1 test example(s) have the same prompt as a train example (e.g. test row 1 = train row 4)"
+    )
     cleaned, removed = drop_leakage(splits)
     assert removed == 1 and [e["prompt"] for e in cleaned["test"]] == ["fresh"]
     assert find_leakage(cleaned) == []
@@ -77,8 +88,10 @@ def test_mixture_sizes_caps_weights_total():
 
 def test_mixture_file(tmp_path):
     path = tmp_path / "mix.yaml"
-    path.write_text("total: 30\nparts:\n  - source: data/a.jsonl\n    task: summarization\n"
-                    "    map: {document: dialogue, summary: 's1,s2'}\n    cap: 10\n  - source: sample:reviews\n")
+    path.write_text(
+        "total: 30\nparts:\n  - source: data/a.jsonl\n    task: summarization\n"
+        "    map: {document: dialogue, summary: 's1,s2'}\n    cap: 10\n  - source: sample:reviews\n"
+    )
     spec = read_mixture_file(path)
     assert spec["total"] == 30
     assert spec["parts"][0]["source"] == str((tmp_path / "data" / "a.jsonl").resolve())

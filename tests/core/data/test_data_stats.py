@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from tiny_models import TINY_CHAT_TEMPLATE
 from transformers import ByT5Tokenizer
 
 from ift_desktop.core.data.stats import token_stats
 from ift_desktop.core.errors import Cancelled
 from ift_desktop.core.progress import TaskState
-from tiny_models import TINY_CHAT_TEMPLATE
 
 EXAMPLES = [{"prompt": "p" * n, "completion": "c" * 9} for n in (10, 40, 60, 100)]
 

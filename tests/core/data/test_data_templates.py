@@ -22,9 +22,23 @@ def test_every_task_has_at_least_three_builtin_phrasings():
 
 def test_builtins_render_with_their_task_fields():
     library = TemplateLibrary()
-    values = {"document": "D", "summary": "S", "source": "Hallo", "target": "Hello", "source_lang": "German",
-              "target_lang": "English", "text": "T", "label": "positive", "options": ["negative", "positive"],
-              "context": "C", "question": "Q?", "answer": "A", "instruction": "I", "input": "", "output": "O"}
+    values = {
+        "document": "D",
+        "summary": "S",
+        "source": "Hallo",
+        "target": "Hello",
+        "source_lang": "German",
+        "target_lang": "English",
+        "text": "T",
+        "label": "positive",
+        "options": ["negative", "positive"],
+        "context": "C",
+        "question": "Q?",
+        "answer": "A",
+        "instruction": "I",
+        "input": "",
+        "output": "O",
+    }
     for t in library.templates():
         prompt, completion = render(t, values)
         assert prompt and "{{" not in prompt and completion, t.name
@@ -33,13 +47,16 @@ def test_builtins_render_with_their_task_fields():
 def test_render_summarize_dialogue():
     t = TemplateLibrary().get("summarize-dialogue")
     assert render(t, {"document": "#P1#: Hi", "summary": "A greeting."}) == (
-        "Summarize this dialogue:\n\n#P1#: Hi", "A greeting.")
+        "Summarize this dialogue:\n\n#P1#: Hi",
+        "A greeting.",
+    )
 
 
 def test_options_and_optional_input():
     library = TemplateLibrary()
-    prompt, _ = render(library.get("sentiment-options"), {"text": "Fun.", "label": "positive",
-                                                          "options": ["negative", "positive"]})
+    prompt, _ = render(
+        library.get("sentiment-options"), {"text": "Fun.", "label": "positive", "options": ["negative", "positive"]}
+    )
     assert prompt.endswith("OPTIONS:\n- negative\n- positive")
     with_input, _ = render(library.get("instruction-labelled"), {"instruction": "Add", "input": "1 2", "output": "3"})
     without, _ = render(library.get("instruction-labelled"), {"instruction": "Add", "output": "3"})
@@ -98,9 +115,14 @@ def test_tasks_and_mapping_guesses():
         get_task("poetry")
     dialogsum_test = ["fname", "dialogue", "summary1", "topic1", "summary2", "topic2", "summary3", "topic3"]
     assert guess_mapping("summarization", dialogsum_test) == {
-        "document": ["dialogue"], "summary": ["summary1", "summary2", "summary3"]}
+        "document": ["dialogue"],
+        "summary": ["summary1", "summary2", "summary3"],
+    }
     assert guess_mapping("classification", ["sentence", "label"]) == {"text": ["sentence"], "label": ["label"]}
-    assert guess_mapping("classification", ["id", "review", "sentiment"]) == {"text": ["review"], "label": ["sentiment"]}
+    assert guess_mapping("classification", ["id", "review", "sentiment"]) == {
+        "text": ["review"],
+        "label": ["sentiment"],
+    }
     assert guess_mapping("qa", ["question", "answer"]) == {"question": ["question"], "answer": ["answer"]}
     assert parse_mapping(["summary=s1, s2", "document=dialogue"]) == {"summary": ["s1", "s2"], "document": ["dialogue"]}
     with pytest.raises(DataError, match="FIELD=COLUMN"):

@@ -16,12 +16,12 @@ HOSTILE = {
     "nested loops": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
     "nested loops printing": "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
     "loops over the data": "{% for a in document * 50 %}{% for b in document * 50 %}{% for c in document * 50 %}"
-                           "{% endfor %}{% endfor %}{% endfor %}",
+    "{% endfor %}{% endfor %}{% endfor %}",
     "a 400 MB string": "{{ 'x' * 400000000 }}",
     "doubling by ~": "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
-                     "{% endfor %}{{ ns.s|length }}",
+    "{% endfor %}{{ ns.s|length }}",
     "doubling by blocks": "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set b %}{{ ns.s }}{{ ns.s }}"
-                          "{% endset %}{% set ns.s = b %}{% endfor %}{{ ns.s|length }}",
+    "{% endset %}{% set ns.s = b %}{% endfor %}{{ ns.s|length }}",
     "a huge power": "{{ 2 ** 100000000 }}",
     "padding": "{{ 'x'|center(400000000) }}",
     "a padding method": "{{ 'x'.ljust(400000000) }}",
@@ -44,7 +44,12 @@ def test_a_hostile_template_is_stopped_fast_with_its_name(name):
 
 
 def test_the_completion_is_bounded_too():
-    template = Template("tail", "summarization", "{{ document }}", "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")
+    template = Template(
+        "tail",
+        "summarization",
+        "{{ document }}",
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    )
     with pytest.raises(TemplateError, match="Template 'tail'.*completion"):
         render(template, FIELDS)
 
@@ -55,8 +60,13 @@ def test_ordinary_templates_render_as_before():
         fields = {name: f"<{name}>" for name in template.fields()}
         prompt, completion = render(template, fields)
         assert prompt and completion
-    loops = Template("loops", "summarization", "{% for w in document.split() %}[{{ w|upper }}]{% endfor %} {{ '%5s' % 'a' }}"
-                     "{{ 'b' ~ 'c' }}{{ range(3)|join(',') }}{{ 'x' * 3 }}", "{{ summary }}")
+    loops = Template(
+        "loops",
+        "summarization",
+        "{% for w in document.split() %}[{{ w|upper }}]{% endfor %} {{ '%5s' % 'a' }}"
+        "{{ 'b' ~ 'c' }}{{ range(3)|join(',') }}{{ 'x' * 3 }}",
+        "{{ summary }}",
+    )
     assert render(loops, {"document": "a b", "summary": "s"}) == ("[A][B]     abc0,1,2xxx", "s")
 
 
@@ -66,8 +76,19 @@ def test_prepare_with_a_nested_loop_template_exits_2_quickly(tmp_path, monkeypat
     TemplateLibrary().save_user_template(Template("forever", "summarization", HOSTILE["nested loops"], "{{ summary }}"))
     monkeypatch.setattr(cli, "COMMANDS", {"prepare": cli.COMMANDS["prepare"]})
     start = time.monotonic()
-    code = cli.main(["prepare", "--source", "sample:dialogue_summaries", "--template", "forever", "--limit", "5",
-                     "--out", str(tmp_path / "ds")])
+    code = cli.main(
+        [
+            "prepare",
+            "--source",
+            "sample:dialogue_summaries",
+            "--template",
+            "forever",
+            "--limit",
+            "5",
+            "--out",
+            str(tmp_path / "ds"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "Template 'forever'" in err and "unexpected" not in err
     assert time.monotonic() - start < 30

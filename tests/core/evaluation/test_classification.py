@@ -6,17 +6,21 @@ import json
 
 import pytest
 import torch
+from tiny_models import make_tiny_t5
 
 from ift_desktop.core.data.templates import render
 from ift_desktop.core.errors import EvaluationError, UserError
 from ift_desktop.core.evaluation.classification import classification_template, read_labelled, run_classification
 from ift_desktop.core.models import ModelSpec, load_model
 from ift_desktop.core.models.formatting import format_for_model
-from tiny_models import make_tiny_t5
 
 ROWS = [
-    ("a warm , funny film", 1), ("dull and far too long", 0), ("the best meal of the year", 1),
-    ("broken after two days", 0), ("quiet rooms and kind staff", 1), ("I want my money back", 0),
+    ("a warm , funny film", 1),
+    ("dull and far too long", 0),
+    ("the best meal of the year", 1),
+    ("broken after two days", 0),
+    ("quiet rooms and kind staff", 1),
+    ("I want my money back", 0),
 ]
 
 
@@ -52,7 +56,9 @@ def _hand_loglik(loaded, prompt: str, word: str, chat: bool) -> float:
 def test_scores_match_a_hand_computation_of_the_label_loglikelihoods(llama, tsv, chat):
     rows = read_labelled(str(tsv), "sentence", "label", labels=["negative", "positive"])
     assert rows.labels == ["positive", "negative"] * 3 and rows.label_words == ["negative", "positive"]
-    result = run_classification(llama, rows, batch_size=4, use_chat_template=chat)  # padding across rows of different lengths
+    result = run_classification(
+        llama, rows, batch_size=4, use_chat_template=chat
+    )  # padding across rows of different lengths
     template = classification_template()
     assert result["template"] == template.name and result["chat_template"] is chat
     predicted = []
@@ -69,8 +75,10 @@ def test_scores_match_a_hand_computation_of_the_label_loglikelihoods(llama, tsv,
     assert low <= correct / 6 <= high
     matrix = result["confusion"]["matrix"]
     for k, gold in enumerate(("negative", "positive")):
-        assert matrix[k] == [sum(1 for p, (_, g) in zip(predicted, ROWS) if ["negative", "positive"][g] == gold and p == w)
-                             for w in ("negative", "positive")]
+        assert matrix[k] == [
+            sum(1 for p, (_, g) in zip(predicted, ROWS) if ["negative", "positive"][g] == gold and p == w)
+            for w in ("negative", "positive")
+        ]
         assert result["per_class"][gold]["n"] == 3
         assert result["per_class"][gold]["accuracy"] == pytest.approx(matrix[k][k] / 3)
     assert result["chance"] == 0.5
@@ -103,13 +111,16 @@ def test_seq2seq_model(tmp_path, tsv):
     assert result["n"] == 6 and 0 <= result["accuracy"] <= 1
 
 
-@pytest.mark.parametrize("content, kwargs, message", [
-    ("sentence\tlabel\n", {}, "no rows"),
-    ("sentence\tlabel\nfine\t1\nokay\t1\n", {"labels": ["negative", "positive"]}, "one label only"),
-    ("sentence\tlabel\nfine\t1\nbad\t0\n", {}, "are numbers"),
-    ("sentence\tlabel\nfine\t1\nbad\t2\n", {"labels": ["negative", "positive"]}, "Label 2"),
-    ("sentence\tlabel\nfine\tyes\nbad\tno\n", {"labels": ["yes"]}, "not among the label words"),
-])
+@pytest.mark.parametrize(
+    "content, kwargs, message",
+    [
+        ("sentence\tlabel\n", {}, "no rows"),
+        ("sentence\tlabel\nfine\t1\nokay\t1\n", {"labels": ["negative", "positive"]}, "one label only"),
+        ("sentence\tlabel\nfine\t1\nbad\t0\n", {}, "are numbers"),
+        ("sentence\tlabel\nfine\t1\nbad\t2\n", {"labels": ["negative", "positive"]}, "Label 2"),
+        ("sentence\tlabel\nfine\tyes\nbad\tno\n", {"labels": ["yes"]}, "not among the label words"),
+    ],
+)
 def test_bad_input(tmp_path, content, kwargs, message):
     path = tmp_path / "bad.tsv"
     path.write_text(content)
@@ -126,9 +137,12 @@ def test_a_hub_dataset_names_its_labels(tmp_path):
     """hf:NAME[:CONFIG] goes through the same source reader; a local save_to_disk copy stands in for the Hub."""
     import datasets
 
-    features = datasets.Features({"sentence": datasets.Value("string"),
-                                  "label": datasets.ClassLabel(names=["negative", "positive"])})
-    split = datasets.Dataset.from_dict({"sentence": [t for t, _ in ROWS], "label": [g for _, g in ROWS]}, features=features)
+    features = datasets.Features(
+        {"sentence": datasets.Value("string"), "label": datasets.ClassLabel(names=["negative", "positive"])}
+    )
+    split = datasets.Dataset.from_dict(
+        {"sentence": [t for t, _ in ROWS], "label": [g for _, g in ROWS]}, features=features
+    )
     datasets.DatasetDict({"validation": split}).save_to_disk(str(tmp_path / "sst2"))
     rows = read_labelled(f"hf:{tmp_path / 'sst2'}", "sentence", "label", split="validation")
     assert rows.label_words == ["negative", "positive"] and rows.labels[:2] == ["positive", "negative"]

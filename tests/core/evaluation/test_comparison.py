@@ -24,15 +24,21 @@ def test_verdict_is_one_rule_for_every_check():
 def test_mmlu_and_classification_compare_the_same_way():
     base = _side([True] * 8 + [False] * 2)
     tuned = _side([False] * 7 + [True] + [False] * 2)
-    by_subject = mmlu.compare({**base, "subjects": {"s": {"accuracy": 0.8, "n": 10}}},
-                              {**tuned, "subjects": {"s": {"accuracy": 0.1, "n": 10}}})
+    by_subject = mmlu.compare(
+        {**base, "subjects": {"s": {"accuracy": 0.8, "n": 10}}},
+        {**tuned, "subjects": {"s": {"accuracy": 0.1, "n": 10}}},
+    )
     by_class = classification.compare(
         {**base, "labels": ["s"], "per_class": {"s": {"accuracy": 0.8, "n": 10}}},
         {**tuned, "labels": ["s"], "per_class": {"s": {"accuracy": 0.1, "n": 10}}},
     )
     for view in (by_subject, by_class):
-        assert view["paired"] == {"n": 10, "only_base_correct": 7, "only_tuned_correct": 0,
-                                  "mcnemar_p": pytest.approx(2 / 2**7)}
+        assert view["paired"] == {
+            "n": 10,
+            "only_base_correct": 7,
+            "only_tuned_correct": 0,
+            "mcnemar_p": pytest.approx(2 / 2**7),
+        }
         assert view["verdict"] == "forgetting" and view["overall"]["delta"] == pytest.approx(-0.7)
         low, high = view["overall"]["delta_ci95"]
         assert low <= -0.7 <= high < 0

@@ -6,6 +6,7 @@ import json
 import threading
 
 import pytest
+from tiny_models import make_tiny_dataset, make_tiny_llama
 
 from ift_desktop.core.errors import Cancelled, EvaluationError
 from ift_desktop.core.evaluation.evaluate import evaluate, read_evaluation, write_evaluation
@@ -13,7 +14,6 @@ from ift_desktop.core.evaluation.generation import GenerationSettings
 from ift_desktop.core.evaluation.metrics import score
 from ift_desktop.core.models import ModelSpec, load_model
 from ift_desktop.core.progress import TaskState
-from tiny_models import make_tiny_dataset, make_tiny_llama
 
 
 def make_lora_run(folder, base_folder, *, with_adapter: bool = True, config: dict | None = None):
@@ -22,12 +22,17 @@ def make_lora_run(folder, base_folder, *, with_adapter: bool = True, config: dic
     from transformers import AutoModelForCausalLM
 
     folder.mkdir(parents=True)
-    record = {"model": ModelSpec.parse(str(base_folder)).to_dict(), "config": config or {"method": "lora"},
-              "status": "finished" if with_adapter else "failed"}
+    record = {
+        "model": ModelSpec.parse(str(base_folder)).to_dict(),
+        "config": config or {"method": "lora"},
+        "status": "finished" if with_adapter else "failed",
+    }
     (folder / "run.json").write_text(json.dumps(record), encoding="utf-8")
     if with_adapter:
         model = AutoModelForCausalLM.from_pretrained(base_folder)
-        peft_model = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+        peft_model = get_peft_model(
+            model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+        )
         peft_model.save_pretrained(folder / "adapter")
     return folder
 
@@ -65,14 +70,21 @@ def test_evaluate_model_writes_the_contract(tiny, tmp_path):
     timings = result["timings"]
     assert timings["generate_s"] > 0 and timings["generated_tokens"] > 0 and timings["tokens_per_s"] > 0
     assert result["data"]["n_examples"] == 5 and result["data"]["manifest"]["task"] == "summarization"
-    assert result["created"] and result["confidence"]["metrics"]["rougeL"]["low"] <= result["corpus"]["rougeL"]["fmeasure"]
+    assert (
+        result["created"] and result["confidence"]["metrics"]["rougeL"]["low"] <= result["corpus"]["rougeL"]["fmeasure"]
+    )
     path = write_evaluation(result, tmp_path / "out" / "eval.json")
     assert read_evaluation(path) == json.loads(json.dumps(result))
 
 
 def test_evaluate_lora_run_limit_and_stemming(tiny):
-    result = evaluate(model=ModelSpec.parse(str(tiny["run"])), data_dir=tiny["data"], limit=2,
-                      settings=GenerationSettings(max_new_tokens=5), use_stemmer=False)
+    result = evaluate(
+        model=ModelSpec.parse(str(tiny["run"])),
+        data_dir=tiny["data"],
+        limit=2,
+        settings=GenerationSettings(max_new_tokens=5),
+        use_stemmer=False,
+    )
     assert result["run"] == str(tiny["run"]) and result["model"] == str(tiny["base"])
     details = result["model_details"]
     assert details["method"] == "lora" and details["base_model"]["source"] == "local" and details["adapter_merged"]
@@ -81,11 +93,17 @@ def test_evaluate_lora_run_limit_and_stemming(tiny):
 
 
 def test_prompts_follow_the_runs_chat_template_choice(tiny):
-    plain_run = make_lora_run(tiny["root"] / "plain-run", tiny["base"], config={"method": "lora", "use_chat_template": False})
+    plain_run = make_lora_run(
+        tiny["root"] / "plain-run", tiny["base"], config={"method": "lora", "use_chat_template": False}
+    )
     result = evaluate(model=str(plain_run), data_dir=tiny["data"], limit=1, max_new_tokens=2)
     assert result["generation"]["chat_template"] is False and result["generation"]["use_chat_template"] is False
-    forced = evaluate(model=str(plain_run), data_dir=tiny["data"], limit=1,
-                      settings=GenerationSettings(max_new_tokens=2, use_chat_template=True))
+    forced = evaluate(
+        model=str(plain_run),
+        data_dir=tiny["data"],
+        limit=1,
+        settings=GenerationSettings(max_new_tokens=2, use_chat_template=True),
+    )
     assert forced["generation"]["chat_template"] is True
 
 
@@ -132,10 +150,19 @@ def test_progress_and_cancel(tiny):
 
 @pytest.mark.slow
 def test_builtin_model_on_dialogsum(shared_data, tmp_path):
-    rows = [json.loads(line) for line in (shared_data / "dialogsum" / "dialogsum.test.jsonl").read_text().splitlines()[:3]]
+    rows = [
+        json.loads(line) for line in (shared_data / "dialogsum" / "dialogsum.test.jsonl").read_text().splitlines()[:3]
+    ]
     data = make_tiny_dataset(tmp_path / "data", n=1, val=1, test=1)
-    examples = [{"prompt": f"Summarize the following dialogue:\n\n{r['dialogue']}", "completion": r["summary1"],
-                 "references": [r["summary1"], r["summary2"], r["summary3"]], "task": "summarization"} for r in rows]
+    examples = [
+        {
+            "prompt": f"Summarize the following dialogue:\n\n{r['dialogue']}",
+            "completion": r["summary1"],
+            "references": [r["summary1"], r["summary2"], r["summary3"]],
+            "task": "summarization",
+        }
+        for r in rows
+    ]
     (data / "test.jsonl").write_text("".join(json.dumps(e) + "\n" for e in examples))
     result = evaluate(model="builtin", data_dir=data, max_new_tokens=24, batch_size=3)
     assert result["model"] == "builtin" and result["generation"]["chat_template"] is True

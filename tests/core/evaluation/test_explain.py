@@ -17,8 +17,13 @@ def _example(prediction, references=("It is cold outside",)):
 def test_rouge1_explanation_for_the_repeated_word():
     out = explain_example(_example("cold cold cold cold"), "rouge1")
     assert out["numbers"] == {
-        "n": 1, "matched": 1, "prediction_total": 4, "reference_total": 4,
-        "precision": 0.25, "recall": 0.25, "fmeasure": 0.25,
+        "n": 1,
+        "matched": 1,
+        "prediction_total": 4,
+        "reference_total": 4,
+        "precision": 0.25,
+        "recall": 0.25,
+        "fmeasure": 0.25,
     }
     text = "\n".join(out["lines"])
     assert "Precision = matched / prediction words = 1 / 4 = 0.250." in text

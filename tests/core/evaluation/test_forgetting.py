@@ -6,6 +6,8 @@ import json
 import threading
 
 import pytest
+from forgetting_helpers import make_lora_run, write_mmlu
+from tiny_models import make_tiny_dataset, make_tiny_llama
 
 from ift_desktop.core.errors import Cancelled, EvaluationError, ModelError
 from ift_desktop.core.evaluation.classification import read_labelled, run_classification
@@ -13,9 +15,9 @@ from ift_desktop.core.evaluation.forgetting import (
     ClassificationCheck,
     MMLUCheck,
     TaskCheck,
+    builtin_checks,
     caveats,
     check_forgetting,
-    builtin_checks,
     list_forgetting,
     read_forgetting,
     summary_line,
@@ -23,8 +25,6 @@ from ift_desktop.core.evaluation.forgetting import (
 from ift_desktop.core.evaluation.mmlu import run_mmlu
 from ift_desktop.core.models import ModelSpec, load_model
 from ift_desktop.core.progress import TaskState
-from forgetting_helpers import make_lora_run, write_mmlu
-from tiny_models import make_tiny_dataset, make_tiny_llama
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,9 @@ def test_mmlu_check_matches_each_side_and_saves(tiny, tmp_path):
     discordant = sum(b["correct"] != t["correct"] for b, t in zip(base["examples"], tuned["examples"]))
     assert test["name"] == "McNemar" and test["only_base"] + test["only_tuned"] == discordant
     assert result["verdict"] in ("forgetting", "improved", "no significant change")
-    assert result["summary"] == summary_line(result) and "MMLU" in result["summary"] and "(McNemar p " in result["summary"]
+    assert (
+        result["summary"] == summary_line(result) and "MMLU" in result["summary"] and "(McNemar p " in result["summary"]
+    )
     assert result["run_name"] == "run" and result["method"] == "lora"
     assert result["base_model"]["name_or_path"] == str(tiny["base"].resolve())
 
@@ -89,7 +91,9 @@ def test_task_check_scores_rouge_with_a_paired_test(tiny, tmp_path):
     assert result["base_result"]["generation"]["use_chat_template"] is False
     assert result["tuned_result"]["generation"]["use_chat_template"] is False
     assert "overlap" not in result["base_result"]["examples"][0]
-    assert (tmp_path / "forgetting-run-data.json").is_file() and ("ROUGE-L points on data (" in result["summary"] or "(ROUGE-L) unchanged" in result["summary"])
+    assert (tmp_path / "forgetting-run-data.json").is_file() and (
+        "ROUGE-L points on data (" in result["summary"] or "(ROUGE-L) unchanged" in result["summary"]
+    )
     again = check_forgetting(tiny["run"], check, out_dir=tmp_path)  # a second check keeps the first
     assert again["path"].endswith("forgetting-run-data-2.json") and len(list_forgetting(tmp_path)) == 2
 
@@ -128,27 +132,48 @@ def test_expected_failures_before_loading(tiny, tmp_path):
 
 
 def _result(delta, p, verdict, metric="accuracy", base=0.5, n=40):
-    return {"overall": {"base": base, "tuned": base + delta, "delta": delta, "n": n, "base_ci95": [0.2, 0.6]},
-            "check": {"label": "MMLU" if metric == "accuracy" else "reviews"}, "metric": metric,
-            "metric_label": "accuracy" if metric == "accuracy" else "ROUGE-L", "chance": 0.25 if metric == "accuracy" else None,
-            "test": {"name": "McNemar", "p_value": p}, "verdict": verdict}
+    return {
+        "overall": {"base": base, "tuned": base + delta, "delta": delta, "n": n, "base_ci95": [0.2, 0.6]},
+        "check": {"label": "MMLU" if metric == "accuracy" else "reviews"},
+        "metric": metric,
+        "metric_label": "accuracy" if metric == "accuracy" else "ROUGE-L",
+        "chance": 0.25 if metric == "accuracy" else None,
+        "test": {"name": "McNemar", "p_value": p},
+        "verdict": verdict,
+    }
 
 
-@pytest.mark.parametrize("delta, p, verdict, expected", [
-    (-0.06, 0.031, "forgetting", "Fine-tuning cost 6.0 points on MMLU (McNemar p = 0.03): likely forgetting"),
-    (0.021, 0.41, "no significant change", "Fine-tuning gained 2.1 points on MMLU (McNemar p = 0.41): no significant change"),
-    (0.0, 1.0, "no significant change", "Fine-tuning left MMLU unchanged (McNemar p = 1.00): no significant change"),
-    (0.12, 0.0004, "improved", "Fine-tuning gained 12.0 points on MMLU (McNemar p < 0.001): a real improvement"),
-])
+@pytest.mark.parametrize(
+    "delta, p, verdict, expected",
+    [
+        (-0.06, 0.031, "forgetting", "Fine-tuning cost 6.0 points on MMLU (McNemar p = 0.03): likely forgetting"),
+        (
+            0.021,
+            0.41,
+            "no significant change",
+            "Fine-tuning gained 2.1 points on MMLU (McNemar p = 0.41): no significant change",
+        ),
+        (
+            0.0,
+            1.0,
+            "no significant change",
+            "Fine-tuning left MMLU unchanged (McNemar p = 1.00): no significant change",
+        ),
+        (0.12, 0.0004, "improved", "Fine-tuning gained 12.0 points on MMLU (McNemar p < 0.001): a real improvement"),
+    ],
+)
 def test_summary_in_words(delta, p, verdict, expected):
     assert summary_line(_result(delta, p, verdict)) == expected
 
 
 def test_summary_names_the_metric_of_a_task_check():
-    result = {**_result(-0.031, 0.2, "no significant change", metric="rougeL"),
-              "test": {"name": "paired randomization", "p_value": 0.2}}
-    assert summary_line(result) == ("Fine-tuning cost 3.1 ROUGE-L points on reviews "
-                                    "(paired randomization p = 0.20): no significant change")
+    result = {
+        **_result(-0.031, 0.2, "no significant change", metric="rougeL"),
+        "test": {"name": "paired randomization", "p_value": 0.2},
+    }
+    assert summary_line(result) == (
+        "Fine-tuning cost 3.1 ROUGE-L points on reviews (paired randomization p = 0.20): no significant change"
+    )
 
 
 def test_caveats_name_chance_and_small_samples():
@@ -159,8 +184,9 @@ def test_caveats_name_chance_and_small_samples():
 
 def test_shared_mmlu_with_the_tiny_model(tiny, shared_data, tmp_path):
     subjects = ["machine_learning", "nutrition"]
-    result = check_forgetting(tiny["run"], MMLUCheck(str(shared_data / "mmlu"), subjects=subjects, shots=1, limit=2),
-                              out_dir=tmp_path)
+    result = check_forgetting(
+        tiny["run"], MMLUCheck(str(shared_data / "mmlu"), subjects=subjects, shots=1, limit=2), out_dir=tmp_path
+    )
     assert [g["name"] for g in result["groups"]] == subjects
     assert result["overall"]["n"] == 4 and all(g["n"] == 2 for g in result["groups"])
     assert {e["subject"] for e in result["tuned_result"]["examples"]} == set(subjects)

@@ -98,7 +98,9 @@ def test_stops_at_end_of_turn_strips_prompt_and_left_pads(llama):
 
 def test_sorts_by_length_for_batching_and_restores_order(llama):
     tokenizer = llama.tokenizer
-    model = ScriptedCausalLM(lambda row: tokenizer(str(sum(1 for t in row if t != 0)), add_special_tokens=False)["input_ids"])
+    model = ScriptedCausalLM(
+        lambda row: tokenizer(str(sum(1 for t in row if t != 0)), add_special_tokens=False)["input_ids"]
+    )
     fake = SimpleNamespace(model=model, tokenizer=tokenizer, is_seq2seq=False, context_length=1024)
     prompts = ["x" * n for n in (3, 40, 7, 25)]
     result = generate(fake, prompts, GenerationSettings(max_new_tokens=4), batch_size=2)
@@ -113,7 +115,9 @@ def test_sampling_is_seeded_and_recorded(llama):
     hot = GenerationSettings(max_new_tokens=10, do_sample=True, temperature=1.5, top_k=0, seed=7)
     first = generate(llama, PROMPTS[:3], hot)
     again = generate(llama, PROMPTS[:3], hot)
-    other = generate(llama, PROMPTS[:3], GenerationSettings(max_new_tokens=10, do_sample=True, temperature=1.5, top_k=0, seed=8))
+    other = generate(
+        llama, PROMPTS[:3], GenerationSettings(max_new_tokens=10, do_sample=True, temperature=1.5, top_k=0, seed=8)
+    )
     assert first.texts == again.texts
     assert first.texts != other.texts
     recorded = first.settings.to_dict()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from tiny_models import _tokenizer, tiny_examples
 
 from ift_desktop.core.errors import EvaluationError
 from ift_desktop.core.evaluation.icl import build_few_shot_prompt, choose_shots
 from ift_desktop.core.models import format_for_model
-from tiny_models import _tokenizer, tiny_examples
 
 POOL = [
     {"prompt": "Classify the sentiment:\nGreat film!", "completion": "positive"},
@@ -61,11 +61,13 @@ def test_fits_and_drop_to_fit():
     zero = build_few_shot_prompt(POOL, QUERY, 0, tokenizer=tokenizer)
     full = build_few_shot_prompt(POOL, QUERY, 3, tokenizer=tokenizer, context_length=zero.tokens_total + 80)
     assert not full.fits and full.n_shots == 3
-    reserve = build_few_shot_prompt(POOL, QUERY, 1, tokenizer=tokenizer, context_length=zero.tokens_total + 80,
-                                    reserve_tokens=30)
+    reserve = build_few_shot_prompt(
+        POOL, QUERY, 1, tokenizer=tokenizer, context_length=zero.tokens_total + 80, reserve_tokens=30
+    )
     assert not reserve.fits
-    dropped = build_few_shot_prompt(POOL, QUERY, 3, tokenizer=tokenizer, context_length=zero.tokens_total + 80,
-                                    drop_to_fit=True)
+    dropped = build_few_shot_prompt(
+        POOL, QUERY, 3, tokenizer=tokenizer, context_length=zero.tokens_total + 80, drop_to_fit=True
+    )
     assert dropped.fits and 0 < dropped.n_shots < 3
     assert dropped.tokens_total + 0 <= zero.tokens_total + 80
 

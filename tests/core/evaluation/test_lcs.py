@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
-from ift_desktop.core.evaluation.lcs import SMALL_TABLE, LcsRougeScorer, lcs_indices, lcs_length, lcs_table, lcs_table_grid
+from ift_desktop.core.evaluation.lcs import (
+    SMALL_TABLE,
+    LcsRougeScorer,
+    lcs_indices,
+    lcs_length,
+    lcs_table,
+    lcs_table_grid,
+)
 
 TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
 words = st.lists(st.sampled_from("a b c d e f".split()), max_size=60)
-texts = st.lists(st.sampled_from(["cat", "cats", "sat", "on", "the", "mat", "running", "ran", "It", "is", "\n",
-                                  "cold,", "outside."]), max_size=80).map(" ".join)
+texts = st.lists(
+    st.sampled_from(
+        ["cat", "cats", "sat", "on", "the", "mat", "running", "ran", "It", "is", "\n", "cold,", "outside."]
+    ),
+    max_size=80,
+).map(" ".join)
 
 
 @settings(max_examples=200, deadline=None)
@@ -46,6 +58,6 @@ def test_large_tables_take_the_numpy_path_and_stay_equal():
     assert lcs_table(ref, can) == rouge_scorer._lcs_table(ref, can)
     target, prediction = " ".join(ref), " ".join(can)
     assert LcsRougeScorer(TYPES).score(target, prediction) == rouge_scorer.RougeScorer(TYPES).score(target, prediction)
-    lines = lambda tokens: "\n".join(" ".join(tokens[k:k + 12]) for k in range(0, len(tokens), 12))  # noqa: E731
+    lines = lambda tokens: "\n".join(" ".join(tokens[k : k + 12]) for k in range(0, len(tokens), 12))  # noqa: E731
     target, prediction = lines(ref), lines(can)  # ROUGE-Lsum: 17 × 13 sentence pairs side by side
     assert LcsRougeScorer(TYPES).score(target, prediction) == rouge_scorer.RougeScorer(TYPES).score(target, prediction)

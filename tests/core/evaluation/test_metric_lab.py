@@ -22,9 +22,13 @@ def test_the_lessons_of_the_issue_are_there_with_their_texts():
     assert by_key["paraphrase"].references == ("Mike really loves drinking tea",)
     assert by_key["paraphrase"].candidate == "Mike adores sipping tea"
     assert (by_key["negation"].references, by_key["negation"].candidate) == (
-        ("Mike does not drink coffee",), "Mike does drink coffee")
+        ("Mike does not drink coffee",),
+        "Mike does drink coffee",
+    )
     assert (by_key["repetition"].references, by_key["repetition"].candidate) == (
-        ("It is cold outside",), "cold cold cold cold")
+        ("It is cold outside",),
+        "cold cold cold cold",
+    )
     assert by_key["word-order"].candidate == "outside cold it is"
     assert len(by_key["references"].references) > 1
     for preset in PRESETS:  # one sentence for a non-programmer, no line breaks left from the YAML
@@ -37,11 +41,14 @@ def test_every_preset_equals_rouge_score_and_sacrebleu(preset, use_stemmer):
     scores = score_candidate(preset.candidate, preset.references, use_stemmer=use_stemmer)
     example = scores.example
     expected = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=use_stemmer).score_multi(
-        list(preset.references), preset.candidate)
+        list(preset.references), preset.candidate
+    )
     for rouge_type in ROUGE_TYPES:
-        assert example[rouge_type] == {"precision": expected[rouge_type].precision,
-                                       "recall": expected[rouge_type].recall,
-                                       "fmeasure": expected[rouge_type].fmeasure}
+        assert example[rouge_type] == {
+            "precision": expected[rouge_type].precision,
+            "recall": expected[rouge_type].recall,
+            "fmeasure": expected[rouge_type].fmeasure,
+        }
     bleu = sacrebleu.sentence_bleu(preset.candidate, list(preset.references))
     assert example["bleu"] == bleu.score
     assert example["bleu_detail"]["precisions"] == list(bleu.precisions)
@@ -49,8 +56,9 @@ def test_every_preset_equals_rouge_score_and_sacrebleu(preset, use_stemmer):
     assert (example["bleu_detail"]["sys_len"], example["bleu_detail"]["ref_len"]) == (bleu.sys_len, bleu.ref_len)
     if len(preset.references) > 1:
         for reference, alone in zip(preset.references, scores.per_reference):
-            single = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=use_stemmer).score(reference,
-                                                                                               preset.candidate)
+            single = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=use_stemmer).score(
+                reference, preset.candidate
+            )
             assert alone["rougeL"]["fmeasure"] == single["rougeL"].fmeasure
             assert alone["bleu"] == sacrebleu.sentence_bleu(preset.candidate, [reference]).score
     else:
@@ -80,8 +88,10 @@ def test_a_broken_presets_file_is_a_user_error(tmp_path):
     path.write_text("presets:\n  - key: a\n    title: A\n    candidate: x\n", encoding="utf-8")
     with pytest.raises(EvaluationError, match="lacks references, takeaway"):
         load_presets(path)
-    path.write_text("presets:\n  - {key: a, title: A, references: [r], candidate: x, takeaway: t, highlight: bleu9}\n",
-                    encoding="utf-8")
+    path.write_text(
+        "presets:\n  - {key: a, title: A, references: [r], candidate: x, takeaway: t, highlight: bleu9}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(EvaluationError, match="highlight 'bleu9'"):
         load_presets(path)
     with pytest.raises(EvaluationError, match="could not be read"):
@@ -94,8 +104,10 @@ def test_no_reference_is_a_user_error():
 
 
 def _words(rng: random.Random, count: int) -> str:
-    vocabulary = ("the meeting was moved to friday because manager is ill and everyone agreed that weather "
-                  "reports sounded wrong while people kept talking about news sports music").split()
+    vocabulary = (
+        "the meeting was moved to friday because manager is ill and everyone agreed that weather "
+        "reports sounded wrong while people kept talking about news sports music"
+    ).split()
     sentences, words = [], []
     for k in range(count):
         words.append(rng.choice(vocabulary))

@@ -6,7 +6,8 @@ import json
 
 import pytest
 import sacrebleu
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
 from ift_desktop.core.errors import EvaluationError
@@ -66,9 +67,44 @@ def _assert_equals_libraries(predictions, references, use_stemmer):
 
 
 WORDS = [
-    "cold", "Cold", "COLD", "outside", "running", "runs", "ran", "it", "is", "the", "The", "a", "3.5", "1,000",
-    "42", "e.g.", "U.S.", "don't", "well-known", "&amp;", "&lt;b&gt;", "<skipped>", "café", "naïve", "İstanbul",
-    "\u212a", "日本語", "Привет", "ΑΣ", "x-\ny", "…", "—", "'quote'", '"q"', "(paren)", "end.", "5-6", "dogs",
+    "cold",
+    "Cold",
+    "COLD",
+    "outside",
+    "running",
+    "runs",
+    "ran",
+    "it",
+    "is",
+    "the",
+    "The",
+    "a",
+    "3.5",
+    "1,000",
+    "42",
+    "e.g.",
+    "U.S.",
+    "don't",
+    "well-known",
+    "&amp;",
+    "&lt;b&gt;",
+    "<skipped>",
+    "café",
+    "naïve",
+    "İstanbul",
+    "\u212a",
+    "日本語",
+    "Привет",
+    "ΑΣ",
+    "x-\ny",
+    "…",
+    "—",
+    "'quote'",
+    '"q"',
+    "(paren)",
+    "end.",
+    "5-6",
+    "dogs",
 ]
 SEPS = [" ", "  ", "\n", "\t", ", ", ". ", "-", "", " - ", "\u00a0", "\u3000", "-\n", "?! "]
 texts = st.one_of(
@@ -123,7 +159,9 @@ def test_dialogsum_best_of_two_references(dialogsum_test):
 
 
 def test_variable_number_of_references_gives_var_signature():
-    result = _assert_equals_libraries(["a cat sat", "dogs run"], [["a cat sat down"], ["dogs ran", "the dogs run"]], True)
+    result = _assert_equals_libraries(
+        ["a cat sat", "dogs run"], [["a cat sat down"], ["dogs ran", "the dogs run"]], True
+    )
     assert "nrefs:var" in result["corpus"]["bleu"]["signature"]
 
 

@@ -6,13 +6,13 @@ import csv
 
 import pytest
 import torch
+from tiny_models import make_tiny_t5
 
 from ift_desktop.core.errors import EvaluationError
 from ift_desktop.core.evaluation import mmlu
 from ift_desktop.core.evaluation.comparison import mcnemar_exact, wilson_interval
 from ift_desktop.core.evaluation.mmlu import Question, build_prompt, compare, list_subjects, read_questions, run_mmlu
 from ift_desktop.core.models import ModelSpec, load_model
-from tiny_models import make_tiny_t5
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,9 @@ def small_mmlu(tmp_path_factory, shared_data):
     folder = tmp_path_factory.mktemp("mmlu")
     for subject in ("global_facts", "machine_learning"):
         for part, n in (("dev", 5), ("test", 4)):
-            rows = list(csv.reader(open(shared_data / "mmlu" / f"{subject}_{part}.csv", encoding="utf-8", newline="")))[:n]
+            rows = list(csv.reader(open(shared_data / "mmlu" / f"{subject}_{part}.csv", encoding="utf-8", newline="")))[
+                :n
+            ]
             with open(folder / f"{subject}_{part}.csv", "w", encoding="utf-8", newline="") as handle:
                 csv.writer(handle).writerows(rows)
     return folder
@@ -122,15 +124,22 @@ def test_statistics_and_compare():
     assert wilson_interval(5, 10) == [0.2366, 0.7634]
     assert mcnemar_exact(0, 6) == pytest.approx(0.03125)
     assert mcnemar_exact(3, 3) == 1.0
+
     def result(correct):
         examples = [{"subject": "s", "index": i, "correct": c} for i, c in enumerate(correct)]
         acc = sum(correct) / len(correct)
         return {"accuracy": acc, "examples": examples, "subjects": {"s": {"accuracy": acc, "n": len(correct)}}}
+
     base = result([True] * 8 + [False] * 2)
     tuned = result([False] * 7 + [True] + [False] * 2)
     view = compare(base, tuned)
     assert view["overall"]["delta"] == pytest.approx(-0.7)
-    assert view["paired"] == {"n": 10, "only_base_correct": 7, "only_tuned_correct": 0, "mcnemar_p": pytest.approx(2 / 2**7)}
+    assert view["paired"] == {
+        "n": 10,
+        "only_base_correct": 7,
+        "only_tuned_correct": 0,
+        "mcnemar_p": pytest.approx(2 / 2**7),
+    }
     assert view["verdict"] == "forgetting" and view["subjects"]["s"]["delta"] == pytest.approx(-0.7)
 
 

@@ -6,9 +6,12 @@ import collections
 
 import pytest
 import sacrebleu
-from hypothesis import given, settings, strategies as st
-from rouge_score import rouge_scorer, tokenize as rouge_tokenize
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rouge_score import rouge_scorer
+from rouge_score import tokenize as rouge_tokenize
 from rouge_score.tokenizers import DefaultTokenizer as RougeDefault
+from test_metrics import REFERENCE, texts
 
 from ift_desktop.core.evaluation.metrics import score
 from ift_desktop.core.evaluation.overlap import (
@@ -18,8 +21,6 @@ from ift_desktop.core.evaluation.overlap import (
     bleu_tokens_with_spans,
     make_tokenizer,
 )
-
-from test_metrics import REFERENCE, texts
 
 # The seed examples: (prediction, kind, matched prediction positions, matched reference positions)
 SEED_HIGHLIGHTS = [
@@ -81,7 +82,10 @@ def test_bleu_spans_give_back_sacrebleu_tokens(text):
         ("a &amp; b", [["a", 0, 1], ["&", 2, 7], ["b", 8, 9]]),
         ("well-\nknown fact.", [["wellknown", 0, 11], ["fact", 12, 16], [".", 16, 17]]),
         ("..0 x<skipped>y", [[".", 0, 1], [".0", 1, 3], ["xy", 4, 15]]),
-        ("x<skipped>y 3.5, 1-2", [["xy", 0, 11], ["3.5", 12, 15], [",", 15, 16], ["1", 17, 18], ["-", 18, 19], ["2", 19, 20]]),
+        (
+            "x<skipped>y 3.5, 1-2",
+            [["xy", 0, 11], ["3.5", 12, 15], [",", 15, 16], ["1", 17, 18], ["-", 18, 19], ["2", 19, 20]],
+        ),
     ],
 )
 def test_bleu_spans_of_13a_rewrites(text, expected):

@@ -21,8 +21,10 @@ REFERENCE = "It is cold outside"
 def make_evaluation(name, predictions, references, *, prompts=None, run=None) -> Evaluation:
     scored = score(predictions, references, confidence=False)
     prompts = prompts or [f"prompt {i}" for i in range(len(predictions))]
-    examples = [{"prompt": prompts[i], "prediction": p, "references": references[i], **e}
-                for i, (p, e) in enumerate(zip(predictions, scored["examples"]))]
+    examples = [
+        {"prompt": prompts[i], "prediction": p, "references": references[i], **e}
+        for i, (p, e) in enumerate(zip(predictions, scored["examples"]))
+    ]
     data = {"model": "builtin", "run": run, "split": "test", "corpus": scored["corpus"], "examples": examples}
     return Evaluation(name, data)
 
@@ -42,7 +44,9 @@ def test_rows_scores_and_gains(seed):
     assert row.gain("rouge1") == pytest.approx(0.75)
     assert seed.rows[1].gain("rougeL") < 0  # a regression
     empty = seed.rows[2]
-    assert empty.prediction("base") == "" and empty.score("base", "rougeL") == 0.0 and empty.score("base", "bleu") == 0.0
+    assert (
+        empty.prediction("base") == "" and empty.score("base", "rougeL") == 0.0 and empty.score("base", "bleu") == 0.0
+    )
     assert seed.sides == ["base", "tuned"]
     assert "tok:13a" in seed.bleu_signature()
 
@@ -53,7 +57,9 @@ def test_rouge1_spans_are_the_contract_tokens_with_clipping(seed):
     spans = overlap_spans(example, "rouge1", "prediction")
     matched = [s for s in spans if s.category == "match"]
     # rouge_score counts "cold" once (the reference has one): exactly the contract's matched position.
-    assert [(s.start, s.end) for s in matched] == [tuple(tokens[i][1:3]) for i in example["overlap"]["matches"]["rouge1"]["prediction"]]
+    assert [(s.start, s.end) for s in matched] == [
+        tuple(tokens[i][1:3]) for i in example["overlap"]["matches"]["rouge1"]["prediction"]
+    ]
     assert len(matched) == 1
     clipped = [s for s in spans if s.category == "other"]
     assert len(clipped) == 3 and all("not counted" in s.tooltip for s in clipped)
@@ -67,7 +73,7 @@ def test_rouge2_spans_cover_each_matched_bigram(seed):
     example = seed.rows[1].example("tuned")  # "It is very cold outside" vs "It is cold outside"
     spans = overlap_spans(example, "rouge2", "prediction")
     text = example["prediction"]
-    assert [text[s.start:s.end] for s in spans if s.category == "match"] == ["It", "is", "cold", "outside"]
+    assert [text[s.start : s.end] for s in spans if s.category == "match"] == ["It", "is", "cold", "outside"]
     assert example["rouge2"]["precision"] == pytest.approx(2 / 4)
 
 
@@ -84,7 +90,7 @@ def test_lcs_spans_are_rouge_scores_lcs(seed):
 def test_bleu_spans_are_case_sensitive(seed):
     example = seed.rows[0].example("tuned")
     text = example["prediction"]
-    matched = [text[s.start:s.end] for s in overlap_spans(example, "bleu1", "prediction") if s.category == "match"]
+    matched = [text[s.start : s.end] for s in overlap_spans(example, "bleu1", "prediction") if s.category == "match"]
     assert matched == ["outside", "cold", "is"]  # "it" is not "It" for sacrebleu
 
 
@@ -140,7 +146,8 @@ def test_summary_has_intervals_and_paired_test(seed):
         base = summary[metric]["base"]
         assert base["low"] <= base["value"] <= base["high"]
         assert summary[metric]["paired"]["delta"] == pytest.approx(
-            seed.corpus("tuned", metric) - seed.corpus("base", metric))
+            seed.corpus("tuned", metric) - seed.corpus("base", metric)
+        )
         assert "p = " in summary[metric]["test"]
 
 
@@ -164,4 +171,4 @@ def test_best_reference_is_the_one_the_overlap_points_into():
     index, text = row.reference_for("base")
     assert (index, text) == (1, REFERENCE)
     spans = overlap_spans(row.example("base"), "rouge1", "reference")
-    assert [text[s.start:s.end] for s in spans] == ["cold", "outside"]
+    assert [text[s.start : s.end] for s in spans] == ["cold", "outside"]

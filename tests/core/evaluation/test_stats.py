@@ -46,7 +46,10 @@ def test_corpus_bleu_from_example_statistics_equals_sacrebleu(dialogsum):
     preds, refs = [r["summary2"] for r in dialogsum], [r["summary1"] for r in dialogsum]
     result = score(preds, [[r] for r in refs], confidence=False)
     stats = np.array(
-        [[d["sys_len"], d["ref_len"], *d["counts"], *d["totals"]] for d in (e["bleu_detail"] for e in result["examples"])]
+        [
+            [d["sys_len"], d["ref_len"], *d["counts"], *d["totals"]]
+            for d in (e["bleu_detail"] for e in result["examples"])
+        ]
     )
     assert corpus_bleu_from_stats(stats.sum(axis=0)) == sacrebleu.corpus_bleu(preds, [refs]).score
 

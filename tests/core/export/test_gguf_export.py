@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_models import make_tiny_bpe_llama, make_tiny_llama, make_tiny_t5
 
 from ift_desktop.cli import main
 from ift_desktop.core.errors import Cancelled, ExportError
@@ -18,7 +19,6 @@ from ift_desktop.core.export.modelfile import render_go_template
 from ift_desktop.core.export.roundtrip import read_metadata
 from ift_desktop.core.export.support import check_gguf_support
 from ift_desktop.core.progress import TaskState
-from tiny_models import make_tiny_bpe_llama, make_tiny_llama, make_tiny_t5
 
 TINY_DATA = dict(n=12, val=4, test=2)
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -55,9 +55,15 @@ def _greedy(model, tokenizer, prompt: str) -> list[int]:
     from ift_desktop.core.models.formatting import format_for_model
 
     ids = torch.tensor([format_for_model(prompt, "", tokenizer).prompt_ids])
-    out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=20, do_sample=False,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-    return out[0, ids.shape[1]:].tolist()
+    out = model.generate(
+        input_ids=ids,
+        attention_mask=torch.ones_like(ids),
+        max_new_tokens=20,
+        do_sample=False,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return out[0, ids.shape[1] :].tolist()
 
 
 def test_f16_file_answers_as_the_merged_model_with_template_and_end_of_turn(tmp_path, lora_run):
@@ -229,8 +235,22 @@ def test_report_describes_the_kept_file_its_run_and_its_check(tmp_path, lora_run
     out = tmp_path / "r" / "tiny-q8.gguf"
     export = export_gguf(lora_run, out, quant="q8_0")
     report = json.loads(export.report_path.read_text())
-    assert set(report) == {"schema_version", "created", "run", "file", "quant", "size_bytes", "architecture",
-                           "model_type", "tokenizer", "modelfile", "ollama", "round_trip", "timings", "versions"}
+    assert set(report) == {
+        "schema_version",
+        "created",
+        "run",
+        "file",
+        "quant",
+        "size_bytes",
+        "architecture",
+        "model_type",
+        "tokenizer",
+        "modelfile",
+        "ollama",
+        "round_trip",
+        "timings",
+        "versions",
+    }
     assert (report["file"], report["quant"], report["size_bytes"]) == ("tiny-q8.gguf", "q8_0", out.stat().st_size)
     assert report["run"] == str(lora_run.resolve()) and report["architecture"] == "llama"
     metadata = read_metadata(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import jinja2
 import pytest
+from tiny_models import CHATML_TEMPLATE, TINY_CHAT_TEMPLATE
 
 from ift_desktop.core.export.gguf_vocab import PLAIN_TEMPLATE
 from ift_desktop.core.export.modelfile import (
@@ -13,7 +14,6 @@ from ift_desktop.core.export.modelfile import (
     measure_chat_format,
     render_go_template,
 )
-from tiny_models import CHATML_TEMPLATE, TINY_CHAT_TEMPLATE
 
 SMOLLM2_TEMPLATE = (  # SmolLM2-Instruct's: ChatML with a system prompt of its own when none is given
     "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
@@ -37,8 +37,12 @@ BRACES_TEMPLATE = (
 
 CONVERSATIONS = [
     [{"role": "user", "content": "Hello"}],
-    [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
-     {"role": "assistant", "content": "Hey."}, {"role": "user", "content": "Bye\nnow"}],  # fmt: skip
+    [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hey."},
+        {"role": "user", "content": "Bye\nnow"},
+    ],  # fmt: skip
 ]
 
 
@@ -48,7 +52,10 @@ def _render(template: str):
 
     compiled = jinja2.Environment().from_string(template)
     return lambda messages, generation: compiled.render(
-        messages=messages, add_generation_prompt=generation, bos_token="<s>", eos_token="</s>",
+        messages=messages,
+        add_generation_prompt=generation,
+        bos_token="<s>",
+        eos_token="</s>",
         raise_exception=raise_exception,
     )
 

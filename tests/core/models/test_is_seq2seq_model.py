@@ -3,10 +3,10 @@
 import json
 
 import pytest
+from tiny_models import make_tiny_llama, make_tiny_t5
 
 from ift_desktop.core.errors import ModelError
 from ift_desktop.core.models import ModelSpec, is_seq2seq_model
-from tiny_models import make_tiny_llama, make_tiny_t5
 
 
 def test_causal_and_seq2seq_folders_are_told_apart(tmp_path):
@@ -29,7 +29,9 @@ def test_a_run_asks_its_base_model(tmp_path):
     run = tmp_path / "run"
     (run / "adapter").mkdir(parents=True)
     (run / "adapter" / "adapter_config.json").write_text("{}", encoding="utf-8")
-    (run / "run.json").write_text(json.dumps({"model": {"source": "local", "name_or_path": str(base)}}), encoding="utf-8")
+    (run / "run.json").write_text(
+        json.dumps({"model": {"source": "local", "name_or_path": str(base)}}), encoding="utf-8"
+    )
     assert is_seq2seq_model(ModelSpec.parse(str(run))) is True
 
 

@@ -20,8 +20,8 @@ from ift_desktop.core.models import (
     load_model,
     load_model_config,
     load_tokenizer,
+    loading,
 )
-from ift_desktop.core.models import loading
 from ift_desktop.core.progress import TaskState
 
 TINY_LLAMA_CHAT = True
@@ -213,11 +213,21 @@ def test_memory_estimate_formula_parts(llama):
     assert cpu.activations_bytes == layers * per_layer + int(tokens * 0.5 * vocab * 4 * 3)
     assert cpu.runtime_bytes == CPU_RUNTIME_BYTES
     assert cpu.weights_bytes == (cpu.total_params - cpu.trainable_params) * 4 + cpu.trainable_params * 4
-    gpu = estimate_memory(config, method="lora", batch_size=2, max_length=64, completion_share=0.5,
-                          dtype=torch.bfloat16, device_kind="cuda")
+    gpu = estimate_memory(
+        config,
+        method="lora",
+        batch_size=2,
+        max_length=64,
+        completion_share=0.5,
+        dtype=torch.bfloat16,
+        device_kind="cuda",
+    )
     assert gpu.runtime_bytes == 0 and gpu.weights_bytes < cpu.weights_bytes
-    dropout = estimate_memory(config, method="lora", batch_size=2, max_length=64, completion_share=0.5, lora_dropout=0.1)
+    dropout = estimate_memory(
+        config, method="lora", batch_size=2, max_length=64, completion_share=0.5, lora_dropout=0.1
+    )
     assert dropout.activations_bytes > cpu.activations_bytes
-    checkpointed = estimate_memory(config, method="lora", batch_size=2, max_length=64, completion_share=0.5,
-                                   gradient_checkpointing=True)
+    checkpointed = estimate_memory(
+        config, method="lora", batch_size=2, max_length=64, completion_share=0.5, gradient_checkpointing=True
+    )
     assert checkpointed.activations_bytes < cpu.activations_bytes

@@ -6,6 +6,7 @@ import json
 from dataclasses import fields
 
 import pytest
+from tiny_models import make_tiny_dataset, make_tiny_t5
 
 from ift_desktop.core.errors import DataError, TrainingError
 from ift_desktop.core.models import ModelSpec, format_for_model, load_tokenizer
@@ -17,7 +18,6 @@ from ift_desktop.core.training import (
     load_training_data,
     smaller_batch_config,
 )
-from tiny_models import make_tiny_dataset, make_tiny_t5
 
 TINY_LLAMA_CHAT = True
 
@@ -97,7 +97,9 @@ def test_memory_saving_retry_halves_the_batch_then_the_max_length():
     assert length.retry_changes == {"max_length": 128} and length.retry_config.max_length == 128
     assert "max length 128" in length.one_line() and describe_retry(length.retry_changes) == "max length 128"
     nothing = out_of_memory_error(TrainConfig(batch_size=1, max_length=24))
-    assert nothing.retry_changes == {} and nothing.retry_config is None and "gradient checkpointing" in nothing.one_line()
+    assert (
+        nothing.retry_changes == {} and nothing.retry_config is None and "gradient checkpointing" in nothing.one_line()
+    )
     assert memory_saving_retry(TrainConfig(batch_size=1, max_length=None)) is None
 
 
@@ -109,7 +111,9 @@ def chat_tokenizer(llama):
 
 def test_prompt_tokens_are_masked_and_completion_kept(chat_tokenizer):
     example = {"prompt": "Summarize: Ann meets Bob.", "completion": "They meet."}
-    features, truncated = encode_example(example, chat_tokenizer, is_seq2seq=False, max_length=512, use_chat_template=None)
+    features, truncated = encode_example(
+        example, chat_tokenizer, is_seq2seq=False, max_length=512, use_chat_template=None
+    )
     text = format_for_model(example["prompt"], example["completion"], chat_tokenizer)
     n_prompt = len(text.prompt_ids)
     assert not truncated
@@ -121,10 +125,14 @@ def test_prompt_tokens_are_masked_and_completion_kept(chat_tokenizer):
 
 def test_truncation_cuts_the_completion_and_skips_prompt_only_rows(chat_tokenizer):
     example = {"prompt": "p" * 20, "completion": "c" * 40}
-    features, truncated = encode_example(example, chat_tokenizer, is_seq2seq=False, max_length=40, use_chat_template=False)
+    features, truncated = encode_example(
+        example, chat_tokenizer, is_seq2seq=False, max_length=40, use_chat_template=False
+    )
     assert truncated and len(features["input_ids"]) == 40
     assert features["labels"].count(IGNORE_INDEX) == 20
-    features, truncated = encode_example(example, chat_tokenizer, is_seq2seq=False, max_length=16, use_chat_template=False)
+    features, truncated = encode_example(
+        example, chat_tokenizer, is_seq2seq=False, max_length=16, use_chat_template=False
+    )
     assert features is None and truncated
 
 
@@ -148,13 +156,19 @@ def test_training_data_from_a_dataset_folder(tmp_path, chat_tokenizer):
         assert chat_tokenizer.decode(item["input_ids"][:first_label]).endswith("<|assistant|>")
     (folder / "train.jsonl").unlink()
     with pytest.raises(DataError, match="train.jsonl is missing"):
-        load_training_data(folder, chat_tokenizer, is_seq2seq=False, max_length=64, use_chat_template=None, eval_max_examples=None)
+        load_training_data(
+            folder, chat_tokenizer, is_seq2seq=False, max_length=64, use_chat_template=None, eval_max_examples=None
+        )
 
 
 def test_seq2seq_examples_put_the_prompt_in_the_encoder(tmp_path):
     tokenizer = load_tokenizer(ModelSpec.parse(str(make_tiny_t5(tmp_path / "t5"))))
     features, _ = encode_example(
-        {"prompt": "translate: hi", "completion": "salut"}, tokenizer, is_seq2seq=True, max_length=64, use_chat_template=None
+        {"prompt": "translate: hi", "completion": "salut"},
+        tokenizer,
+        is_seq2seq=True,
+        max_length=64,
+        use_chat_template=None,
     )
     assert tokenizer.decode(features["input_ids"], skip_special_tokens=True) == "translate: hi"
     assert tokenizer.decode(features["labels"]) == "salut</s>"

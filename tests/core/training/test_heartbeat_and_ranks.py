@@ -138,5 +138,3 @@ def test_the_launcher_names_the_rank_that_died_and_where_to_go_on(tmp_path):
     assert message == "Rank 1 of 2 was killed (SIGKILL), so the launcher ended the run; continue it from checkpoint-12."
     fresh = failure_message(["  exitcode  : 3 (pid: 1)"], 1, 2, tmp_path / "empty")
     assert "exited with code 3" in fresh and "start it again" in fresh
-
-

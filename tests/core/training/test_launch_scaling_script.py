@@ -24,7 +24,10 @@ def test_the_plan_measures_all_gpus_only_when_there_are_several(script):
 
 
 def test_throughput_skips_the_warm_up_and_counts_the_global_batch(script):
-    rows = [{"step": s, "loss": 1.0, "elapsed_s": 0.5 * s + (5 if s > 2 else 0), "tokens_per_s": 100.0 * s} for s in range(1, 11)]
+    rows = [
+        {"step": s, "loss": 1.0, "elapsed_s": 0.5 * s + (5 if s > 2 else 0), "tokens_per_s": 100.0 * s}
+        for s in range(1, 11)
+    ]
     result = script.throughput(rows, global_batch=8, warmup=2)
     assert result["steps"] == 7 and result["examples_per_s"] == pytest.approx(7 * 8 / 3.5)
     assert result["tokens_per_s"] == 700.0

@@ -29,7 +29,9 @@ def _logits(model, ids):
 def test_lora_on_tiny_llama_writes_the_run_folder(tmp_path, llama, data):
     events = []
     config = TrainConfig(max_steps=4, probe_prompts=["Summarize:\nAnn: tea?\nBob: Yes.\nSummary:"], **FAST)
-    result = run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", on_event=events.append)
+    result = run_training(
+        config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", on_event=events.append
+    )
 
     assert result.status == "finished" and result.global_step == 4 and result.max_steps == 4
     run = RunFolder(tmp_path / "run")
@@ -76,7 +78,9 @@ def test_full_fine_tuning_of_tiny_t5_changes_the_weights(tmp_path, t5, data):
 
 
 def test_lora_on_tiny_t5_uses_t5_targets(tmp_path, t5, data):
-    result = run_training(TrainConfig(max_steps=2, **FAST), data_dir=data, model=ModelSpec.parse(str(t5)), out_dir=tmp_path / "run")
+    result = run_training(
+        TrainConfig(max_steps=2, **FAST), data_dir=data, model=ModelSpec.parse(str(t5)), out_dir=tmp_path / "run"
+    )
     record = RunFolder(result.run_dir).read_record()
     assert set(record["lora_target_modules"]) >= {"q", "v"} and record["chat_template"] is False
     assert result.final_eval_loss is not None
@@ -91,7 +95,12 @@ def test_stop_within_a_step_keeps_a_checkpoint_and_the_adapter(tmp_path, llama, 
 
     config = TrainConfig(max_steps=20, **{**FAST, "save_steps": 50, "eval_steps": 50})
     result = run_training(
-        config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", on_event=on_event, control=control
+        config,
+        data_dir=data,
+        model=ModelSpec.parse(str(llama)),
+        out_dir=tmp_path / "run",
+        on_event=on_event,
+        control=control,
     )
     assert result.status == "stopped" and result.global_step <= 3
     assert result.checkpoint is not None and result.checkpoint.name == f"checkpoint-{result.global_step}"
@@ -111,7 +120,12 @@ def test_pause_blocks_between_steps_until_resumed(tmp_path, llama, data):
 
     config = TrainConfig(max_steps=3, **{**FAST, "save_steps": 0, "eval_steps": 0})
     result = run_training(
-        config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", on_event=on_event, control=control
+        config,
+        data_dir=data,
+        model=ModelSpec.parse(str(llama)),
+        out_dir=tmp_path / "run",
+        on_event=on_event,
+        control=control,
     )
     assert result.status == "finished" and result.global_step == 3
     timeline = [(t, e.get("status") or e["type"], e.get("step")) for t, e in events]
@@ -138,7 +152,12 @@ def test_stop_while_paused_ends_the_run(tmp_path, llama, data):
 
     config = TrainConfig(max_steps=50, **{**FAST, "save_steps": 0, "eval_steps": 0})
     result = run_training(
-        config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", on_event=on_event, control=control
+        config,
+        data_dir=data,
+        model=ModelSpec.parse(str(llama)),
+        out_dir=tmp_path / "run",
+        on_event=on_event,
+        control=control,
     )
     assert result.status == "stopped" and result.global_step == 2
     assert [s for s in statuses if s != "saving"][-3:] == ["paused", "stopping", "stopped"]
@@ -150,7 +169,10 @@ class _OptimizerProbe(TrainerCallback):
         self.state = None
 
     def on_train_begin(self, args, state, control, optimizer=None, **kwargs):
-        self.state = {k: {n: v.clone() for n, v in s.items() if torch.is_tensor(v)} for k, s in optimizer.state_dict()["state"].items()}
+        self.state = {
+            k: {n: v.clone() for n, v in s.items() if torch.is_tensor(v)}
+            for k, s in optimizer.state_dict()["state"].items()
+        }
 
 
 def test_resume_restores_optimizer_state_and_continues_the_curve(tmp_path, llama, data):
@@ -162,7 +184,9 @@ def test_resume_restores_optimizer_state_and_continues_the_curve(tmp_path, llama
 
     config = TrainConfig(max_steps=5, **{**FAST, "save_steps": 50, "eval_steps": 50})
     spec = ModelSpec.parse(str(llama))
-    first = run_training(config, data_dir=data, model=spec, out_dir=tmp_path / "run", on_event=stop_at_two, control=control)
+    first = run_training(
+        config, data_dir=data, model=spec, out_dir=tmp_path / "run", on_event=stop_at_two, control=control
+    )
     assert first.status == "stopped"
     saved = torch.load(first.checkpoint / "optimizer.pt", weights_only=False)["state"]
 
@@ -188,7 +212,9 @@ def test_nan_loss_stops_with_a_clear_message(tmp_path, llama, data):
 
     config = TrainConfig(method="full", max_steps=6, **{**FAST, "learning_rate": 1e-3})
     with pytest.raises(TrainingError, match="NaN or infinite at step 2"):
-        run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", callbacks=[Poison()])
+        run_training(
+            config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", callbacks=[Poison()]
+        )
     record = RunFolder(tmp_path / "run").read_record()
     assert record["status"] == "failed" and "learning rate" in record["error"]
     assert all(row["loss"] is None or row["loss"] == row["loss"] for row in RunFolder(tmp_path / "run").read_metrics())
@@ -227,7 +253,9 @@ def test_out_of_memory_in_a_forward_raises_the_typed_error_with_a_retry_that_tra
     assert error.retry_config.effective_batch_size == config.effective_batch_size
     assert events[-1]["status"] == "failed" and events[-1]["retry"] == error.retry_changes  # for a watcher
     assert RunFolder(tmp_path / "run").read_record()["status"] == "failed"
-    retried = run_training(error.retry_config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "retry")
+    retried = run_training(
+        error.retry_config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "retry"
+    )
     assert retried.status == "finished" and retried.global_step == 2
 
 
@@ -239,7 +267,9 @@ def test_existing_run_is_never_overwritten(tmp_path, llama, data):
         run_training(TrainConfig(max_steps=1), data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=out)
     assert json.loads((out / "run.json").read_text()) == {"status": "finished"}
     with pytest.raises(TrainingError, match="no checkpoint"):
-        run_training(TrainConfig(max_steps=1), data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=out, resume=True)
+        run_training(
+            TrainConfig(max_steps=1), data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=out, resume=True
+        )
 
 
 def test_stop_before_training_leaves_no_run_behind(tmp_path, llama, data):

@@ -31,8 +31,10 @@ def loaded(tmp_path_factory):
 
 
 def _features(tokenizer, n=5):
-    return [encode_example(row, tokenizer, is_seq2seq=False, max_length=1000, use_chat_template=None)[0]
-            for row in tiny_examples(n)]
+    return [
+        encode_example(row, tokenizer, is_seq2seq=False, max_length=1000, use_chat_template=None)[0]
+        for row in tiny_examples(n)
+    ]
 
 
 def _token_losses(model, batch) -> torch.Tensor:
@@ -72,9 +74,9 @@ def test_a_packed_batch_gives_each_example_its_loss_alone(loaded):
         start = 0
         for index in row:
             n = lengths[index]
-            assert packed["input_ids"][r, start:start + n].tolist() == features[index]["input_ids"]
+            assert packed["input_ids"][r, start : start + n].tolist() == features[index]["input_ids"]
             alone = _token_losses(model, CompletionOnlyCollator(tokenizer.pad_token_id)([features[index]])).sum()
-            got = packed_losses[r, start:start + n - 1].sum()
+            got = packed_losses[r, start : start + n - 1].sum()
             assert got.item() == pytest.approx(alone.item(), rel=1e-5, abs=1e-5)
             start += n
             checked += 1
@@ -94,15 +96,21 @@ def test_without_the_mask_a_packed_row_attends_across_examples(loaded):
     with_mask = _token_losses(model, packed).sum()
     logits = model(input_ids=unmasked["input_ids"], position_ids=unmasked["position_ids"]).logits  # default cache on
     targets = packed["labels"][:, 1:]
-    without = (F.cross_entropy(logits[:, :-1].float().transpose(1, 2), targets.clamp(min=0), reduction="none")
-               * (targets != -100)).sum()
+    without = (
+        F.cross_entropy(logits[:, :-1].float().transpose(1, 2), targets.clamp(min=0), reduction="none")
+        * (targets != -100)
+    ).sum()
     assert abs(without.item() - with_mask.item()) > 1e-4
 
 
 def test_a_run_with_packing_trains_and_counts_the_real_tokens(tmp_path):
     model = ModelSpec.parse(str(make_tiny_llama(tmp_path / "llama")))
     data = make_tiny_dataset(tmp_path / "data", n=8, val=2, test=2)
-    result = run_training(TrainConfig(packing=True, max_steps=2, batch_size=4, eval_steps=1, save_steps=0),
-                          data_dir=data, model=model, out_dir=tmp_path / "run")
+    result = run_training(
+        TrainConfig(packing=True, max_steps=2, batch_size=4, eval_steps=1, save_steps=0),
+        data_dir=data,
+        model=model,
+        out_dir=tmp_path / "run",
+    )
     assert result.status == "finished" and result.final_loss is not None and result.final_eval_loss is not None
     assert all(row.get("tokens_per_s") for row in result.metrics if row.get("loss") is not None)

@@ -94,7 +94,9 @@ def test_split_examples_and_the_sentence_for_the_ui():
     assert split_global_batch(4, 4, 2) == (4, 2)
     assert split_global_batch(8, 1, 8) == (1, 1)
     config = TrainConfig(batch_size=4, grad_accum=2)
-    assert "Global batch 8 stays as you set it: each of 2 processes takes batch 4 × accumulation 1" in describe_split(config, 2)
+    assert "Global batch 8 stays as you set it: each of 2 processes takes batch 4 × accumulation 1" in describe_split(
+        config, 2
+    )
     assert per_process_config(config, 1) is config
 
 
@@ -156,5 +158,3 @@ def test_the_slurm_script_is_valid_bash(tmp_path, run_file):
     write_run_file(run, run_file)
     script = write_cluster_files(run, nodes=2, gpus_per_node=2)["slurm"]
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
-
-

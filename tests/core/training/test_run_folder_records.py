@@ -74,7 +74,11 @@ def test_a_missing_record_is_told_apart_from_a_damaged_one(tmp_path):
     with pytest.raises(ModelError, match="is not a training run"):
         read_run_record(missing.path)
 
-    for text, reason in (('{"status": "runn', "unreadable"), ("[1, 2]", "not a JSON object"), (b"\xff\xfe{", "unreadable")):
+    for text, reason in (
+        ('{"status": "runn', "unreadable"),
+        ("[1, 2]", "not a JSON object"),
+        (b"\xff\xfe{", "unreadable"),
+    ):
         run = RunFolder(tmp_path / f"damaged-{len(text)}")
         run.path.mkdir()
         run.record_path.write_bytes(text if isinstance(text, bytes) else text.encode())
@@ -205,7 +209,9 @@ def test_an_old_run_with_a_checkpoint_loads_for_the_page(tmp_path):
     resumable = load_resumable(run.path)
     assert resumable.model == ModelSpec.parse("builtin") and resumable.data_dir == data
     assert resumable.last_step == 4 and [row["step"] for row in resumable.history] == [2]
-    gone = _run(tmp_path, {"status": "stopped", "model": "builtin", "data": {"dir": str(tmp_path / "gone")}}, name="gone")
+    gone = _run(
+        tmp_path, {"status": "stopped", "model": "builtin", "data": {"dir": str(tmp_path / "gone")}}, name="gone"
+    )
     _checkpoint(gone, 1)
     with pytest.raises(TrainingError, match="is gone"):
         load_resumable(gone.path)

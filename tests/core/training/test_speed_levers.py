@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_models import make_tiny_dataset, make_tiny_t5, tiny_examples
 from transformers import TrainerCallback
 
 from ift_desktop.core.models import ModelSpec, load_model
@@ -12,7 +13,6 @@ from ift_desktop.core.models.device import training_precision
 from ift_desktop.core.training import TrainConfig, run_training
 from ift_desktop.core.training.data import CompletionOnlyCollator, encode_example
 from ift_desktop.core.training.head_loss import completion_loss, supports_completion_head
-from tiny_models import make_tiny_dataset, make_tiny_t5, tiny_examples
 
 TINY_LLAMA_CHAT = True
 TINY_DATA = dict(n=8, val=2, test=2)
@@ -38,7 +38,9 @@ def test_completion_only_head_gives_the_full_head_loss_and_gradients(llama, lora
     if lora:
         from peft import LoraConfig, get_peft_model
 
-        model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["q_proj", "v_proj"]))
+        model = get_peft_model(
+            model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["q_proj", "v_proj"])
+        )
     model.train()
     batch = _batch(loaded.tokenizer)
     assert (batch["labels"] == -100).any() and (batch["labels"] != -100).any()
@@ -103,8 +105,14 @@ def test_training_autocasts_when_and_only_when_the_cpu_has_native_bf16(tmp_path,
     seen = _AutocastSeen()
     events: list[dict] = []
     config = TrainConfig(max_steps=2, batch_size=4, eval_steps=0, save_steps=0, device="cpu")
-    run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run",
-                 on_event=events.append, callbacks=[seen])
+    run_training(
+        config,
+        data_dir=data,
+        model=ModelSpec.parse(str(llama)),
+        out_dir=tmp_path / "run",
+        on_event=events.append,
+        callbacks=[seen],
+    )
     assert seen.seen and set(seen.seen) == {native}
     started = next(e for e in events if e.get("status") == "started")
     assert started["precision"] == ("bf16" if native else "fp32") and started["precision_reason"]
@@ -122,8 +130,11 @@ def test_max_length_comes_from_the_manifest_else_from_the_data(tmp_path, llama):
     rows = [json.loads(line) for line in (folder / "train.jsonl").read_text().splitlines()]
     from ift_desktop.core.models import format_for_model
 
-    totals = sorted(len(format_for_model(r["prompt"], r["completion"], tokenizer).prompt_ids)
-                    + len(format_for_model(r["prompt"], r["completion"], tokenizer).completion_ids) for r in rows)
+    totals = sorted(
+        len(format_for_model(r["prompt"], r["completion"], tokenizer).prompt_ids)
+        + len(format_for_model(r["prompt"], r["completion"], tokenizer).completion_ids)
+        for r in rows
+    )
     assert length % 32 == 0 and sum(t <= length for t in totals) >= 0.99 * len(totals)
     assert length - 32 < totals[-1]  # the smallest such multiple
     assert "99%" in why
@@ -137,8 +148,9 @@ def test_a_run_without_max_length_uses_the_datasets_and_records_it(tmp_path, lla
     config = TrainConfig(max_steps=1, batch_size=2, eval_steps=0, save_steps=0)
     assert config.max_length is None
     events: list[dict] = []
-    run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run",
-                 on_event=events.append)
+    run_training(
+        config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", on_event=events.append
+    )
     from ift_desktop.core.training import RunFolder
 
     recorded = RunFolder(tmp_path / "run").read_record()["config"]["max_length"]
@@ -161,7 +173,9 @@ def test_eta_is_the_mean_pace_of_the_session_with_pauses_left_out(monkeypatch):
     class Control:
         should_training_stop = should_save = should_evaluate = False
 
-    bridge = EventCallback(emit=lambda e: None, control=TrainingControl(), tokens_seen=lambda: 0, on_metrics=lambda r: None)
+    bridge = EventCallback(
+        emit=lambda e: None, control=TrainingControl(), tokens_seen=lambda: 0, on_metrics=lambda r: None
+    )
     state, control = State(), Control()
     bridge.on_train_begin(None, state, control)
     for step, seconds in enumerate([4.0, 1.0, 1.0, 2.0], start=1):  # uneven steps (grouped lengths)

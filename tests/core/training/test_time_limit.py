@@ -42,8 +42,9 @@ class _Clock:
 def test_the_schedule_is_refitted_and_the_run_stops_at_the_fitted_step(tmp_path, monkeypatch):
     clock = _Clock()
     monkeypatch.setattr(time_limit_module.time, "monotonic", clock)
-    args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1.0, lr_scheduler_type="linear", warmup_steps=0,
-                             report_to="none")
+    args = TrainingArguments(
+        output_dir=str(tmp_path), learning_rate=1.0, lr_scheduler_type="linear", warmup_steps=0, report_to="none"
+    )
     weight = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([weight], lr=1.0)
     scheduler = get_scheduler("linear", optimizer, num_warmup_steps=0, num_training_steps=100)
@@ -84,6 +85,7 @@ def test_a_run_with_a_time_limit_ends_within_it_and_a_step_limit_ignores_it(tmp_
     assert limited.max_steps == limited.global_step  # the progress shows the fitted step count
     assert limited.artifact_dir.is_dir()
     monkeypatch.setattr(time_limit_module.time, "monotonic", real)
-    stepped = run_training(TrainConfig(**{**common, "max_steps": 12}), data_dir=data, model=model,
-                           out_dir=tmp_path / "stepped")
+    stepped = run_training(
+        TrainConfig(**{**common, "max_steps": 12}), data_dir=data, model=model, out_dir=tmp_path / "stepped"
+    )
     assert stepped.global_step == 12

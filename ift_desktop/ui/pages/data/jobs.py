@@ -49,8 +49,14 @@ def plan_dataset(
         out = Path(tmp) / "dataset"
         if components:
             result = prepare_mixture(
-                components, out, val=config.val, test=config.test, seed=config.seed, state=state,
-                library=library, source="mixture",
+                components,
+                out,
+                val=config.val,
+                test=config.test,
+                seed=config.seed,
+                state=state,
+                library=library,
+                source="mixture",
             )
         else:
             result = prepare(config, out, state=state, library=library)
@@ -60,8 +66,9 @@ def plan_dataset(
     return DatasetPlan(splits, dict(result.manifest), list(result.leakage))
 
 
-def save_dataset(plan: DatasetPlan, out_dir: Path, *, name: str, extra: dict | None = None,
-                 state: TaskState | None = None) -> Path:
+def save_dataset(
+    plan: DatasetPlan, out_dir: Path, *, name: str, extra: dict | None = None, state: TaskState | None = None
+) -> Path:
     """Write ``plan`` to ``out_dir`` atomically; returns the folder."""
     if state is not None:
         state.report(None, f"Writing {out_dir.name}")

@@ -231,8 +231,10 @@ class MappingStep(WizardStep):
                 continue
             close = columns_like_field(name, columns)
             if close:
-                lines.append(f"No column is named like '{name}'; the closest: "
-                             f"{', '.join(repr(c) for c in close)}. Pick it in the '{name}' box above.")
+                lines.append(
+                    f"No column is named like '{name}'; the closest: "
+                    f"{', '.join(repr(c) for c in close)}. Pick it in the '{name}' box above."
+                )
             else:
                 lines.append(f"No column is named like '{name}'; pick one of: {', '.join(columns)}.")
         if lines:
@@ -263,4 +265,3 @@ class MappingStep(WizardStep):
         self.state.params = {k: e.text().strip() for k, e in self.param_edits.items() if e.text().strip()}
         self.message.clear()
         return True
-

@@ -46,8 +46,14 @@ class DataPage(QWidget):
         self.split_step = SplitStep(self.state, context)
         self.stats_step = StatsStep(self.state, context)
         self.save_step = SaveStep(self.state, context)
-        self.steps = [self.source_step, self.mapping_step, self.template_step, self.split_step,
-                      self.stats_step, self.save_step]
+        self.steps = [
+            self.source_step,
+            self.mapping_step,
+            self.template_step,
+            self.split_step,
+            self.stats_step,
+            self.save_step,
+        ]
         self.current = 0
         self.reached = 0  # the furthest step the user got to
 

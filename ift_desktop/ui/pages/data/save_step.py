@@ -103,17 +103,23 @@ class SaveStep(WizardStep):
         if state.extra:
             lines.append("Mixed with: " + ", ".join(html.escape(e.label) for e in state.extra))
         if counts:
-            lines.append(f"Examples: train <b>{counts['train']:,}</b> · validation <b>{counts['validation']:,}</b> · "
-                         f"test <b>{counts['test']:,}</b> (seed {state.seed})")
+            lines.append(
+                f"Examples: train <b>{counts['train']:,}</b> · validation <b>{counts['validation']:,}</b> · "
+                f"test <b>{counts['test']:,}</b> (seed {state.seed})"
+            )
         tokens = state.token_summary
         if tokens and tokens.get("plan") == state.plan_key:
-            lines.append(f"Tokens ({html.escape(str(tokens['model']))}): {tokens['n_truncated']:,} of "
-                         f"{tokens['count']:,} examples longer than {tokens['max_length']} "
-                         f"({tokens['share_truncated']:.1%}); recorded in the manifest")
+            lines.append(
+                f"Tokens ({html.escape(str(tokens['model']))}): {tokens['n_truncated']:,} of "
+                f"{tokens['count']:,} examples longer than {tokens['max_length']} "
+                f"({tokens['share_truncated']:.1%}); recorded in the manifest"
+            )
         if state.leakage:
             lines.append(f"<span style='color:#8a5300;'>⚠ {html.escape(' '.join(state.leakage))}</span>")
-        lines.append(f"Files: train.jsonl, validation.jsonl, test.jsonl and manifest.json in "
-                     f"{html.escape(str(self.context.workspace.datasets_dir))}")
+        lines.append(
+            f"Files: train.jsonl, validation.jsonl, test.jsonl and manifest.json in "
+            f"{html.escape(str(self.context.workspace.datasets_dir))}"
+        )
         return "<br>".join(lines)
 
     def _show_saved(self, path: Path | None) -> None:
@@ -152,9 +158,17 @@ class SaveStep(WizardStep):
         extra = {"max_length": int(self.state.max_length)}  # the Train page starts from the length chosen here
         if summary and summary.get("plan") == self.state.plan_key:  # measured on exactly these examples
             extra["token_stats"] = {k: v for k, v in summary.items() if k != "plan"}
-        self.runner.start(save_dataset, plan, out_dir, name=out_dir.name, progress_text=f"Saving {out_dir.name}…",
-                          extra=extra, on_done=saved, on_failed=lambda _t: self.save_button.setEnabled(True),
-                          on_cancelled=lambda: self.save_button.setEnabled(True))
+        self.runner.start(
+            save_dataset,
+            plan,
+            out_dir,
+            name=out_dir.name,
+            progress_text=f"Saving {out_dir.name}…",
+            extra=extra,
+            on_done=saved,
+            on_failed=lambda _t: self.save_button.setEnabled(True),
+            on_cancelled=lambda: self.save_button.setEnabled(True),
+        )
 
     def _open_folder(self) -> None:
         if self.saved_path is not None:

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
 )
 
 from ift_desktop.core.data.sources import load_source, sample_tasks
-
 from ift_desktop.ui.widgets.folders import last_folder, remember_folder
 
 from .records_model import RecordsModel
@@ -44,8 +43,9 @@ def load_table(spec: str, *, split: str, limit: int | None, state=None):
 
 class SourceStep(WizardStep):
     title = "1 · Source"
-    subtitle = ("Pick the data to turn into instruction examples: a file, a Hugging Face dataset, "
-                "or the built-in sample.")
+    subtitle = (
+        "Pick the data to turn into instruction examples: a file, a Hugging Face dataset, or the built-in sample."
+    )
 
     source_changed = Signal()  # a new table was loaded, or a failed load left none: later steps start over
 
@@ -79,8 +79,10 @@ class SourceStep(WizardStep):
 
         self.hf_name = QLineEdit()
         self.hf_name.setPlaceholderText("dataset id (e.g. knkarthick/dialogsum) or a saved folder")
-        self.hf_name.setToolTip("A Hugging Face dataset id, or a local folder written by save_to_disk or holding a"
-                                " dataset script / data files.")
+        self.hf_name.setToolTip(
+            "A Hugging Face dataset id, or a local folder written by save_to_disk or holding a"
+            " dataset script / data files."
+        )
         self.hf_name.setMinimumWidth(160)
         self.hf_config = QLineEdit()
         self.hf_config.setPlaceholderText("optional")
@@ -157,8 +159,11 @@ class SourceStep(WizardStep):
 
     # inputs ------------------------------------------------------------------------------------
     def _browse(self) -> None:
-        start = (str(Path(self.path_edit.text()).expanduser().parent) if self.path_edit.text()
-                 else last_folder(self.context.settings, "data-file", self.context.workspace.root))
+        start = (
+            str(Path(self.path_edit.text()).expanduser().parent)
+            if self.path_edit.text()
+            else last_folder(self.context.settings, "data-file", self.context.workspace.root)
+        )
         path, _ = QFileDialog.getOpenFileName(self, "Choose a data file", start, FILE_FILTER)
         if path:
             remember_folder(self.context.settings, "data-file", path)
@@ -214,8 +219,14 @@ class SourceStep(WizardStep):
             self._forget_table()
 
         self.runner.start(
-            load_table, spec, split=split, limit=limit, progress_text=f"Reading {label}…",
-            on_done=loaded, on_cancelled=self._enable_load, on_failed=failed,
+            load_table,
+            spec,
+            split=split,
+            limit=limit,
+            progress_text=f"Reading {label}…",
+            on_done=loaded,
+            on_cancelled=self._enable_load,
+            on_failed=failed,
         )
 
     def _forget_table(self) -> None:
@@ -226,7 +237,6 @@ class SourceStep(WizardStep):
         self.records.set_records([], [])
         self.summary.setText("Nothing loaded: see the message above.")
         self.source_changed.emit()
-
 
     def _enable_load(self) -> None:
         self.load_button.setEnabled(True)

@@ -39,7 +39,6 @@ from ift_desktop.core.errors import DataError
 from ift_desktop.ui.widgets.folders import last_folder, remember_folder
 from ift_desktop.ui.widgets.messages import InlineMessage
 
-
 from .jobs import plan_dataset
 from .mapping_step import best_task
 from .source_step import FILE_FILTER
@@ -68,8 +67,10 @@ def inspect_file(path: str, *, state=None) -> ExtraSource:
 
 class SplitStep(WizardStep):
     title = "4 · Split and mixture"
-    subtitle = ("Hold out examples for validation and testing, and optionally mix in other tasks "
-                "(multi-task instruction tuning).")
+    subtitle = (
+        "Hold out examples for validation and testing, and optionally mix in other tasks "
+        "(multi-task instruction tuning)."
+    )
 
     def __init__(self, state, context, parent=None):
         super().__init__(state, context, parent)
@@ -117,9 +118,12 @@ class SplitStep(WizardStep):
         self.test_spin.setValue(state.test)
 
         self.body.addWidget(section_label("Mixture"))
-        self.body.addWidget(hint_label(
-            "Each part is prepared with its own task and template. A cap keeps at most that many examples of a "
-            "part; weights set the parts' proportions (give every part one, or none)."))
+        self.body.addWidget(
+            hint_label(
+                "Each part is prepared with its own task and template. A cap keeps at most that many examples of a "
+                "part; weights set the parts' proportions (give every part one, or none)."
+            )
+        )
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
@@ -240,8 +244,13 @@ class SplitStep(WizardStep):
         parts = self.plan.manifest.get("components") or []
         if not self.state.extra:
             rows_read = self.plan.manifest.get("rows_read", "?")
-            parts = [{"used": f"{sum(self.plan.counts.values())}", "available": f"{rows_read} rows",
-                      "template": self.plan.manifest.get("template")}]
+            parts = [
+                {
+                    "used": f"{sum(self.plan.counts.values())}",
+                    "available": f"{rows_read} rows",
+                    "template": self.plan.manifest.get("template"),
+                }
+            ]
         if len(parts) != self.table.rowCount():
             return  # the plan is for another set of parts; the next one will fill these in
         for row, part in enumerate(parts):
@@ -278,8 +287,12 @@ class SplitStep(WizardStep):
 
     def add_sample(self, name: str) -> None:
         sample = next(s for s in sample_tasks() if s.name == name)
-        config = PrepareConfig(source=f"sample:{sample.name}", task=sample.task, mapping=dict(sample.mapping),
-                               stratify=sample.task == "classification")
+        config = PrepareConfig(
+            source=f"sample:{sample.name}",
+            task=sample.task,
+            mapping=dict(sample.mapping),
+            stratify=sample.task == "classification",
+        )
         self.add_extra(ExtraSource(sample.name, config))
 
     def add_extra(self, extra: ExtraSource) -> None:
@@ -335,22 +348,37 @@ class SplitStep(WizardStep):
             self._advance_when_done = False
             self.result.setText("Cancelled. Change a setting or press Next to prepare again.")
 
-        self.runner.start(plan_dataset, state.prepare_config(), components, library=library,
-                          progress_text="Preparing examples…", on_done=planned, on_failed=failed, on_cancelled=cancelled)
+        self.runner.start(
+            plan_dataset,
+            state.prepare_config(),
+            components,
+            library=library,
+            progress_text="Preparing examples…",
+            on_done=planned,
+            on_failed=failed,
+            on_cancelled=cancelled,
+        )
 
     def _show_plan(self, plan) -> None:
         counts = plan.counts
         total = sum(counts.values())
-        text = (f"<b>{total:,} examples</b>: train <b>{counts['train']:,}</b> · validation "
-                f"<b>{counts['validation']:,}</b> · test <b>{counts['test']:,}</b>")
+        text = (
+            f"<b>{total:,} examples</b>: train <b>{counts['train']:,}</b> · validation "
+            f"<b>{counts['validation']:,}</b> · test <b>{counts['test']:,}</b>"
+        )
         skipped = plan.manifest.get("skipped_rows")
         if skipped:
             text += f"<br>{skipped} rows were skipped because a mapped field was empty."
         parts = plan.manifest.get("components") or []
         if parts:
-            text += "<br>" + " · ".join(
-                f"{p['name']}: {p['counts']['train']}/{p['counts']['validation']}/{p['counts']['test']}" for p in parts
-            ) + " (train/validation/test)"
+            text += (
+                "<br>"
+                + " · ".join(
+                    f"{p['name']}: {p['counts']['train']}/{p['counts']['validation']}/{p['counts']['test']}"
+                    for p in parts
+                )
+                + " (train/validation/test)"
+            )
         self.result.setText(text)
         self._show_part_counts()
         if plan.leakage:

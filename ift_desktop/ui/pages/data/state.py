@@ -81,8 +81,9 @@ class WizardState:
     def components(self) -> list[MixtureComponent]:
         main = MixtureComponent(self.prepare_config(), cap=self.main_cap, weight=self.main_weight)
         others = [
-            MixtureComponent(replace(e.config, val=self.val, test=self.test, seed=self.seed),
-                             cap=e.cap, weight=e.weight)
+            MixtureComponent(
+                replace(e.config, val=self.val, test=self.test, seed=self.seed), cap=e.cap, weight=e.weight
+            )
             for e in self.extra
         ]
         return [main, *others]
@@ -91,13 +92,31 @@ class WizardState:
         """Everything the examples and splits depend on (a change means: recompute them)."""
         config = self.prepare_config()
         return (
-            config.source, config.source_split, config.limit, config.task, config.template,
+            config.source,
+            config.source_split,
+            config.limit,
+            config.task,
+            config.template,
             tuple(sorted((k, tuple(v)) for k, v in config.mapping.items())),
-            tuple(sorted(config.params.items())), config.val, config.test, config.seed, config.stratify,
-            self.main_cap, self.main_weight,
-            tuple((e.label, e.config.source, e.config.task, e.config.template,
-                   tuple(sorted((k, tuple(v)) for k, v in e.config.mapping.items())), e.cap, e.weight)
-                  for e in self.extra),
+            tuple(sorted(config.params.items())),
+            config.val,
+            config.test,
+            config.seed,
+            config.stratify,
+            self.main_cap,
+            self.main_weight,
+            tuple(
+                (
+                    e.label,
+                    e.config.source,
+                    e.config.task,
+                    e.config.template,
+                    tuple(sorted((k, tuple(v)) for k, v in e.config.mapping.items())),
+                    e.cap,
+                    e.weight,
+                )
+                for e in self.extra
+            ),
             self.table_version,
         )
 

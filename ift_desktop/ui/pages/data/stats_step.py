@@ -147,8 +147,12 @@ class StatsStep(WizardStep):
         model_text = self.model_combo.currentText().strip() or "builtin"
         if self.tokenizer is None or self._tokenizer_for != model_text:
             self.tokenizer = None
-            self.runner.start(self._load, model_text, progress_text=f"Loading the tokenizer of {model_text}…",
-                              on_done=lambda result: self._tokenizer_loaded(model_text, result))
+            self.runner.start(
+                self._load,
+                model_text,
+                progress_text=f"Loading the tokenizer of {model_text}…",
+                on_done=lambda result: self._tokenizer_loaded(model_text, result),
+            )
         else:
             self._measure()
 
@@ -182,8 +186,15 @@ class StatsStep(WizardStep):
             self._judge()
             self.show_example()
 
-        self.runner.start(measure, examples, self.tokenizer, progress_text=f"Tokenizing {len(examples):,} examples…",
-                          max_length=int(self.max_spin.value()), is_seq2seq=self.is_seq2seq, on_done=measured)
+        self.runner.start(
+            measure,
+            examples,
+            self.tokenizer,
+            progress_text=f"Tokenizing {len(examples):,} examples…",
+            max_length=int(self.max_spin.value()),
+            is_seq2seq=self.is_seq2seq,
+            on_done=measured,
+        )
 
     # display -----------------------------------------------------------------------------------
     def _max_length_changed(self) -> None:
@@ -230,11 +241,17 @@ class StatsStep(WizardStep):
             return
         example = examples[min(self.example_spin.value(), len(examples)) - 1]
         try:
-            text = format_for_model(example["prompt"], example["completion"], self.tokenizer,
-                                    is_seq2seq=self.is_seq2seq)
+            text = format_for_model(
+                example["prompt"], example["completion"], self.tokenizer, is_seq2seq=self.is_seq2seq
+            )
         except UserError as exc:
             self.token_view.set_message(exc.one_line())
             return
-        pieces = token_pieces(self.tokenizer, text.prompt_ids, text.completion_ids,
-                              max_length=int(self.max_spin.value()), is_seq2seq=self.is_seq2seq)
+        pieces = token_pieces(
+            self.tokenizer,
+            text.prompt_ids,
+            text.completion_ids,
+            max_length=int(self.max_spin.value()),
+            is_seq2seq=self.is_seq2seq,
+        )
         self.token_view.set_pieces(pieces)

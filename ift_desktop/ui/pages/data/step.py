@@ -49,8 +49,9 @@ class WizardStep(QWidget):
         self.progress = TaskProgress()
         self.progress.keep_place()  # appearing, it does not push the page down
         # one task per step at a time; a new one outdates the running one
-        self.runner = TaskRunner(self, progress=self.progress, message=self.message,
-                                 cancelled_text="Cancelled. Nothing was changed.")
+        self.runner = TaskRunner(
+            self, progress=self.progress, message=self.message, cancelled_text="Cancelled. Nothing was changed."
+        )
         self.runner.busy_changed.connect(self.busy_changed)
         outer.addWidget(self.message)
         outer.addWidget(self.progress)

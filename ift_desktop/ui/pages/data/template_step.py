@@ -245,8 +245,10 @@ class TemplateStep(WizardStep):
         for w in (self.prompt_edit, self.completion_edit):
             w.blockSignals(True)
         self.name_edit.setText(t.name)
-        self.description.setText(("Built-in, read-only (Duplicate to edit): " if t.builtin else "Yours: ")
-                                 + (t.description or "no description."))
+        self.description.setText(
+            ("Built-in, read-only (Duplicate to edit): " if t.builtin else "Yours: ")
+            + (t.description or "no description.")
+        )
         self.prompt_edit.setPlainText(t.prompt)
         self.completion_edit.setText(t.completion)
         for w in (self.prompt_edit, self.completion_edit):
@@ -293,8 +295,13 @@ class TemplateStep(WizardStep):
         self.refresh_preview()
 
     def draft(self) -> Template:
-        return Template(self.name_edit.text().strip() or "my-template", self.state.task or "summarization",
-                        self.prompt_edit.toPlainText(), self.completion_edit.text(), builtin=False)
+        return Template(
+            self.name_edit.text().strip() or "my-template",
+            self.state.task or "summarization",
+            self.prompt_edit.toPlainText(),
+            self.completion_edit.text(),
+            builtin=False,
+        )
 
     def save_template(self) -> None:
         draft = self.draft()

@@ -44,8 +44,10 @@ class DetailView(QWidget):
         self.heading.setStyleSheet("font-weight: 600; font-size: 11pt;")
         self.heading.setWordWrap(True)  # wraps rather than widening the page beside the button
         self.open_in_lab = QPushButton("Open in Metric lab")
-        self.open_in_lab.setToolTip("Copy this prediction and its references into the Metric lab, "
-                                    "to edit the prediction and see how the score would move")
+        self.open_in_lab.setToolTip(
+            "Copy this prediction and its references into the Metric lab, "
+            "to edit the prediction and see how the score would move"
+        )
         self.open_in_lab.setEnabled(False)
         heading_row = QHBoxLayout()
         heading_row.addWidget(self.heading, 1)
@@ -55,13 +57,16 @@ class DetailView(QWidget):
         self.legend = self.kind_bar.legend
         self.reference_side_label = QLabel("Reference matches of:")
         self.reference_side = QComboBox()
-        self.reference_side.setToolTip("The reference shows the words matched by this model's prediction; "
-                                       "the explanation uses its numbers")
+        self.reference_side.setToolTip(
+            "The reference shows the words matched by this model's prediction; the explanation uses its numbers"
+        )
         self.kind_bar.add_to_row(self.reference_side_label, self.reference_side)
 
         self.reference = HighlightPane("Reference")
-        self.panes = {"base": HighlightPane(f"{SIDE_LABELS['base']} prediction"),
-                      "tuned": HighlightPane(f"{SIDE_LABELS['tuned']} prediction")}
+        self.panes = {
+            "base": HighlightPane(f"{SIDE_LABELS['base']} prediction"),
+            "tuned": HighlightPane(f"{SIDE_LABELS['tuned']} prediction"),
+        }
         self.explanation = ExplanationPanel()
         self.explain = self.explanation.browser
 
@@ -138,8 +143,10 @@ class DetailView(QWidget):
         self.open_in_lab.setEnabled(row is not None)
         if row is not None:
             side = SIDE_LABELS[self.current_reference_side()].lower()
-            self.open_in_lab.setToolTip(f"Copy the {side} prediction and the references into the Metric lab, to edit "
-                                        "the prediction and see how the score would move")
+            self.open_in_lab.setToolTip(
+                f"Copy the {side} prediction and the references into the Metric lab, to edit "
+                "the prediction and see how the score would move"
+            )
         if row is None:
             self.heading.setText("Select an example in the table" if self.comparison else "No evaluation open")
             self.reference.clear()
@@ -152,8 +159,10 @@ class DetailView(QWidget):
         for metric in ("rouge1", "rougeL", "bleu"):
             gain = row.gain(metric)
             if gain is not None:
-                parts.append(f"{METRIC_LABELS[metric]} {format_score(metric, row.score('base', metric))} → "
-                             f"{format_score(metric, row.score('tuned', metric))} ({format_score(metric, gain, signed=True)})")
+                parts.append(
+                    f"{METRIC_LABELS[metric]} {format_score(metric, row.score('base', metric))} → "
+                    f"{format_score(metric, row.score('tuned', metric))} ({format_score(metric, gain, signed=True)})"
+                )
             else:
                 parts.append(f"{METRIC_LABELS[metric]} {format_score(metric, row.score(sides[0], metric))}")
         self.heading.setText("   ·   ".join(parts))
@@ -173,12 +182,19 @@ class DetailView(QWidget):
         for side in sides:
             pane = self.panes[side]
             example = row.example(side)
-            pane.show_overlap(row.prediction(side) or "", example, self.kind, "prediction",
-                              empty_text="(empty prediction — every score is 0)")
+            pane.show_overlap(
+                row.prediction(side) or "",
+                example,
+                self.kind,
+                "prediction",
+                empty_text="(empty prediction — every score is 0)",
+            )
             note = ""
             own_index, _text = row.reference_for(side)
             if own_index != ref_index:
-                note = (f"<br><span style='color:#667085'>(counted against reference {own_index + 1}, its best match, "
-                        "not the one shown)</span>")
+                note = (
+                    f"<br><span style='color:#667085'>(counted against reference {own_index + 1}, its best match, "
+                    "not the one shown)</span>"
+                )
             pane.numbers.setText(kind_numbers_html(example, self.kind) + note)
         self.explanation.show_example(row.example(ref_side), self.kind, f"{SIDE_LABELS[ref_side]} prediction")

@@ -70,8 +70,12 @@ class ExamplesModel(QAbstractTableModel):
                 return f"{label} of the {'base' if column == 'base' else 'fine-tuned'} prediction"
             return f"{label}: fine-tuned minus base" if column == "gain" else None
         return {
-            "index": "#", "reference": "Reference", "base_text": "Base prediction",
-            "tuned_text": "Fine-tuned prediction", "base": "Base score", "tuned": "Tuned score",
+            "index": "#",
+            "reference": "Reference",
+            "base_text": "Base prediction",
+            "tuned_text": "Fine-tuned prediction",
+            "base": "Base score",
+            "tuned": "Tuned score",
             "gain": "Gain",
         }[COLUMNS[section]]
 
@@ -142,7 +146,9 @@ class ExamplesProxy(QSortFilterProxyModel):
             if gain is None or gain >= 0:
                 return False
         if self.search:
-            haystack = " ".join([row.prompt, *row.references, row.prediction("base") or "", row.prediction("tuned") or ""])
+            haystack = " ".join(
+                [row.prompt, *row.references, row.prediction("base") or "", row.prediction("tuned") or ""]
+            )
             if self.search not in haystack.lower():
                 return False
         return True
@@ -220,11 +226,16 @@ class ExamplesPanel(QWidget):
             self.regressions.setChecked(False)
         self.regressions.setToolTip(
             "Show only examples where the fine-tuned model scores below the base model"
-            if both else "Needs both a base and a fine-tuned evaluation"
+            if both
+            else "Needs both a base and a fine-tuned evaluation"
         )
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(COLUMNS.index("tuned_text"), QHeaderView.Stretch if "tuned" in sides else QHeaderView.Interactive)
-        header.setSectionResizeMode(COLUMNS.index("base_text"), QHeaderView.Interactive if "tuned" in sides else QHeaderView.Stretch)
+        header.setSectionResizeMode(
+            COLUMNS.index("tuned_text"), QHeaderView.Stretch if "tuned" in sides else QHeaderView.Interactive
+        )
+        header.setSectionResizeMode(
+            COLUMNS.index("base_text"), QHeaderView.Interactive if "tuned" in sides else QHeaderView.Stretch
+        )
         self._update_count()
         if self.proxy.rowCount():
             self.select_row(self.proxy.mapToSource(self.proxy.index(0, 0)).row())

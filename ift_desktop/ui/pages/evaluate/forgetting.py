@@ -18,22 +18,43 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QButtonGroup, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QListWidget, QListWidgetItem, QPushButton, QRadioButton, QSizePolicy, QSpinBox,
-    QStackedWidget, QVBoxLayout, QWidget,
+    QButtonGroup,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ift_desktop.core.errors import UserError
 from ift_desktop.core.evaluation.forgetting import (
-    ClassificationCheck, MMLUCheck, TaskCheck, builtin_checks, check_forgetting, forgetting_dir, list_forgetting,
-    read_forgetting, results_on_same_check,
+    ClassificationCheck,
+    MMLUCheck,
+    TaskCheck,
+    builtin_checks,
+    check_forgetting,
+    forgetting_dir,
+    list_forgetting,
+    read_forgetting,
+    results_on_same_check,
 )
 from ift_desktop.core.evaluation.inputs import words
 from ift_desktop.core.evaluation.mmlu import list_subjects, subject_title
 from ift_desktop.core.evaluation.pairing import base_model_of_run
+from ift_desktop.ui.task_runner import TaskRunner
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
-from ift_desktop.ui.task_runner import TaskRunner
 from ift_desktop.ui.workers import TaskHandle
 
 from .forgetting_views import (  # noqa: F401  (the views, importable from here as before)
@@ -59,8 +80,12 @@ class ForgettingTab(QWidget):
         self.result: dict | None = None
         self.message = InlineMessage()
         self.progress = TaskProgress()
-        self.runner = TaskRunner(self, progress=self.progress, message=self.message,
-                                 cancelled_text="Forgetting check cancelled; nothing was saved.")
+        self.runner = TaskRunner(
+            self,
+            progress=self.progress,
+            message=self.message,
+            cancelled_text="Forgetting check cancelled; nothing was saved.",
+        )
         self.runner.busy_changed.connect(self._set_busy)
 
         # the run ---------------------------------------------------------------------------
@@ -76,8 +101,10 @@ class ForgettingTab(QWidget):
         self.builtin_radio = QRadioButton("Built-in check (no files needed)")
         self.builtin_radio.setToolTip("A held-out check made from what the app ships; works out of the box")
         self.classification_radio = QRadioButton("Classification file or Hub dataset")
-        self.classification_radio.setToolTip("A labelled file (e.g. SST-2's dev.tsv) or hf:NAME[:CONFIG], scored by "
-                                             "the log-likelihood of each label word")
+        self.classification_radio.setToolTip(
+            "A labelled file (e.g. SST-2's dev.tsv) or hf:NAME[:CONFIG], scored by "
+            "the log-likelihood of each label word"
+        )
         self.mmlu_radio = QRadioButton("MMLU-style multiple choice")
         self.mmlu_radio.setToolTip("General knowledge questions scored by the log-likelihood of the answer letter")
         self.task_radio = QRadioButton("Another instruction task")
@@ -91,7 +118,9 @@ class ForgettingTab(QWidget):
             self.stack.addWidget(panel)
         self.run_button = QPushButton("Run forgetting check")
         self.run_button.setDefault(True)
-        self.run_button.setToolTip("Score the base model, then the fine-tuned one, on the same items; saved in the workspace")
+        self.run_button.setToolTip(
+            "Score the base model, then the fine-tuned one, on the same items; saved in the workspace"
+        )
 
         check_box = QGroupBox("Check")
         form = QVBoxLayout(check_box)
@@ -191,8 +220,10 @@ class ForgettingTab(QWidget):
         panel = QWidget()
         self.cls_path = QLineEdit()
         self.cls_path.setPlaceholderText("labelled file, or hf:glue:sst2")
-        self.cls_path.setToolTip("A CSV / TSV / JSON / JSONL / Parquet file with a text and a label column, or a "
-                                 "Hugging Face dataset as hf:NAME[:CONFIG] (needs a network the first time)")
+        self.cls_path.setToolTip(
+            "A CSV / TSV / JSON / JSONL / Parquet file with a text and a label column, or a "
+            "Hugging Face dataset as hf:NAME[:CONFIG] (needs a network the first time)"
+        )
         self.cls_path.editingFinished.connect(lambda: self.set_classification_source(self.cls_path.text()))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_classification)
@@ -207,8 +238,10 @@ class ForgettingTab(QWidget):
         self.label_column.setToolTip("The column with the right label")
         self.label_words = QLineEdit()
         self.label_words.setPlaceholderText("e.g. negative,positive for 0,1")
-        self.label_words.setToolTip("The word the model should answer for each label. Numeric labels (SST-2: 0, 1) "
-                                    "need one word each, in order; word labels are used as they are")
+        self.label_words.setToolTip(
+            "The word the model should answer for each label. Numeric labels (SST-2: 0, 1) "
+            "need one word each, in order; word labels are used as they are"
+        )
         self.cls_shots = QSpinBox()
         self.cls_shots.setRange(0, 32)
         self.cls_shots.setToolTip("Solved rows of the file shown before each item (they are not scored)")
@@ -230,8 +263,12 @@ class ForgettingTab(QWidget):
 
     def _browse_classification(self) -> None:
         start = str(Path(self.cls_path.text()).parent) if self.cls_path.text() else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Labelled data for the classification check", start,
-                                              "Data files (*.csv *.tsv *.json *.jsonl *.parquet);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Labelled data for the classification check",
+            start,
+            "Data files (*.csv *.tsv *.json *.jsonl *.parquet);;All files (*)",
+        )
         if path:
             self.set_classification_source(path)
 
@@ -265,8 +302,9 @@ class ForgettingTab(QWidget):
         layout.setSpacing(4)
         self.mmlu_path = QLineEdit()
         self.mmlu_path.setPlaceholderText("folder with <subject>_test.csv files")
-        self.mmlu_path.setToolTip("The original MMLU CSVs (<subject>_dev.csv and <subject>_test.csv); "
-                                  "the app does not ship them")
+        self.mmlu_path.setToolTip(
+            "The original MMLU CSVs (<subject>_dev.csv and <subject>_test.csv); the app does not ship them"
+        )
         self.mmlu_path.editingFinished.connect(lambda: self.set_mmlu_folder(self.mmlu_path.text()))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_mmlu)
@@ -425,8 +463,11 @@ class ForgettingTab(QWidget):
             self.subjects.item(row).setCheckState(state)
 
     def chosen_subjects(self) -> list[str]:
-        return [self.subjects.item(r).data(Qt.UserRole) for r in range(self.subjects.count())
-                if self.subjects.item(r).checkState() == Qt.Checked]
+        return [
+            self.subjects.item(r).data(Qt.UserRole)
+            for r in range(self.subjects.count())
+            if self.subjects.item(r).checkState() == Qt.Checked
+        ]
 
     # running ----------------------------------------------------------------------------------
     def build_check(self) -> MMLUCheck | ClassificationCheck | TaskCheck | None:
@@ -439,29 +480,45 @@ class ForgettingTab(QWidget):
             if self.classification_radio.isChecked():
                 source = self.cls_path.text().strip()
                 if not source:
-                    self.message.show_warning("Choose a labelled file (or type hf:NAME[:CONFIG]) for the classification check.")
+                    self.message.show_warning(
+                        "Choose a labelled file (or type hf:NAME[:CONFIG]) for the classification check."
+                    )
                     return None
                 text, label = self.text_column.currentText().strip(), self.label_column.currentText().strip()
                 if not text or not label:
                     self.message.show_warning("Name the text column and the label column of the classification data.")
                     return None
-                return ClassificationCheck(source, text, label, labels=words(self.label_words.text()),
-                                           shots=self.cls_shots.value(),
-                                           limit=self.cls_limit.value() or None)
+                return ClassificationCheck(
+                    source,
+                    text,
+                    label,
+                    labels=words(self.label_words.text()),
+                    shots=self.cls_shots.value(),
+                    limit=self.cls_limit.value() or None,
+                )
             if self.mmlu_radio.isChecked():
                 folder = self.mmlu_path.text().strip()
                 if not folder:
-                    self.message.show_warning("Choose the folder with the MMLU CSV files (<subject>_test.csv); "
-                                              "the app does not ship MMLU.")
+                    self.message.show_warning(
+                        "Choose the folder with the MMLU CSV files (<subject>_test.csv); the app does not ship MMLU."
+                    )
                     return None
-                return MMLUCheck(folder, subjects=self.chosen_subjects(), shots=self.shots.value(),
-                                 limit=self.mmlu_limit.value() or None)
+                return MMLUCheck(
+                    folder,
+                    subjects=self.chosen_subjects(),
+                    shots=self.shots.value(),
+                    limit=self.mmlu_limit.value() or None,
+                )
             data = self.dataset_combo.currentData()
             if not data:
                 self.message.show_warning("No prepared dataset: prepare one on the Data page, then pick it here.")
                 return None
-            return TaskCheck(data, split=self.split_combo.currentText(), limit=self.task_limit.value() or None,
-                             max_new_tokens=self.max_new_tokens.value())
+            return TaskCheck(
+                data,
+                split=self.split_combo.currentText(),
+                limit=self.task_limit.value() or None,
+                max_new_tokens=self.max_new_tokens.value(),
+            )
         except UserError as exc:  # what the form is missing (e.g. no subject ticked), checked by the core
             self.message.show_warning(exc.one_line())
             return None
@@ -477,10 +534,14 @@ class ForgettingTab(QWidget):
         check = self.build_check()
         if check is None:
             return None
-        return self.runner.start(check_forgetting, run, check,
-                                 out_dir=forgetting_dir(self.context.workspace.evaluations_dir),
-                                 progress_text=f"Forgetting check: {Path(run).name} on {check.label}",
-                                 on_done=self._on_finished)
+        return self.runner.start(
+            check_forgetting,
+            run,
+            check,
+            out_dir=forgetting_dir(self.context.workspace.evaluations_dir),
+            progress_text=f"Forgetting check: {Path(run).name} on {check.label}",
+            on_done=self._on_finished,
+        )
 
     def _on_finished(self, result: dict) -> None:
         self.show_result(result)

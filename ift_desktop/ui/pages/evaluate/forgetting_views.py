@@ -19,7 +19,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ift_desktop.core.evaluation.forgetting import caveats, format_p
@@ -74,8 +81,14 @@ class SubjectChart(pg.PlotWidget):
         for k, side in enumerate(("base", "tuned")):
             x = np.arange(len(groups)) + (k - 0.5) * 0.38
             heights = np.array([100 * float(g[side] or 0) for g in groups])
-            bars = pg.BarGraphItem(x=x, height=heights, width=0.36, brush=COLOURS[side], pen=pg.mkPen("#ffffff"),
-                                   name="Base" if side == "base" else "Fine-tuned")
+            bars = pg.BarGraphItem(
+                x=x,
+                height=heights,
+                width=0.36,
+                brush=COLOURS[side],
+                pen=pg.mkPen("#ffffff"),
+                name="Base" if side == "base" else "Fine-tuned",
+            )
             self.addItem(bars)
             self.items.append(bars)
             top = max(top, float(heights.max(initial=0)))
@@ -108,7 +121,6 @@ class SubjectChart(pg.PlotWidget):
         super().resizeEvent(event)
         if "names" in self.__dict__:  # resized once inside PlotWidget.__init__, before the names exist
             self._set_ticks()
-
 
 
 class SubjectTable(QTableWidget):
@@ -178,8 +190,10 @@ class RunComparisonTable(QTableWidget):
         header.setSectionResizeMode(0, QHeaderView.Stretch)
         for column in range(1, len(self.HEADERS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeToContents)
-        header.setToolTip("Score × 100 with its 95 % interval; Δ = fine-tuned − base with the paired 95 % interval; "
-                          "p of the paired test")
+        header.setToolTip(
+            "Score × 100 with its 95 % interval; Δ = fine-tuned − base with the paired 95 % interval; "
+            "p of the paired test"
+        )
 
     def show_results(self, results: list[dict]) -> None:
         self.setRowCount(len(results))
@@ -198,7 +212,9 @@ class RunComparisonTable(QTableWidget):
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column:
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter if column < 5 else Qt.AlignLeft | Qt.AlignVCenter)
+                    item.setTextAlignment(
+                        Qt.AlignRight | Qt.AlignVCenter if column < 5 else Qt.AlignLeft | Qt.AlignVCenter
+                    )
                 if column == 5:
                     item.setForeground(QColor(VERDICT_COLOURS.get(verdict, "#344054")))
                 if row == 0:
@@ -304,5 +320,7 @@ class ForgettingResultView(QWidget):
             limit = check.get("limit")
             per = f"{limit} questions per subject" if limit else "all questions"
             return f"{check.get('shots')}-shot, {per}, log-likelihood of the answer letter"
-        return (f"{check.get('split', 'test')} split, greedy answers of up to {check.get('max_new_tokens')} tokens, "
-                "scored with ROUGE-L")
+        return (
+            f"{check.get('split', 'test')} split, greedy answers of up to {check.get('max_new_tokens')} tokens, "
+            "scored with ROUGE-L"
+        )

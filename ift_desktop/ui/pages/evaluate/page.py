@@ -19,12 +19,11 @@ from ift_desktop.core.evaluation.pairing import open_comparison, pair_paths, run
 from ift_desktop.core.evaluation.report import Comparison
 from ift_desktop.core.training.run_folder import RunFolder
 from ift_desktop.core.training.run_record import recorded_data_dir
+from ift_desktop.ui.task_runner import TaskRunner
 from ift_desktop.ui.widgets.folders import last_folder, remember_folder
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.task_progress import TaskProgress
-from ift_desktop.ui.task_runner import TaskRunner
 from ift_desktop.ui.workers import TaskHandle
-
 
 from .detail import DetailView
 from .examples import ExamplesPanel
@@ -95,8 +94,12 @@ class EvaluatePage(QWidget):
         self.setup.run_requested.connect(self.start_evaluation)
         self.setup.open_requested.connect(lambda: self.open_evaluations(*self.setup.stored_choice()))
         self.setup.export_requested.connect(self._ask_export)
-        self.runner = TaskRunner(self, progress=self.progress, message=self.message,
-                                 cancelled_text="Cancelled; nothing half-written was kept.")
+        self.runner = TaskRunner(
+            self,
+            progress=self.progress,
+            message=self.message,
+            cancelled_text="Cancelled; nothing half-written was kept.",
+        )
         self.runner.busy_changed.connect(self._on_busy_changed)
         self.stats_runner = TaskRunner(self)  # confidence intervals, in the background of an open comparison
         self.examples.example_selected.connect(self.detail.show_row)
@@ -132,7 +135,9 @@ class EvaluatePage(QWidget):
             if data_index >= 0:
                 self.setup.dataset_combo.setCurrentIndex(data_index)
         self._opened_once = True  # don't replace the choice with the newest stored evaluation
-        self.message.show_info(f"Run '{Path(requested).name}' selected. Press Run evaluation to compare it with its base model.")
+        self.message.show_info(
+            f"Run '{Path(requested).name}' selected. Press Run evaluation to compare it with its base model."
+        )
 
     def open_evaluations(self, base: str | Path | None, tuned: str | Path | None) -> TaskHandle | None:
         if self.is_busy():
@@ -141,8 +146,13 @@ class EvaluatePage(QWidget):
             self.message.show_info("Choose a stored base evaluation, a fine-tuned one, or both, then press Open.")
             return None
         self.setup.select_stored(base, tuned)
-        return self.runner.start(open_comparison, base=base, tuned=tuned, progress_text="Opening the evaluation",
-                                 on_done=self.show_comparison)
+        return self.runner.start(
+            open_comparison,
+            base=base,
+            tuned=tuned,
+            progress_text="Opening the evaluation",
+            on_done=self.show_comparison,
+        )
 
     def show_comparison(self, comparison: Comparison) -> None:
         """Show a loaded comparison and start its statistics in the background."""
@@ -155,8 +165,9 @@ class EvaluatePage(QWidget):
         self.detail.set_comparison(comparison)
         self.examples.set_comparison(comparison)
         self.setup.set_exportable(True)
-        self.stats_runner.start(summarize_comparison, comparison, on_done=self._on_stats,
-                                on_failed=self._on_stats_failed)
+        self.stats_runner.start(
+            summarize_comparison, comparison, on_done=self._on_stats, on_failed=self._on_stats_failed
+        )
 
     def _on_stats_failed(self, text: str) -> None:
         self.message.show_warning(f"Confidence intervals could not be computed: {text}")
@@ -184,9 +195,15 @@ class EvaluatePage(QWidget):
         paths = pair_paths(self.context.workspace, jobs, data_dir, split, run)
         limit = self.setup.limit.value() or None
         return self.runner.start(
-            run_evaluations, progress_text="Evaluating", on_done=self._on_evaluated,
-            jobs=jobs, data_dir=data_dir, split=split, limit=limit,
-            max_new_tokens=self.setup.max_new_tokens.value(), paths=paths,
+            run_evaluations,
+            progress_text="Evaluating",
+            on_done=self._on_evaluated,
+            jobs=jobs,
+            data_dir=data_dir,
+            split=split,
+            limit=limit,
+            max_new_tokens=self.setup.max_new_tokens.value(),
+            paths=paths,
         )
 
     def _on_evaluated(self, written: dict) -> None:
@@ -212,8 +229,14 @@ class EvaluatePage(QWidget):
     def export_to(self, path: str | Path) -> TaskHandle | None:
         if self.comparison is None or self.is_busy():
             return None
-        return self.runner.start(export_report, self.comparison, str(path), self.summary_stats,
-                                 progress_text=f"Exporting {Path(path).name}", on_done=self._on_exported)
+        return self.runner.start(
+            export_report,
+            self.comparison,
+            str(path),
+            self.summary_stats,
+            progress_text=f"Exporting {Path(path).name}",
+            on_done=self._on_exported,
+        )
 
     def _on_exported(self, path) -> None:
         self.message.show_success(f"Saved {path}")

@@ -39,8 +39,10 @@ class SetupPanel(QWidget):
         self.base_check.setToolTip("Also evaluate the model before fine-tuning, to see what the fine-tuning changed")
         self.base_model = QComboBox()
         self.base_model.setEditable(True)
-        self.base_model.setToolTip("'builtin' (SmolLM2-135M-Instruct), a Hugging Face Hub id, or a model folder; "
-                                   "set to the run's base model when you pick a run")
+        self.base_model.setToolTip(
+            "'builtin' (SmolLM2-135M-Instruct), a Hugging Face Hub id, or a model folder; "
+            "set to the run's base model when you pick a run"
+        )
         self.base_model.addItem("builtin")
         self.dataset_combo = QComboBox()
         self.dataset_combo.setToolTip("A dataset prepared on the Data page")
@@ -126,7 +128,9 @@ class SetupPanel(QWidget):
         self.csv_button.clicked.connect(lambda: self.export_requested.emit("csv"))
         self.html_button.clicked.connect(lambda: self.export_requested.emit("html"))
         self.stored_base.currentIndexChanged.connect(lambda _i: self._pick_partner(self.stored_base, self.stored_tuned))
-        self.stored_tuned.currentIndexChanged.connect(lambda _i: self._pick_partner(self.stored_tuned, self.stored_base))
+        self.stored_tuned.currentIndexChanged.connect(
+            lambda _i: self._pick_partner(self.stored_tuned, self.stored_base)
+        )
         context.runs_changed.connect(self.refresh_runs)
         context.datasets_changed.connect(self.refresh_datasets)
         context.evaluations_changed.connect(self.refresh_evaluations)

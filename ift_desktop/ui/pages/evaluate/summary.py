@@ -77,8 +77,10 @@ class MetricCard(QFrame):
             colour, words = VERDICT_LOOK[verdict]
             self.value.setText(format_score(metric, tuned))
             self.title.setText(METRIC_LABELS[metric])
-            lines.append(f"fine-tuned; <span style='color:{colour}; font-weight:600'>"
-                         f"{format_score(metric, gain, signed=True)}</span> vs base {format_score(metric, base)}")
+            lines.append(
+                f"fine-tuned; <span style='color:{colour}; font-weight:600'>"
+                f"{format_score(metric, gain, signed=True)}</span> vs base {format_score(metric, base)}"
+            )
             if verdict != "too few":  # that one is said once, above the cards
                 lines.append(f"<span style='color:{colour}'>{words}</span>")
             self.verdict = verdict
@@ -89,11 +91,15 @@ class MetricCard(QFrame):
         for side in sides:
             ci = stats.get(side)
             if isinstance(ci, dict) and "low" in ci:
-                lines.append(f"{'tuned' if side == 'tuned' else 'base'} 95% CI {format_score(metric, ci['low'])}–"
-                             f"{format_score(metric, ci['high'])}")
+                lines.append(
+                    f"{'tuned' if side == 'tuned' else 'base'} 95% CI {format_score(metric, ci['low'])}–"
+                    f"{format_score(metric, ci['high'])}"
+                )
         self.detail.setText("<br>".join(lines))
-        self.value.setToolTip(f"{METRIC_LABELS[metric]} of the {'fine-tuned' if len(sides) == 2 else SIDE_LABELS[sides[0]].lower()}"
-                              " model over all examples")
+        self.value.setToolTip(
+            f"{METRIC_LABELS[metric]} of the {'fine-tuned' if len(sides) == 2 else SIDE_LABELS[sides[0]].lower()}"
+            " model over all examples"
+        )
 
 
 class ScoreChart(pg.PlotWidget):
@@ -123,8 +129,14 @@ class ScoreChart(pg.PlotWidget):
         for k, side in enumerate(sides):
             x = np.arange(len(METRICS)) + (k - (len(sides) - 1) / 2) * width
             heights = np.array([_points(m, comparison.corpus(side, m)) for m in METRICS])
-            bars = pg.BarGraphItem(x=x, height=heights, width=width * 0.9, brush=SIDE_COLOURS[side],
-                                   pen=pg.mkPen("#ffffff"), name=SIDE_LABELS[side])
+            bars = pg.BarGraphItem(
+                x=x,
+                height=heights,
+                width=width * 0.9,
+                brush=SIDE_COLOURS[side],
+                pen=pg.mkPen("#ffffff"),
+                name=SIDE_LABELS[side],
+            )
             self.addItem(bars)
             self.bars[side] = bars
             top_value = max(top_value, float(heights.max(initial=0)))
@@ -132,9 +144,14 @@ class ScoreChart(pg.PlotWidget):
             if all(isinstance(ci, dict) and "low" in ci for ci in intervals):
                 low = np.array([_points(m, ci["low"]) for m, ci in zip(METRICS, intervals)])
                 high = np.array([_points(m, ci["high"]) for m, ci in zip(METRICS, intervals)])
-                errors = pg.ErrorBarItem(x=x, y=heights, top=np.maximum(high - heights, 0),
-                                         bottom=np.maximum(heights - low, 0), beam=width * 0.3,
-                                         pen=pg.mkPen("#344054", width=1.5))
+                errors = pg.ErrorBarItem(
+                    x=x,
+                    y=heights,
+                    top=np.maximum(high - heights, 0),
+                    bottom=np.maximum(heights - low, 0),
+                    beam=width * 0.3,
+                    pen=pg.mkPen("#344054", width=1.5),
+                )
                 self.addItem(errors)
                 self.errors[side] = errors
                 top_value = max(top_value, float(high.max(initial=0)))
@@ -148,8 +165,9 @@ class SummaryView(QWidget):
         self.cards = {metric: MetricCard(metric) for metric in METRICS}
         self.too_few = QLabel()  # said before any number when the sample cannot support a verdict
         self.too_few.setWordWrap(True)
-        self.too_few.setStyleSheet("background: #fff4e5; color: #8a5300; border: 1px solid #8a5300;"
-                                   " border-radius: 6px; padding: 6px;")
+        self.too_few.setStyleSheet(
+            "background: #fff4e5; color: #8a5300; border: 1px solid #8a5300; border-radius: 6px; padding: 6px;"
+        )
         self.too_few.hide()
         cards_row = QHBoxLayout()
         cards_row.setSpacing(8)
@@ -200,8 +218,11 @@ class SummaryView(QWidget):
         esc = html.escape
         parts = []
         sides = comparison.sides
-        models = "; ".join(f"<b>{SIDE_LABELS[s]}</b>: {esc(comparison.evaluation(s).model_label)} "
-                           f"<span style='color:#667085'>({esc(comparison.evaluation(s).name)})</span>" for s in sides)
+        models = "; ".join(
+            f"<b>{SIDE_LABELS[s]}</b>: {esc(comparison.evaluation(s).model_label)} "
+            f"<span style='color:#667085'>({esc(comparison.evaluation(s).name)})</span>"
+            for s in sides
+        )
         first = comparison.evaluation(sides[0]).data
         split = first.get("split") or (first.get("data") or {}).get("split") or "?"
         parts.append(f"{models}<br>{len(comparison.rows)} examples of the <b>{esc(str(split))}</b> split")
@@ -209,11 +230,16 @@ class SummaryView(QWidget):
             if summary is None:
                 parts.append("<i>Computing the paired test…</i>")
             else:
-                items = "".join(f"<li><b>{METRIC_LABELS[m]}</b>: {esc(summary[m]['test'])}</li>" for m in METRICS
-                                if summary.get(m, {}).get("test"))
-                parts.append("<b>Is the difference real?</b> A paired test on the same examples: the 95% bootstrap "
-                             "interval of the difference and a randomization p-value (below 0.05: unlikely to be "
-                             f"chance).<ul style='margin-left:-20px'>{items}</ul>")
+                items = "".join(
+                    f"<li><b>{METRIC_LABELS[m]}</b>: {esc(summary[m]['test'])}</li>"
+                    for m in METRICS
+                    if summary.get(m, {}).get("test")
+                )
+                parts.append(
+                    "<b>Is the difference real?</b> A paired test on the same examples: the 95% bootstrap "
+                    "interval of the difference and a randomization p-value (below 0.05: unlikely to be "
+                    f"chance).<ul style='margin-left:-20px'>{items}</ul>"
+                )
         elif summary is None:
             parts.append("<i>Computing confidence intervals…</i>")
         signature = comparison.bleu_signature()
@@ -229,6 +255,8 @@ class SummaryView(QWidget):
                     warning = warning.get("message") or warning.get("code") or ""
                 warnings.append(f"<li>{esc(SIDE_LABELS[side])}: {esc(str(warning))}</li>")
         if warnings:
-            parts.append(f"<span style='color:#8a5300'><b>⚠ Warnings</b></span><ul style='margin-left:-20px'>"
-                         f"{''.join(warnings)}</ul>")
+            parts.append(
+                f"<span style='color:#8a5300'><b>⚠ Warnings</b></span><ul style='margin-left:-20px'>"
+                f"{''.join(warnings)}</ul>"
+            )
         return "<p>" + "</p><p>".join(parts) + "</p>"

@@ -148,8 +148,11 @@ class TextsEditor(QWidget):
         for index, row in enumerate(self._rows):
             row.alone.setVisible(bool(alone))
             if alone:
-                row.alone.setText("<br>".join(self._alone_line(alone[index], metric, best[metric] == index)
-                                              for metric in ALONE_METRICS))
+                row.alone.setText(
+                    "<br>".join(
+                        self._alone_line(alone[index], metric, best[metric] == index) for metric in ALONE_METRICS
+                    )
+                )
 
     def alone_text(self, index: int) -> str:
         return self._rows[index].alone.text() if self._rows[index].alone.isVisibleTo(self) else ""

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from ift_desktop.core.evaluation.metric_lab import LabPreset, LabScores, load_presets, score_candidate
+from ift_desktop.ui.task_runner import TaskRunner
 from ift_desktop.ui.widgets.messages import InlineMessage
 from ift_desktop.ui.widgets.score_explanation import (
     ExplanationPanel,
@@ -34,7 +35,6 @@ from ift_desktop.ui.widgets.score_explanation import (
     OverlapKindBar,
     kind_numbers_html,
 )
-from ift_desktop.ui.task_runner import TaskRunner
 from ift_desktop.ui.workers import TaskHandle
 
 from .editors import TextsEditor
@@ -42,12 +42,16 @@ from .scores import ScoreTables
 
 DEBOUNCE_MS = 150
 OWN_TEXTS = ""  # the picker's entry for texts of the user's own
-_OWN_HINT = ("Your own texts: type a reference and a candidate, or pick a lesson above. "
-             "Every number updates as you type.")
-_ERASED_TEXT = ("ROUGE keeps only the letters a-z and the digits 0-9, so it erases most letters of these texts and "
-                "scores them near 0; BLEU keeps every letter. Published ROUGE numbers have the same blind spot.")
-_TAKEAWAY_STYLE = ("QLabel { background: #e8f1fb; color: #0b3a66; border: 1px solid #b9d3f0; border-radius: 6px;"
-                   " padding: 6px 10px; }")
+_OWN_HINT = (
+    "Your own texts: type a reference and a candidate, or pick a lesson above. Every number updates as you type."
+)
+_ERASED_TEXT = (
+    "ROUGE keeps only the letters a-z and the digits 0-9, so it erases most letters of these texts and "
+    "scores them near 0; BLEU keeps every letter. Published ROUGE numbers have the same blind spot."
+)
+_TAKEAWAY_STYLE = (
+    "QLabel { background: #e8f1fb; color: #0b3a66; border: 1px solid #b9d3f0; border-radius: 6px; padding: 6px 10px; }"
+)
 
 
 class MetricLabPage(QWidget):
@@ -61,8 +65,9 @@ class MetricLabPage(QWidget):
 
         title = QLabel("Metric lab")
         title.setObjectName("PageTitle")
-        intro = QLabel("What do ROUGE and BLEU reward? Edit the texts: every score, highlight and explanation "
-                       "follows as you type.")
+        intro = QLabel(
+            "What do ROUGE and BLEU reward? Edit the texts: every score, highlight and explanation follows as you type."
+        )
         intro.setToolTip("The numbers are those of `ift-desktop score` on the same texts")
         intro.setObjectName("Hint")
         intro.setWordWrap(True)
@@ -73,8 +78,9 @@ class MetricLabPage(QWidget):
         self.preset_combo.setToolTip("Lessons: texts that show a classic pitfall of word-overlap scores")
         self.stemming = QCheckBox("Stemming")
         self.stemming.setChecked(True)
-        self.stemming.setToolTip("ROUGE cuts words to their stem first ('running' → 'run'), as published ROUGE "
-                                 "does; BLEU never stems")
+        self.stemming.setToolTip(
+            "ROUGE cuts words to their stem first ('running' → 'run'), as published ROUGE does; BLEU never stems"
+        )
         self.timing = QLabel()
         self.timing.setObjectName("Hint")
         self.timing.setToolTip("How long the last scoring took")
@@ -236,10 +242,12 @@ class MetricLabPage(QWidget):
         if len(scores.references) > 1:
             title += f" {index + 1} of {len(scores.references)} (best ROUGE-L match)"
         self.reference_pane.title.setText(title)
-        self.reference_pane.show_overlap(scores.references[index], example, kind, "reference",
-                                         empty_text="(empty reference)")
-        self.candidate_pane.show_overlap(scores.candidate, example, kind, "prediction",
-                                         empty_text="(empty candidate — every score is 0)")
+        self.reference_pane.show_overlap(
+            scores.references[index], example, kind, "reference", empty_text="(empty reference)"
+        )
+        self.candidate_pane.show_overlap(
+            scores.candidate, example, kind, "prediction", empty_text="(empty candidate — every score is 0)"
+        )
         self.candidate_pane.numbers.setText(kind_numbers_html(example, kind))
         self.explanation.show_example(example, kind, "Candidate")
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ift_desktop.core.evaluation.metric_lab import LabScores
 from ift_desktop.core.evaluation.metrics import ROUGE_TYPES
@@ -77,14 +85,16 @@ class ScoreTables(QWidget):
         for row, rouge_type in enumerate(ROUGE_TYPES):
             self.rouge_table.verticalHeaderItem(row).setToolTip(_TIPS[rouge_type])
         self.rouge_table.horizontalHeaderItem(3).setToolTip(
-            "The reference the score comes from: with several, ROUGE keeps the one with the highest F1, per metric")
+            "The reference the score comes from: with several, ROUGE keeps the one with the highest F1, per metric"
+        )
         self.rouge_table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeToContents)
         self.bleu_table = _table(1, BLEU_COLUMNS)
         self.bleu_table.verticalHeader().hide()
         for column, name in enumerate(BLEU_COLUMNS):
             self.bleu_table.horizontalHeaderItem(column).setToolTip(_BLEU_TIPS[name])
-        self.bleu_table.horizontalHeader().setSectionResizeMode(BLEU_COLUMNS.index("Brevity penalty"),
-                                                                QHeaderView.ResizeToContents)
+        self.bleu_table.horizontalHeader().setSectionResizeMode(
+            BLEU_COLUMNS.index("Brevity penalty"), QHeaderView.ResizeToContents
+        )
         self.best_note = QLabel()
         self.best_note.setWordWrap(True)
         self.best_note.setStyleSheet("color: #475467;")
@@ -121,11 +131,16 @@ class ScoreTables(QWidget):
             for column, key in enumerate(("precision", "recall", "fmeasure")):
                 self.rouge_table.setItem(row, column, _cell(f"{value[key]:.3f}", bold=key == "fmeasure"))
             used = f"{chosen[rouge_type] + 1} of {len(scores.references)}" if several else "1"
-            self.rouge_table.setItem(row, 3, _cell(used, tip="With several references ROUGE keeps the one "
-                                                              "with the highest F1, per metric"))
+            self.rouge_table.setItem(
+                row, 3, _cell(used, tip="With several references ROUGE keeps the one with the highest F1, per metric")
+            )
         detail = example["bleu_detail"]
-        cells = [f"{example['bleu']:.1f}", *(f"{p:.1f}" for p in detail["precisions"]), f"{detail['bp']:.3f}",
-                 f"{detail['sys_len']} / {detail['ref_len']}"]
+        cells = [
+            f"{example['bleu']:.1f}",
+            *(f"{p:.1f}" for p in detail["precisions"]),
+            f"{detail['bp']:.3f}",
+            f"{detail['sys_len']} / {detail['ref_len']}",
+        ]
         for column, text in enumerate(cells):
             self.bleu_table.setItem(0, column, _cell(text, bold=column == 0))
         self._show_best(scores)

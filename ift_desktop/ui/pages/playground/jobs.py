@@ -9,7 +9,6 @@ from ift_desktop.core.data.dataset_files import read_split
 from ift_desktop.core.errors import DataError
 
 
-
 class ModelCache:
     """Keeps the last loaded model between generations (loading takes seconds). Plain Python:
     workers use it; widgets never do."""
@@ -72,7 +71,9 @@ def build_prompt(pool, query, shots, tokenizer, context_length):
     from ift_desktop.core.evaluation.icl import build_few_shot_prompt
     from ift_desktop.core.evaluation.shots import same_task_pool
 
-    return build_few_shot_prompt(same_task_pool(pool, query), query, shots, tokenizer=tokenizer, context_length=context_length)
+    return build_few_shot_prompt(
+        same_task_pool(pool, query), query, shots, tokenizer=tokenizer, context_length=context_length
+    )
 
 
 def count_prompt_tokens(tokenizer, text: str) -> int:
@@ -97,7 +98,7 @@ def token_streamer(tokenizer):
             text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
             if text.endswith("\ufffd"):  # half of a character: wait for the rest of its bytes
                 return
-            new = text[self.print_len:]
+            new = text[self.print_len :]
             self.print_len += len(new)
             if new:
                 self.on_finalized_text(new)
@@ -118,8 +119,14 @@ def answer(cache: ModelCache, model_text: str, prompt: str, references: list[str
 
     def run():
         try:
-            outcome["result"] = generate(loaded, [prompt], GenerationSettings(max_new_tokens=max_new_tokens),
-                                         batch_size=1, state=state, streamer=streamer)
+            outcome["result"] = generate(
+                loaded,
+                [prompt],
+                GenerationSettings(max_new_tokens=max_new_tokens),
+                batch_size=1,
+                state=state,
+                streamer=streamer,
+            )
         except BaseException as exc:  # noqa: BLE001 - handed to the worker below, which reports it
             outcome["error"] = exc
         finally:

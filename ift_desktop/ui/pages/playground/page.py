@@ -51,7 +51,7 @@ class PlaygroundPage(QWidget):
         title.setObjectName("PageTitle")
         hint = QLabel(
             "Before paying for fine-tuning, see how far prompting alone gets: the model answers a test example "
-            "with 0, 1 or a few solved examples from the training split placed before it (\"shots\"). Shots cost "
+            'with 0, 1 or a few solved examples from the training split placed before it ("shots"). Shots cost '
             "context: the meter shows how much of the model's window they take."
         )
         hint.setWordWrap(True)
@@ -132,7 +132,9 @@ class PlaygroundPage(QWidget):
         answer_layout.addWidget(self.answer_score)
 
         self.compare_table = QTableWidget(0, 5)
-        self.compare_table.setHorizontalHeaderLabels(["Shots", "ROUGE-1", "ROUGE-L", "Prompt tokens (mean)", "Fit in context"])
+        self.compare_table.setHorizontalHeaderLabels(
+            ["Shots", "ROUGE-1", "ROUGE-L", "Prompt tokens (mean)", "Fit in context"]
+        )
         self.compare_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.compare_table.verticalHeader().hide()
         self.compare_table.setMaximumHeight(150)
@@ -191,7 +193,9 @@ class PlaygroundPage(QWidget):
         self.dataset_combo.setCurrentIndex(max(0, self.dataset_combo.findData(chosen)))
         self.dataset_combo.blockSignals(False)
         if self.dataset_combo.count() == 0:
-            self.message.show_info("No prepared dataset yet: make one on the Data page (the built-in sample is prepared on first start).")
+            self.message.show_info(
+                "No prepared dataset yet: make one on the Data page (the built-in sample is prepared on first start)."
+            )
         else:
             self.message.clear()
             self._load_dataset()
@@ -263,8 +267,10 @@ class PlaygroundPage(QWidget):
         colour = "#16a34a" if share < 0.6 else "#ca8a04" if share < 0.9 else "#dc2626"
         self.meter.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
         per_shot = getattr(self, "_shot_cost", 0) or 0
-        text = (f"Prompt {used:,} tokens + up to {answer} answer tokens = {share:.1%} of the model's "
-                f"{budget:,}-token context.")
+        text = (
+            f"Prompt {used:,} tokens + up to {answer} answer tokens = {share:.1%} of the model's "
+            f"{budget:,}-token context."
+        )
         if per_shot:
             room = max(0, budget - used - answer)
             text += f" Each shot (one worked example) costs about {per_shot:,.0f} tokens; about {int(room // per_shot)} more shots would fit in the context."
@@ -280,9 +286,17 @@ class PlaygroundPage(QWidget):
         query = self.queries[self.example_spin.value() - 1]
         self.answer_view.setPlainText("")
         self.answer_score.setText("")
-        self._start(jobs.answer, self.models, self.model_text(), self.prompt_edit.toPlainText(), jobs.references_of(query),
-                    self.max_new_spin.value(), message="Generating…", on_done=self._on_answer,
-                    on_partial=self._on_partial)
+        self._start(
+            jobs.answer,
+            self.models,
+            self.model_text(),
+            self.prompt_edit.toPlainText(),
+            jobs.references_of(query),
+            self.max_new_spin.value(),
+            message="Generating…",
+            on_done=self._on_answer,
+            on_partial=self._on_partial,
+        )
 
     def _on_partial(self, partial) -> None:
         """The answer so far (streamed token by token), or a finished row of the shot comparison."""
@@ -307,8 +321,18 @@ class PlaygroundPage(QWidget):
         counts = sorted({0, 1, min(k, len(self.pool))})
         queries = self.queries[: self.compare_n_spin.value()]
         self.compare_table.setRowCount(0)
-        self._start(jobs.compare, self.models, self.model_text(), self.pool, queries, counts, self.max_new_spin.value(),
-                    message="Comparing shot counts…", on_done=self._on_compare, on_partial=self._on_partial)
+        self._start(
+            jobs.compare,
+            self.models,
+            self.model_text(),
+            self.pool,
+            queries,
+            counts,
+            self.max_new_spin.value(),
+            message="Comparing shot counts…",
+            on_done=self._on_compare,
+            on_partial=self._on_partial,
+        )
 
     def _on_compare(self, rows) -> None:
         self.compare_table.setRowCount(0)
@@ -318,8 +342,13 @@ class PlaygroundPage(QWidget):
     def _add_compare_row(self, row) -> None:
         r = self.compare_table.rowCount()
         self.compare_table.setRowCount(r + 1)
-        values = [str(row.shots), f"{row.rouge1:.3f}", f"{row.rougeL:.3f}", f"{row.mean_prompt_tokens:,.0f}",
-                  f"{row.examples_that_fit}/{row.examples}"]
+        values = [
+            str(row.shots),
+            f"{row.rouge1:.3f}",
+            f"{row.rougeL:.3f}",
+            f"{row.mean_prompt_tokens:,.0f}",
+            f"{row.examples_that_fit}/{row.examples}",
+        ]
         for c, value in enumerate(values):
             item = QTableWidgetItem(value)
             item.setTextAlignment(Qt.AlignCenter)
@@ -341,7 +370,9 @@ class PlaygroundPage(QWidget):
         self.compare_button.setEnabled(not busy)
         if busy:
             return
-        if getattr(self, "_tokenizer_wanted", False) or (self.tokenizer is not None and self.tokenizer_key != self.model_text()):
+        if getattr(self, "_tokenizer_wanted", False) or (
+            self.tokenizer is not None and self.tokenizer_key != self.model_text()
+        ):
             self._ensure_tokenizer()
 
     def shutdown(self, timeout_ms: int) -> None:

@@ -59,11 +59,15 @@ class GgufExportPanel(QWidget):
         self.quant = QComboBox()
         for label, value in QUANT_CHOICES:
             self.quant.addItem(label, value)
-        self.quant.setToolTip("f16 keeps the weights as they are (answers identical to the app); q8_0 rounds them "
-                              "to 8 bits: about half the file size, answers close but not always identical.")
+        self.quant.setToolTip(
+            "f16 keeps the weights as they are (answers identical to the app); q8_0 rounds them "
+            "to 8 bits: about half the file size, answers close but not always identical."
+        )
         self.export_button = QPushButton("Export GGUF…")
-        self.export_button.setToolTip("Write one .gguf file with the tokenizer and chat template inside, an Ollama "
-                                      "Modelfile beside it, then read the file back and check its answers.")
+        self.export_button.setToolTip(
+            "Write one .gguf file with the tokenizer and chat template inside, an Ollama "
+            "Modelfile beside it, then read the file back and check its answers."
+        )
         self.export_button.clicked.connect(self._choose_and_export)
         row = QHBoxLayout()
         row.addWidget(self.quant, 1)
@@ -71,8 +75,13 @@ class GgufExportPanel(QWidget):
 
         self.message = InlineMessage()
         self.progress = TaskProgress()
-        self.runner = TaskRunner(self, progress=self.progress, message=self.message, doing="exporting GGUF",
-                                 cancelled_text="GGUF export cancelled; nothing was written.")
+        self.runner = TaskRunner(
+            self,
+            progress=self.progress,
+            message=self.message,
+            doing="exporting GGUF",
+            cancelled_text="GGUF export cancelled; nothing was written.",
+        )
         self.runner.busy_changed.connect(self._on_busy_changed)
         self.result = QLabel()
         self.result.setWordWrap(True)
@@ -159,8 +168,14 @@ class GgufExportPanel(QWidget):
         self.copy_button.hide()
         self.open_button.hide()
         self.started.emit()
-        return self.runner.start(export_gguf, self.summary.path, Path(path), quant=quant,
-                                 progress_text="Preparing the GGUF export…", on_done=self._show_result)
+        return self.runner.start(
+            export_gguf,
+            self.summary.path,
+            Path(path),
+            quant=quant,
+            progress_text="Preparing the GGUF export…",
+            on_done=self._show_result,
+        )
 
     def _on_busy_changed(self, busy: bool) -> None:
         if busy:
@@ -217,8 +232,10 @@ class GgufExportPanel(QWidget):
         mark = "✔ same" if row["identical"] else "≠ differs"
         line = f"<tr><td style='padding-right:8px'>{mark}</td><td>{short(row['prompt'], 48)}</td></tr>"
         if not row["identical"]:
-            line += (f"<tr><td></td><td style='color:#5b6472'>app: {short(row['merged'], 70)}<br>"
-                     f"file: {short(row['gguf'], 70)}</td></tr>")
+            line += (
+                f"<tr><td></td><td style='color:#5b6472'>app: {short(row['merged'], 70)}<br>"
+                f"file: {short(row['gguf'], 70)}</td></tr>"
+            )
         return line
 
     def _copy_commands(self) -> None:

@@ -91,7 +91,9 @@ class LaunchDialog(QDialog):
         try:
             return write_cluster_files(self.run_dir, nodes=self.nodes.value(), gpus_per_node=self.gpus.value())
         except (UserError, OSError) as exc:
-            self.message.show_error(exc.one_line() if isinstance(exc, UserError) else f"Could not write into {self.run_dir}: {exc}")
+            self.message.show_error(
+                exc.one_line() if isinstance(exc, UserError) else f"Could not write into {self.run_dir}: {exc}"
+            )
             return None
 
     def copy(self) -> bool:

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
-    QTabWidget,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -81,8 +81,13 @@ class RunsPage(QWidget):
         hint.setWordWrap(True)
         self.message = InlineMessage()
         self.progress = TaskProgress()
-        self.runner = TaskRunner(self, progress=self.progress, message=self.message, doing="exporting",
-                                 cancelled_text="Export cancelled; nothing was written.")
+        self.runner = TaskRunner(
+            self,
+            progress=self.progress,
+            message=self.message,
+            doing="exporting",
+            cancelled_text="Export cancelled; nothing was written.",
+        )
         self.runner.busy_changed.connect(lambda _busy: self._on_selection())
 
         self.table = QTableWidget(0, len(COLUMNS))
@@ -104,8 +109,14 @@ class RunsPage(QWidget):
         self.export_merged_button = QPushButton("Export merged model…")
         self.launch_button = QPushButton("Launch command…")
         self.launch_button.setToolTip("Copy the command that starts this run on several GPUs, or write a Slurm script")
-        for button in (self.refresh_button, self.open_button, self.evaluate_button,
-                       self.export_adapter_button, self.export_merged_button, self.launch_button):
+        for button in (
+            self.refresh_button,
+            self.open_button,
+            self.evaluate_button,
+            self.export_adapter_button,
+            self.export_merged_button,
+            self.launch_button,
+        ):
             buttons.addWidget(button)
         buttons.addStretch(1)
         self.refresh_button.clicked.connect(self.refresh)
@@ -202,8 +213,10 @@ class RunsPage(QWidget):
                 "here as soon as it starts.</p>"
             )
         elif not self.table.selectionModel().selectedRows():
-            self.details.setText("<p>Select a run to see its settings; select several (Ctrl+click) to compare "
-                                 "their curves and the settings that differ.</p>")
+            self.details.setText(
+                "<p>Select a run to see its settings; select several (Ctrl+click) to compare "
+                "their curves and the settings that differ.</p>"
+            )
         self._on_selection()
 
     def selected(self):
@@ -227,11 +240,20 @@ class RunsPage(QWidget):
                 faint = pg.mkColor(color)
                 faint.setAlpha(70)
                 self.plot.plot(steps, losses, pen=pg.mkPen(faint, width=1))
-                self.plot.plot(steps, _smoothed(losses), pen=pg.mkPen(color, width=2.5), name=f"{summary.name} (train, smoothed)")
+                self.plot.plot(
+                    steps, _smoothed(losses), pen=pg.mkPen(color, width=2.5), name=f"{summary.name} (train, smoothed)"
+                )
             if summary.eval_curve:
                 steps, losses = zip(*summary.eval_curve)
-                self.plot.plot(steps, losses, pen=pg.mkPen(color, width=2, style=Qt.DashLine), symbol="o",
-                               symbolSize=6, symbolBrush=color, name=f"{summary.name} (validation)")
+                self.plot.plot(
+                    steps,
+                    losses,
+                    pen=pg.mkPen(color, width=2, style=Qt.DashLine),
+                    symbol="o",
+                    symbolSize=6,
+                    symbolBrush=color,
+                    name=f"{summary.name} (validation)",
+                )
         self.gguf_export.set_run(chosen[0] if one else None)
         if one:
             self._show_details(chosen[0])
@@ -243,11 +265,22 @@ class RunsPage(QWidget):
             self.export_merged_button.setEnabled(self._task is None)
         else:
             self.export_merged_button.setEnabled(False)
-        keys = ["method", "learning_rate", "max_steps", "epochs", "batch_size", "grad_accum", "max_length",
-                "lora_r", "lora_alpha", "seed"]
+        keys = [
+            "method",
+            "learning_rate",
+            "max_steps",
+            "epochs",
+            "batch_size",
+            "grad_accum",
+            "max_length",
+            "lora_r",
+            "lora_alpha",
+            "seed",
+        ]
         rows = "".join(
             f"<tr><td>{setting_label(k)}</td><td style='padding-left:10px'>{setting_html(k, summary.config[k])}</td></tr>"
-            for k in keys if k in summary.config
+            for k in keys
+            if k in summary.config
         )
         self.details.setText(
             f"<h3>{summary.name}</h3><p>{summary.model} · {summary.status} · {summary.steps} steps</p>"
@@ -261,7 +294,8 @@ class RunsPage(QWidget):
             f"<tr><td>{setting_label(key)}</td>"
             + "".join(f"<td style='padding-left:10px; vertical-align:top'>{setting_html(key, v)}</td>" for v in values)
             + "</tr>"
-            for key, values in diffs.items() if key != "schema_version"
+            for key, values in diffs.items()
+            if key != "schema_version"
         )
         if not body:
             body = "<tr><td colspan=9>The selected runs used the same settings.</td></tr>"
@@ -298,8 +332,14 @@ class RunsPage(QWidget):
         from pathlib import Path
 
         out_dir = Path(parent_folder) / name
-        return self.runner.start(export_run, summary.path, out_dir, merged=merged, progress_text="Exporting…",
-                                 on_done=lambda path: self.message.show_success(f"Exported to {path}"))
+        return self.runner.start(
+            export_run,
+            summary.path,
+            out_dir,
+            merged=merged,
+            progress_text="Exporting…",
+            on_done=lambda path: self.message.show_success(f"Exported to {path}"),
+        )
 
     @property
     def _task(self):

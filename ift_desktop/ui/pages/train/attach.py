@@ -110,7 +110,9 @@ class AttachedRun(QObject):
         return True
 
 
-def start_separate_run(spec, data_dir, config, out_dir: Path, *, processes: int, strategy: str, resume: bool = False) -> int:
+def start_separate_run(
+    spec, data_dir, config, out_dir: Path, *, processes: int, strategy: str, resume: bool = False
+) -> int:
     """Write ``RUN/launch.json`` and start ``ift-desktop train --config`` detached; returns its pid.
 
     Consent to run a model's own code is passed on the command line, never through the file."""
@@ -127,5 +129,7 @@ def start_separate_run(spec, data_dir, config, out_dir: Path, *, processes: int,
     if getattr(spec, "trust_remote_code", False):
         argv.append("--trust-remote-code")
     pid = start_detached(argv, out_dir)
-    RunStatusFile(out_dir, processes=processes).update(status="starting", message="Starting the training process…", pid=pid)
+    RunStatusFile(out_dir, processes=processes).update(
+        status="starting", message="Starting the training process…", pid=pid
+    )
     return pid

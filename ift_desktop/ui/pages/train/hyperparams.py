@@ -117,7 +117,9 @@ class _Editor:
             try:
                 value = float(text)
             except ValueError:
-                raise TrainingError(f"{label}: '{text}' is not a number; type a number such as 0.0003 or 3e-4.") from None
+                raise TrainingError(
+                    f"{label}: '{text}' is not a number; type a number such as 0.0003 or 3e-4."
+                ) from None
             if not math.isfinite(value):
                 raise TrainingError(f"{label}: '{text}' is not a finite number; type a number such as 0.0003.")
             return value
@@ -155,7 +157,9 @@ class HyperParameterForm(QWidget):
             form.labelForField(editor.widget).setToolTip(editor.widget.toolTip())
             signal = getattr(editor.widget, "toggled", None) or getattr(editor.widget, "currentIndexChanged", None)
             if signal is None:
-                signal = editor.widget.valueChanged if isinstance(editor.widget, QSpinBox) else editor.widget.textChanged
+                signal = (
+                    editor.widget.valueChanged if isinstance(editor.widget, QSpinBox) else editor.widget.textChanged
+                )
             signal.connect(self.changed)
         layout.addLayout(common_form)
         self.advanced_toggle = QToolButton()

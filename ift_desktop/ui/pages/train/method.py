@@ -186,4 +186,6 @@ class MethodChooser(QWidget):
             self.costs[method].setToolTip(tip)
             self.costs[method].setStyleSheet(f"color: {colour};")
         precision = result.get("precision")
-        self.device_line.setText(f"Device: {device.summary()}" + (f"\nPrecision: {precision.reason}" if precision else ""))
+        self.device_line.setText(
+            f"Device: {device.summary()}" + (f"\nPrecision: {precision.reason}" if precision else "")
+        )

@@ -39,8 +39,8 @@ from .attach import AttachedRun, start_separate_run
 from .hints import CurveReader
 from .probes import ProbeHistory
 from .run_clock import RunClock
-from .session import TrainingSession, default_train_function, preload_trainer
 from .run_file_actions import open_run_file, save_run_file
+from .session import TrainingSession, default_train_function, preload_trainer
 from .setup_panel import SetupPanel
 
 LOG_LINES = 5000
@@ -307,7 +307,9 @@ class TrainPage(QWidget):
         try:
             start_separate_run(spec, data_dir, config, out_dir, processes=processes, strategy=strategy, resume=resume)
         except (UserError, OSError) as exc:
-            self.message.show_error(exc.one_line() if isinstance(exc, UserError) else f"Could not start the process: {exc}")
+            self.message.show_error(
+                exc.one_line() if isinstance(exc, UserError) else f"Could not start the process: {exc}"
+            )
             return False
         self._show_separate(out_dir, processes)
         return AttachedRun(out_dir, parent=self)
@@ -560,7 +562,9 @@ class TrainPage(QWidget):
         self.status.setText(("Stopped at " if stopped else "Finished at ") + " · ".join(summary))
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
-        self.progress.setFormat(self.progress.format().split("  ·  ETA")[0] + ("  ·  stopped" if stopped else "  ·  done"))
+        self.progress.setFormat(
+            self.progress.format().split("  ·  ETA")[0] + ("  ·  stopped" if stopped else "  ·  done")
+        )
         self._say(f"Run {folder.name} {'stopped' if stopped else 'finished'}")
 
     def _on_failed(self, message: str, details: str, is_user_error: bool) -> None:
@@ -578,7 +582,8 @@ class TrainPage(QWidget):
         has_checkpoint = self.last_run is not None and RunFolder(self.last_run).last_checkpoint() is not None
         if self._retry_changes or has_checkpoint:
             self.after_label.setText(
-                "The run needs less memory per step." if self._retry_changes
+                "The run needs less memory per step."
+                if self._retry_changes
                 else f"Run {self.last_run.name} kept a checkpoint; fix the problem and continue it."
             )
             if self._retry_changes:
@@ -673,4 +678,3 @@ class TrainPage(QWidget):
     def on_shown(self) -> None:
         self.setup.dataset_picker.refresh()
         self._refresh_resumable()
-

@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ift_desktop.ui.widgets.dataset_choice import DatasetChoice
-from ift_desktop.ui.widgets.folders import last_folder, remember_folder
 from ift_desktop.core.errors import ModelError
 from ift_desktop.core.models.consent import forget_trusted, is_remembered, remember_trusted
 from ift_desktop.core.models.spec import ModelSpec
+from ift_desktop.ui.widgets.dataset_choice import DatasetChoice
+from ift_desktop.ui.widgets.folders import last_folder, remember_folder
 
 RECENT_KEY = "train/recent_models"
 MAX_RECENT = 8
@@ -178,7 +178,9 @@ class ModelPicker(QWidget):
             if not text:
                 raise ModelError("No model folder given; choose a folder with config.json and the weights.")
             if not Path(text).expanduser().is_dir():
-                raise ModelError(f"Model folder {text} does not exist; choose a folder with config.json and the weights.")
+                raise ModelError(
+                    f"Model folder {text} does not exist; choose a folder with config.json and the weights."
+                )
             if not (Path(text).expanduser() / "config.json").is_file():
                 raise ModelError(
                     f"Model folder {text} has no config.json; choose a folder saved in Hugging Face layout."

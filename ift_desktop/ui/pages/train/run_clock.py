@@ -8,7 +8,7 @@ while the run is paused, and never shows an elapsed time smaller than one it sho
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 class RunClock:

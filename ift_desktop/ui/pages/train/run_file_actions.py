@@ -22,11 +22,15 @@ def save_run_file(page, path: str | Path | None = None) -> Path | None:
         page.message.show_error(exc.one_line())
         return None
     if path is None:
-        path, _ = QFileDialog.getSaveFileName(page, "Save run file", str(Path.home() / "launch.json"), "Run file (*.json)")
+        path, _ = QFileDialog.getSaveFileName(
+            page, "Save run file", str(Path.home() / "launch.json"), "Run file (*.json)"
+        )
         if not path:
             return None
     written = run_file.write(path)
-    page.message.show_message("info", f"Saved the run file {written}. Start it anywhere with: ift-desktop train --config {written}")
+    page.message.show_message(
+        "info", f"Saved the run file {written}. Start it anywhere with: ift-desktop train --config {written}"
+    )
     return written
 
 

@@ -9,7 +9,6 @@ the page shows inline.
 from __future__ import annotations
 
 import dataclasses
-
 import json
 from pathlib import Path
 
@@ -91,8 +90,10 @@ def fit_eval_interval(max_steps: int | None, eval_steps: int | None) -> tuple[in
     if not max_steps or not eval_steps or eval_steps <= max_steps:
         return eval_steps, ""
     fitted = max(1, -(-max_steps // 2))
-    return fitted, (f"With {max_steps} steps, evaluating every {eval_steps} would never check the validation loss "
-                    f"or the probes: this run evaluates every {fitted} steps instead.")
+    return fitted, (
+        f"With {max_steps} steps, evaluating every {eval_steps} would never check the validation loss "
+        f"or the probes: this run evaluates every {fitted} steps instead."
+    )
 
 
 class SetupPanel(QScrollArea):
@@ -188,8 +189,9 @@ class SetupPanel(QScrollArea):
             spec = self.model_picker.spec()
         except UserError:
             return
-        self._length_runner.start(resolve_dataset_max_length, spec, path, on_done=self._on_max_length,
-                                  on_failed=self._on_max_length_failed)
+        self._length_runner.start(
+            resolve_dataset_max_length, spec, path, on_done=self._on_max_length, on_failed=self._on_max_length_failed
+        )
 
     def code_ready(self) -> None:
         """The training code (transformers) is imported: workers may use it without racing its import."""
@@ -205,7 +207,9 @@ class SetupPanel(QScrollArea):
         editor = self.form.editors["max_length"]
         self.dataset_max_length = length
         editor.widget.setSpecialValueText(f"{editor.info.empty} ({length})")
-        editor.widget.setToolTip(f"{editor.info.empty} = {length} tokens for this dataset ({why}).\n\n" + editor.info.help)
+        editor.widget.setToolTip(
+            f"{editor.info.empty} = {length} tokens for this dataset ({why}).\n\n" + editor.info.help
+        )
         self._schedule_costs()
 
     def _on_method(self, method: str) -> None:
@@ -281,8 +285,14 @@ class SetupPanel(QScrollArea):
         self._cost_key = repr(request.spec)
         config = _MODEL_CONFIGS.get(self._cost_key)
         self.method.show_pending("estimating…" if config is not None else "reading the model configuration…")
-        self._cost_runner.start(estimate_costs, request, config, on_done=self._on_costs,
-                                on_failed=self.method.show_unknown, on_progress=self._on_cost_progress)
+        self._cost_runner.start(
+            estimate_costs,
+            request,
+            config,
+            on_done=self._on_costs,
+            on_failed=self.method.show_unknown,
+            on_progress=self._on_cost_progress,
+        )
 
     def _on_cost_progress(self, _fraction, message: str) -> None:
         if message:
@@ -309,7 +319,9 @@ class SetupPanel(QScrollArea):
         if not data_dir:
             raise DataError("No dataset chosen; prepare one on the Data page, then pick it here.")
         if not (Path(data_dir) / "train.jsonl").is_file():
-            raise DataError(f"Dataset folder {data_dir} has no train.jsonl; prepare the dataset again on the Data page.")
+            raise DataError(
+                f"Dataset folder {data_dir} has no train.jsonl; prepare the dataset again on the Data page."
+            )
         values = self.form.values()
         values["method"] = self.method.method()
         values["probe_prompts"] = self.probes.prompts()

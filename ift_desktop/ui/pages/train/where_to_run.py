@@ -49,7 +49,9 @@ class WhereToRun(QWidget):
             self.strategy.addItem(item.label if item.available else f"{item.label} — {item.why_not}", item.key)
             if not item.available:
                 self.strategy.model().item(self.strategy.count() - 1).setEnabled(False)
-        self.strategy.setToolTip("How the processes share the model; the Hugging Face Trainer runs each through accelerate")
+        self.strategy.setToolTip(
+            "How the processes share the model; the Hugging Face Trainer runs each through accelerate"
+        )
         for combo in (self.mode, self.strategy):  # long item texts must not widen the setup panel
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(12)
