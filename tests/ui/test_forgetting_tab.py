@@ -250,10 +250,10 @@ def test_a_run_trained_on_the_sample_gets_the_multiple_choice_check(qtbot, conte
     assert check.kind == "mmlu" and check.label == "built-in everyday knowledge" and check.shots == 5
 
 
-def test_the_tab_and_the_command_write_the_same_json_for_a_classification_file(qtbot, context, tiny_base, tmp_path):
+def test_the_tab_and_the_command_write_the_same_json_for_a_classification_file(qtbot, context, llama, tmp_path):
     from ift_desktop import cli
 
-    run = make_run(context.workspace.runs_dir / "r", tiny_base)
+    run = make_run(context.workspace.runs_dir / "r", llama)
     data = tmp_path / "sst.tsv"
     rows = [f"a {'good' if i % 2 else 'bad'} film number {i}\t{i % 2}" for i in range(12)]
     data.write_text("sentence\tlabel\n" + "\n".join(rows) + "\n", encoding="utf-8")

@@ -459,8 +459,27 @@ def prepare_mixture(
     out_dir = check_out_dir(out_dir)
     if not components:
         raise DataError("A mixture needs at least one part.")
-    library = library or TemplateLibrary()
     names = _part_names(components)
+    built, reports = _build_parts(components, names, library or TemplateLibrary(), state)
+    sizes = mixture_sizes(
+        [len(e) for _, e in built], [c.cap for c in components], [c.weight for c in components], total
+    )
+    combined = _sample_parts(built, sizes, seed)
+    splits = split_examples(combined, val=val, test=test, seed=seed, stratify_key="_part")
+    part_counts = _count_parts(splits, names)
+    splits, leakage, removed = _check_leakage(splits, drop_leaks)
+    manifest = _mixture_manifest(built, reports, components, names, sizes, part_counts, splits)
+    manifest.update(source=source, seed=seed, val=val, test=test, total=total, leakage=leakage, leakage_removed=removed)
+    if max_length:
+        manifest["max_length"] = int(max_length)
+    if state is not None:
+        state.report(None, f"Writing {out_dir}")
+    write_dataset(out_dir, splits, manifest)
+    return PrepareResult(out_dir, {name: len(splits[name]) for name in SPLITS}, manifest, leakage)
+
+
+def _build_parts(components: list[MixtureComponent], names: list[str], library: TemplateLibrary, state):
+    """Each part's (config, examples) and its build report, in order."""
     built, reports = [], []
     for number, component in enumerate(components):
         cfg = component.config
@@ -475,36 +494,46 @@ def prepare_mixture(
         report: dict = {}
         built.append((cfg, build_examples(table, cfg, library, None, report)))
         reports.append(report)
-    sizes = mixture_sizes(
-        [len(e) for _, e in built], [c.cap for c in components], [c.weight for c in components], total
-    )
+    return built, reports
+
+
+def _sample_parts(built: list, sizes: list[int], seed: int) -> list[dict]:
+    """Each part's share, drawn with its own seed, tagged with its part (and label, to stratify by)."""
     combined = []
     for number, ((cfg, examples), size) in enumerate(zip(built, sizes)):
         chosen = random.Random(seed * 1009 + number).sample(examples, size)
         for example in chosen:
             key = f"{number}|{example['completion']}" if cfg.stratify else str(number)
             combined.append({**example, "_part": key})
-    splits = split_examples(combined, val=val, test=test, seed=seed, stratify_key="_part")
+    return combined
+
+
+def _count_parts(splits: dict[str, list[dict]], names: list[str]) -> dict[str, dict[str, int]]:
+    """Examples of each part in each split (the ``_part`` tags come off the rows)."""
     part_counts = {name: {s: 0 for s in SPLITS} for name in names}
     for split_name, rows in splits.items():
         for row in rows:
             part_counts[names[int(row.pop("_part").split("|", 1)[0])]][split_name] += 1
-    splits, leakage, removed = _check_leakage(splits, drop_leaks)
+    return part_counts
+
+
+def _mixture_manifest(built, reports, components, names, sizes, part_counts, splits) -> dict:
+    """The manifest of a mixture: its tasks, templates and, per part, where it came from and what it gave."""
     tasks = list(dict.fromkeys(cfg.task for cfg, _ in built))
-    manifest = {
+    return {
         "schema_version": SCHEMA_VERSION,
         "created": now_iso(),
         "ift_desktop_version": app_version(),
-        "source": source,
+        "source": None,
         "task": tasks[0] if len(tasks) == 1 else "mixture",
         "tasks": tasks,
         "template": RANDOM if any(c.template == RANDOM for c, _ in built) else "default",
-        "seed": seed,
-        "val": val,
-        "test": test,
-        "total": total,
-        "leakage": leakage,
-        "leakage_removed": removed,
+        "seed": None,
+        "val": None,
+        "test": None,
+        "total": None,
+        "leakage": None,
+        "leakage_removed": None,
         "references": any("references" in e for rows in splits.values() for e in rows),
         "mapping": {names[i]: reports[i]["mapping"] for i in range(len(built))},
         "components": [
@@ -528,12 +557,6 @@ def prepare_mixture(
             for i, (cfg, examples) in enumerate(built)
         ],
     }
-    if max_length:
-        manifest["max_length"] = int(max_length)
-    if state is not None:
-        state.report(None, f"Writing {out_dir}")
-    write_dataset(out_dir, splits, manifest)
-    return PrepareResult(out_dir, {name: len(splits[name]) for name in SPLITS}, manifest, leakage)
 
 
 def _part_names(components: list[MixtureComponent]) -> list[str]:

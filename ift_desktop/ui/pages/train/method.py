@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QButtonGroup, QGridLayout, QLabel, QRadioButton, Q
 
 from ift_desktop.core.errors import ModelError
 from ift_desktop.core.progress import TaskState
+from ift_desktop.core.training.config import METHODS
 
-METHODS = ("lora", "full")
 _TITLES = {
     "lora": ("LoRA (parameter-efficient)", "Trains small adapter matrices; fast, light, the base model stays as is."),
     "full": ("Full fine-tuning", "Trains every weight; needs the most memory and saves a whole model."),
