@@ -9,13 +9,24 @@ two seconds once and removes the race.
 
 from __future__ import annotations
 
+import threading
+
 _done = False
+_lock = threading.Lock()  # a worker that calls warm_up() while another is in it waits for the whole import
 
 
 def warm_up() -> None:
+    """Resolve the names once; safe to call from any thread (the first caller imports, the others wait)."""
     global _done
     if _done:
         return
+    with _lock:
+        if not _done:
+            _import_all()
+            _done = True
+
+
+def _import_all() -> None:
     import peft  # noqa: F401
     import torch  # noqa: F401
     from transformers import (  # noqa: F401
@@ -34,5 +45,3 @@ def warm_up() -> None:
         TrainerCallback,
         TrainingArguments,
     )
-
-    _done = True

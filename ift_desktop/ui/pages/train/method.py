@@ -36,6 +36,9 @@ class CostRequest:
 
 def load_model_config(spec, state: TaskState | None = None):
     """The transformers config of ``spec``: config.json only (for the built-in model not yet converted, the GGUF header)."""
+    from ift_desktop.core.libraries import warm_up
+
+    warm_up()  # the page's preload may be importing transformers in another worker at this moment
     from transformers import AutoConfig
 
     from ift_desktop.core.models import builtin_gguf_path, is_builtin_converted

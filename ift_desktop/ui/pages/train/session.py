@@ -32,6 +32,9 @@ def preload_trainer(state=None) -> None:
     import gc
     import importlib
 
+    from ift_desktop.core.libraries import warm_up
+
+    warm_up()  # before the cost estimate's worker asks transformers for names (core/libraries.py)
     importlib.import_module("ift_desktop.core.training.callbacks")
     importlib.import_module("ift_desktop.core.training")
     gc.freeze()
