@@ -1,11 +1,13 @@
 """The Train page's memory estimate against the measured peak of real runs (CPU: peak RSS).
 
     .venv/bin/python benchmarks/memory_check.py [--steps 3] [--cases builtin-lora,builtin-full,tiny-lora,tiny-full]
+        [--memory lean]
 
 Each case runs the app's own training path (``run_training``, every setting the default except a
 few steps and no evaluation or checkpoints) in a fresh process and reads the process's peak RSS
 (``ru_maxrss``); the estimate is ``estimate_memory`` for the same model, method, batch size and max
-length (the max length the run recorded: the dataset's). The built-in model trains on DialogSum dev
+length (the max length the run recorded: the dataset's). ``--memory`` sets the runs' memory use
+(core/training/allocator.py; default lean, the peak the estimate predicts). The built-in model trains on DialogSum dev
 (the default run's data), the tiny model of tests/tiny_models.py on its tiny dataset. Prints one
 table: measured, estimated, estimate / measured. The goal is within 15 %.
 """
@@ -59,7 +61,7 @@ def child(args) -> None:
         spec = ModelSpec.parse(str(make_tiny_llama(work / "tiny-llama", chat_template=True)))
     else:
         spec = ModelSpec.parse("builtin")
-    config = TrainConfig(method=method, max_steps=args.steps, eval_steps=0, save_steps=0)
+    config = TrainConfig(method=method, max_steps=args.steps, eval_steps=0, save_steps=0, memory=args.memory)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     run_training(config, data_dir=data_dir, model=spec, out_dir=work / f"run-{args.case}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -99,6 +101,9 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cases", default="tiny-lora,tiny-full,builtin-lora,builtin-full")
+    parser.add_argument(
+        "--memory", default="lean", choices=("auto", "lean", "fast"), help="the runs' memory use (the estimate is lean's)"
+    )
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -122,6 +127,8 @@ def main(argv=None) -> int:
                 str(args.steps),
                 "--threads",
                 str(args.threads),
+                "--memory",
+                args.memory,
             ]
             done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
             lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
@@ -144,7 +151,8 @@ def main(argv=None) -> int:
                 ),
                 flush=True,
             )
-    print("\n| case | batch x max length | peak RSS GiB | estimate GiB | estimate / measured |")
+    print(f"\nmemory use: {args.memory}")
+    print("| case | batch x max length | peak RSS GiB | estimate GiB | estimate / measured |")
     print("|---|---|---|---|---|")
     for case, result, guess, ratio in rows:
         config = result["config"]

@@ -19,7 +19,10 @@ Variants: ``plain`` (the default path), ``ckpt`` (gradient checkpointing, non-re
 ``arena2`` (glibc ``MALLOC_ARENA_MAX=2``), ``trim`` (``malloc_trim(0)`` after every step), ``mmap``
 (glibc ``MALLOC_MMAP_THRESHOLD_=65536``: a fixed threshold, so every large tensor is its own mapping,
 returned to the system when freed, instead of glibc raising the threshold after the first frees and
-keeping freed tensors in its heap).
+keeping freed tensors in its heap), ``mmap4m`` (the same at 4 MiB: only the per-layer activations are
+mappings), ``thp`` (torch's ``THP_MEM_ALLOC_ENABLE=1``: tensors over 2 MiB on transparent huge pages, 512x
+fewer page faults), ``app`` (what ``run_training`` sets, core/training/allocator.py). Join them with ``+``
+(``ckpt+app``).
 Prints each variant's phases and one table at the end.
 """
 
@@ -65,6 +68,14 @@ class PeakSampler:
     def take(self) -> int:
         peak, self.peak = max(self.peak, self.rss()), self.rss()
         return peak
+
+
+VARIANT_ENV = {
+    "arena2": {"MALLOC_ARENA_MAX": "2"},
+    "mmap": {"MALLOC_MMAP_THRESHOLD_": "65536"},
+    "mmap4m": {"MALLOC_MMAP_THRESHOLD_": str(4 * 2**20)},
+    "thp": {"THP_MEM_ALLOC_ENABLE": "1"},
+}
 
 
 def category(name: str) -> str:
@@ -158,7 +169,11 @@ def child(args) -> None:
             task_type=TaskType.CAUSAL_LM,
         ),
     )
-    if args.variant == "ckpt":
+    if "app" in args.variant.split("+"):
+        from ift_desktop.core.training.allocator import return_freed_memory
+
+        return_freed_memory()
+    if "ckpt" in args.variant.split("+"):
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
     model.train()
@@ -166,7 +181,7 @@ def child(args) -> None:
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     phases["model + adapters + batch"] = (sampler.rss(), sampler.take())
     trim = None
-    if args.variant == "trim":
+    if "trim" in args.variant.split("+"):
         import ctypes
 
         trim = ctypes.CDLL("libc.so.6").malloc_trim
@@ -218,10 +233,8 @@ def main(argv=None) -> int:
     rows = []
     for variant in args.variants.split(","):
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        if variant == "arena2":
-            env["MALLOC_ARENA_MAX"] = "2"
-        if variant == "mmap":
-            env["MALLOC_MMAP_THRESHOLD_"] = "65536"
+        for part in variant.split("+"):
+            env.update(VARIANT_ENV.get(part, {}))
         command = [
             sys.executable,
             __file__,

@@ -39,6 +39,7 @@ TODAY = {
     "--seed": ("store", int, None, None, "N"),
     "--gradient-checkpointing": ("store_true", None, None, None, None),
     "--packing": ("store_true", None, None, None, None),  # issue 14: packed rows instead of padded ones
+    "--memory": ("store", None, None, ("auto", "lean", "fast"), None),
     "--precision": ("store", None, None, ("auto", "bf16", "fp16", "fp32"), None),
     "--device": ("store", None, None, None, "auto|cuda|mps|cpu"),
     "--chat-template": ("store_true", None, None, None, None),

@@ -437,6 +437,8 @@ class PhasedTrainer(ScriptedTrainer):
                 "message": "Training",
                 "precision": "fp32",
                 "precision_reason": "fp32 (this CPU has no native bf16 arithmetic)",
+                "memory": "fast",
+                "memory_reason": "about 4.6 GB needed, 20.0 GB free: the process keeps freed memory for speed",
             }
         )
         emit(
@@ -477,6 +479,7 @@ def test_every_phase_shows_what_the_run_does_with_precision_speed_and_time_left(
     qtbot.waitUntil(lambda: "1,234 tokens/s" in page.speed.text(), timeout=3000)
     assert page.speed.text().startswith("fp32") and "no native bf16" in page.speed.toolTip()
     assert "left" in page.speed.text() and page.progress.value() == 1
+    qtbot.waitUntil(lambda: "memory: about 4.6 GB needed" in page.log.toPlainText(), timeout=3000)
     first = page.clock.elapsed_s()
     qtbot.wait(300)
     assert page.clock.elapsed_s() > first >= 10.0  # the clock moves between logs

@@ -160,6 +160,7 @@ class EventCallback(TrainerCallback):
         self._span_started: float | None = None
         self._eval_batches = 0
         self.validation_s = 0.0  # seconds spent validating in this session (the Trainer's eval_runtime)
+        self._paused = 0.0  # seconds the user kept this session paused
 
     # --------------------------------------------------------------------------------- timing
     @property
@@ -175,16 +176,22 @@ class EventCallback(TrainerCallback):
         # A pause takes effect here, between steps, once the last step's log, validation and checkpoint
         # are out: the bar, the charts and "Paused after step N" then agree.
         if self.user.is_paused() and not self.user.stop_requested():
+            paused_at = time.monotonic()
             self._close_span()
             self.emit({"type": "status", "status": "paused", "message": f"Paused after step {state.global_step}."})
             while not self.user.wait_while_paused(0.1):
                 pass
+            self._paused += time.monotonic() - paused_at
             if not self.user.stop_requested():
                 self.emit({"type": "status", "status": "resumed", "message": f"Resumed at step {state.global_step}."})
         now = time.monotonic()
         if self._span_started is None:
             self._span_started = now
         self._step_started = now
+
+    def paused_s(self) -> float:
+        """Seconds this session has been paused by the user so far."""
+        return self._paused
 
     def _close_span(self) -> None:
         """Add the running time since the last pause (steps, validation, probes, checkpoints) to ``_wall``."""

@@ -203,7 +203,13 @@ def load_training_data(
             "raise the max length."
         )
     validation = encode_split(validation_rows, tokenizer, what="validation examples", **common)
+    validation.features.sort(key=_length)  # validation batches of similar lengths: little padding to compute
     return TrainingData(train, validation, manifest, chat, n_validation)
+
+
+def _length(features: dict) -> tuple[int, int]:
+    """Sort key: the encoder (or whole) length, then the decoder's labels (seq2seq)."""
+    return len(features["input_ids"]), len(features.get("labels", ()))
 
 
 def dropped_examples_message(split: EncodedSplit, max_length: int) -> str:

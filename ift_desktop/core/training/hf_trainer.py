@@ -2,7 +2,8 @@
 
 :func:`trainer_class` returns ``Trainer`` (``Seq2SeqTrainer`` for T5-style models) with
 :class:`CountingTrainer` mixed in: it counts the tokens it trains on, can apply the output head
-only at completion positions (head_loss.py) and runs the forward passes under autocast.
+only at completion positions (head_loss.py), runs the forward passes under autocast and takes its
+length-grouped batches in random order (batch_order.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import torch
 
 from ..errors import TrainingError
 from ..models.memory import default_lora_targets
+from .batch_order import shuffled
 from .config import TrainConfig
 from .data import count_tokens
 from .head_loss import completion_loss
@@ -37,6 +39,9 @@ class CountingTrainer:
         counted = count_tokens(inputs, self.is_seq2seq).detach()
         self.tokens_seen = counted if self.tokens_seen is None else self.tokens_seen + counted
         return super().training_step(model, inputs, num_items_in_batch)
+
+    def _get_train_sampler(self, train_dataset=None):
+        return shuffled(super()._get_train_sampler(train_dataset))
 
     def autocast_smart_context_manager(self, cache_enabled: bool | None = True):
         if self.autocast is None:

@@ -27,8 +27,10 @@ from ..errors import Cancelled, TrainingError, UserError
 from ..models import ModelSpec, choose_device, count_parameters, describe_device, load_model
 from ..models.consent import remember_for_run
 from ..models.device import free_accelerator_memory, training_precision
+from ..models.memory import estimate_memory
 from ..progress import TaskState
 from ..provenance import library_versions, now_iso
+from .allocator import MemoryUse, apply_memory_use, choose_memory_use
 from .callbacks import CancellableControl, EventCallback, TrainerTokens, TrainingControl
 from .config import TrainConfig
 from .data import (
@@ -80,6 +82,7 @@ class _Prepared:
     model: object  # the model to train: LoRA-wrapped, or every weight trainable
     data: TrainingData
     lora_targets: list[str] | None
+    memory_use: MemoryUse
 
     @property
     def dtype(self) -> torch.dtype:
@@ -102,11 +105,14 @@ def _collator(config: TrainConfig, tokenizer, *, packed: bool):
     return CompletionOnlyCollator(tokenizer.pad_token_id)
 
 
-def _time_limit(config: TrainConfig) -> list:
+def _time_limit(prepared: _Prepared, bridge: EventCallback) -> list:
     """The time-limit callback of a run without a step limit, if it has a time limit (it goes before the
     progress bridge, which reads the step count it fits)."""
+    config = prepared.config
     seconds = limit_seconds(config.time_limit_minutes)
-    return [TimeLimit(seconds)] if seconds is not None and config.max_steps is None else []
+    if seconds is None or config.max_steps is not None:
+        return []
+    return [TimeLimit(seconds, eval_batches=prepared.eval_batches, paused_s=bridge.paused_s)]
 
 
 def run_training(
@@ -171,7 +177,7 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
         elapsed_offset=elapsed_offset,
         eval_batches_total=prepared.eval_batches,
     )
-    trainer = _build_trainer(prepared, run, [*_time_limit(prepared.config), bridge, *(callbacks or [])])
+    trainer = _build_trainer(prepared, run, [*_time_limit(prepared, bridge), bridge, *(callbacks or [])])
     tokens.watch(trainer)
     if stop.stop_requested():
         _stop_before_start(run, resume, folder_existed, emit)
@@ -242,7 +248,28 @@ def _prepare(config: TrainConfig, data_dir, model: ModelSpec, run: RunFolder, em
     config = _resolve_max_length(config, data_dir, loaded, emit, state)
     data = _tokenize(config, data_dir, loaded, emit, state)
     trainable, targets = _make_trainable(base, config, loaded.is_seq2seq)
-    return _Prepared(config, device, precision, loaded, trainable, data, targets)
+    memory_use = _memory_use(config, device, trainable, targets)
+    apply_memory_use(memory_use)
+    return _Prepared(config, device, precision, loaded, trainable, data, targets, memory_use)
+
+
+def _memory_use(config: TrainConfig, device: torch.device, model, targets) -> MemoryUse:
+    """Whether this process gives freed memory back to the system (allocator.py), from the run's estimate."""
+    import psutil
+
+    needed = estimate_memory(
+        model,
+        method=config.method,
+        batch_size=config.batch_size,
+        max_length=config.max_length,
+        lora_r=config.lora_r,
+        target_modules=targets,
+        gradient_checkpointing=config.gradient_checkpointing,
+        device_kind=device.type,
+        lora_dropout=config.lora_dropout,
+    ).total_bytes
+    available = psutil.virtual_memory().available
+    return choose_memory_use(config.memory, needed_bytes=needed, available_bytes=available, device_type=device.type)
 
 
 def _resolve_max_length(config: TrainConfig, data_dir, loaded, emit, state) -> TrainConfig:
@@ -323,6 +350,8 @@ def _write_start_record(
                 "dtype": str(prepared.dtype).replace("torch.", ""),
                 "precision": prepared.precision.name,
                 "precision_reason": prepared.precision.reason,
+                "memory": prepared.memory_use.name,
+                "memory_reason": prepared.memory_use.reason,
             },
         }
     )
@@ -413,6 +442,8 @@ def _announce_start(prepared: _Prepared, model: ModelSpec, emit) -> None:
             f"({trainable:,} of {total:,} weights trainable) on {describe_device(prepared.device).name}",
             "precision": prepared.precision.name,
             "precision_reason": prepared.precision.reason,
+            "memory": prepared.memory_use.name,
+            "memory_reason": prepared.memory_use.reason,
         }
     )
 

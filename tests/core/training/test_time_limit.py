@@ -12,6 +12,7 @@ from ift_desktop.core.models import ModelSpec
 from ift_desktop.core.training import TrainConfig, run_training
 from ift_desktop.core.training import time_limit as time_limit_module
 from ift_desktop.core.training.time_limit import (
+    Pace,
     TimeLimit,
     fitted_last_step,
     limit_seconds,
@@ -20,10 +21,22 @@ from ift_desktop.core.training.time_limit import (
 
 def test_the_last_step_fits_the_time_left_at_the_pace_so_far():
     # 10 steps in 100 s, 600 s allowed (2 % kept free): 488 s left at 10 s a step = 48 more steps
-    assert fitted_last_step(10, 100.0, 600.0, planned_steps=1000) == 58
-    assert fitted_last_step(10, 100.0, 600.0, planned_steps=30) == 30  # the epochs end first
-    assert fitted_last_step(10, 700.0, 600.0, planned_steps=1000) == 10  # past the limit: the run ends now
-    assert fitted_last_step(0, 0.0, 600.0, planned_steps=40) == 40  # no pace yet: the plan stands
+    pace = Pace(step_s=10.0)
+    assert fitted_last_step(10, 100.0, 600.0, 1000, pace) == 58
+    assert fitted_last_step(10, 100.0, 600.0, 30, pace) == 30  # the epochs end first
+    assert fitted_last_step(10, 700.0, 600.0, 1000, pace) == 10  # past the limit: the run ends now
+    assert fitted_last_step(0, 0.0, 600.0, 40, pace) == 40  # no pace yet: the plan stands
+
+
+def test_the_validations_on_the_way_and_at_the_end_are_planned_for():
+    # 488 s left at 10 s a step and 60 s a validation every 20 steps and at the end:
+    # ending at step 40 costs 30 steps + the validations at 20 and 40 = 420 s; at 41 it would be
+    # 31 steps + 20, 40 and the end's = 490 s, past the 488 s left
+    pace = Pace(step_s=10.0, pause_s=60.0, every=20, final_pause=True)
+    assert pace.seconds(10, 40) == 420.0 and pace.seconds(10, 41) == 490.0
+    assert fitted_last_step(10, 100.0, 600.0, 1000, pace) == 40
+    only_at_the_end = Pace(step_s=10.0, pause_s=60.0, final_pause=True)
+    assert fitted_last_step(10, 100.0, 600.0, 1000, only_at_the_end) == 52  # 42 steps + 60 s = 480 s
 
 
 def test_limit_seconds():
@@ -54,6 +67,7 @@ def test_the_schedule_is_refitted_and_the_run_stops_at_the_fitted_step(tmp_path,
     limit.on_train_begin(args, state, control)
     rates = []
     for step in range(1, 101):
+        limit.on_step_begin(args, state, control)
         optimizer.step()
         scheduler.step()
         rates.append(optimizer.param_groups[0]["lr"])
@@ -89,3 +103,24 @@ def test_a_run_with_a_time_limit_ends_within_it_and_a_step_limit_ignores_it(tmp_
         TrainConfig(**{**common, "max_steps": 12}), data_dir=data, model=model, out_dir=tmp_path / "stepped"
     )
     assert stepped.global_step == 12
+
+
+def test_time_the_user_keeps_the_run_paused_does_not_count(tmp_path, monkeypatch):
+    clock, paused = _Clock(), {"s": 0.0}
+    monkeypatch.setattr(time_limit_module.time, "monotonic", clock)
+    args = TrainingArguments(output_dir=str(tmp_path), report_to="none")
+    state, control = TrainerState(), TrainerControl()
+    state.max_steps = 100
+    limit = TimeLimit(limit_s=102.1, paused_s=lambda: paused["s"])  # 100 s of 10 s steps
+    limit.on_train_begin(args, state, control)
+    for step in range(1, 101):
+        limit.on_step_begin(args, state, control)
+        if step == 3:  # paused for 500 s before this step ran
+            clock.now += 500.0
+            paused["s"] += 500.0
+        clock.now += 10.0
+        state.global_step = step
+        limit.on_step_end(args, state, control)
+        if control.should_training_stop:
+            break
+    assert state.global_step == 10

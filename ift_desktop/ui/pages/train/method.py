@@ -183,7 +183,9 @@ class MethodChooser(QWidget):
             tip = (
                 f"{runtime}weights {_gib(estimate.weights_bytes)}, gradients {_gib(estimate.gradients_bytes)}, "
                 f"optimizer {_gib(estimate.optimizer_bytes)}, activations {_gib(estimate.activations_bytes)} "
-                "for the longest batch (an estimate, measured within ~15 % of the peak here)"
+                "for the longest batch: the run's peak when freed memory goes back to the system (Memory use: lean, "
+                "chosen on its own when memory is short). With memory to spare the process keeps what it frees "
+                "and may hold about 1.65 times this."
             )
             self.costs[method].setText(text)
             self.costs[method].setToolTip(tip)

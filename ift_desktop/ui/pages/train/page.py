@@ -502,6 +502,8 @@ class TrainPage(QWidget):
             self.speed.setToolTip(f"Precision: {event.get('precision_reason') or self._precision}")
             if event.get("precision_reason"):
                 self._say(f"precision: {event['precision_reason']}")
+            if event.get("memory_reason"):
+                self._say(f"memory: {event['memory_reason']}")
             if self.progress.maximum() == 0:
                 self.progress.setRange(0, max(1, self._max_steps))
                 self.progress.setFormat(f"step 0 / {self._max_steps or '?'}")

@@ -1,0 +1,84 @@
+"""A lean training process gives freed memory back to the system; auto chooses lean only when memory is short."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from ift_desktop.core.training import TrainConfig, allocator, run_training
+from ift_desktop.core.models import ModelSpec
+
+GIB = 2**30
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc is Linux's")
+
+_FREED_MIB = textwrap.dedent(
+    """
+    import sys, psutil, torch
+    from ift_desktop.core.training.allocator import return_freed_memory
+    if sys.argv[1] == "lean":
+        assert return_freed_memory()
+    rss = lambda: psutil.Process().memory_info().rss
+    big = [torch.ones(2**21) for _ in range(4)]  # 8 MiB each
+    del big[0]  # the first freed mapping: glibc raises its threshold past 8 MiB
+    keep = []
+    for _ in range(40):
+        big.append(torch.ones(2**21))
+        keep.append(torch.ones(1000))  # a small live tensor after each: the heap cannot shrink past it
+    before = rss()
+    big.clear()
+    print((before - rss()) / 2**20)
+    """
+)
+
+
+@linux_only
+@pytest.mark.parametrize("mode", ["fast", "lean"])
+def test_a_lean_process_returns_freed_activations_to_the_system(mode):
+    done = subprocess.run([sys.executable, "-c", _FREED_MIB, mode], capture_output=True, text=True, check=True)
+    returned_mib = float(done.stdout.strip())
+    if mode == "lean":
+        assert returned_mib > 300  # the 43 freed 8 MiB tensors left the process
+    else:
+        assert returned_mib < 100  # glibc's heap kept them
+
+
+@linux_only
+def test_auto_is_lean_only_when_the_held_memory_would_not_fit(monkeypatch):
+    monkeypatch.setattr(allocator, "_lean", False)
+    need = 4 * GIB
+    short = allocator.choose_memory_use("auto", needed_bytes=need, available_bytes=6 * GIB, device_type="cpu")
+    ample = allocator.choose_memory_use("auto", needed_bytes=need, available_bytes=20 * GIB, device_type="cpu")
+    assert short.lean and "4.0 GB needed, 6.0 GB free" in short.reason
+    assert not ample.lean and "keeps freed memory" in ample.reason
+    assert allocator.choose_memory_use("lean", needed_bytes=need, available_bytes=20 * GIB, device_type="cpu").lean
+    assert not allocator.choose_memory_use("fast", needed_bytes=need, available_bytes=1, device_type="cpu").lean
+    assert not allocator.choose_memory_use("auto", needed_bytes=need, available_bytes=1, device_type="cuda").lean
+    monkeypatch.setattr(allocator, "_lean", True)  # a process once lean stays lean, and says so
+    assert allocator.choose_memory_use("fast", needed_bytes=need, available_bytes=20 * GIB, device_type="cpu").lean
+
+
+@pytest.mark.parametrize("mode", ["lean", "fast"])
+def test_the_run_applies_and_records_its_memory_use(tmp_path, monkeypatch, llama, data, mode):
+    applied = []
+    monkeypatch.setattr(allocator, "_lean", False)
+    monkeypatch.setattr(allocator, "return_freed_memory", lambda: applied.append(True) or True)
+    events: list[dict] = []
+    config = TrainConfig(max_steps=1, batch_size=2, eval_steps=0, save_steps=0, device="cpu", memory=mode)
+    run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", on_event=events.append)
+    started = next(e for e in events if e.get("status") == "started")
+    lean = mode == "lean" and sys.platform.startswith("linux")
+    assert started["memory"] == ("lean" if lean else "fast") and started["memory_reason"]
+    assert applied == ([True] if lean else [])
+    from ift_desktop.core.training import RunFolder
+
+    assert RunFolder(tmp_path / "run").read_record()["device"]["memory"] == started["memory"]
+
+
+def test_a_memory_mode_outside_the_choices_is_refused():
+    from ift_desktop.core.errors import SettingError
+
+    with pytest.raises(SettingError, match="Memory use"):
+        TrainConfig(memory="tiny")
