@@ -11,7 +11,8 @@ Headless through the real command line (``python -m ift_desktop ...``), nothing 
    (``--map summary=summary1,summary2,summary3``);
 3. ``train --data DEV --model builtin --out RUN``: the default run, every setting the app's default
    (what Start with nothing changed does); ``--steps N`` adds ``--max-steps N`` (the earlier
-   60-step acceptance run); the training process's peak RSS is printed too;
+   60-step acceptance run), ``--train-arg ARG`` (repeated) adds a flag of a variant; the training
+   process's peak RSS is printed too;
 4. ``evaluate`` the built-in base model and the trained run on the same test dialogues (greedy,
    ``--max-new-tokens`` new tokens, stemming on, best of three references);
 5. print ROUGE-1 and ROUGE-L, base vs tuned, and the gain; the acceptance bars are +10 ROUGE-L points
@@ -57,6 +58,13 @@ def main(argv=None) -> int:
     parser.add_argument("--n-test", type=int, default=40)
     parser.add_argument("--max-new-tokens", type=int, default=60)
     parser.add_argument("--reuse", action="store_true", help="skip steps whose output already exists")
+    parser.add_argument(
+        "--train-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="an extra `train` argument (repeat it; --train-arg=--lora-r --train-arg=8): a variant of the default",
+    )
     args = parser.parse_args(argv)
 
     work = Path(args.work)
@@ -108,7 +116,8 @@ def main(argv=None) -> int:
     peak_rss = None
     if needed(run / "adapter"):
         steps = ["--method", "lora", "--max-steps", str(args.steps)] if args.steps else []
-        times["train"] = cli("train", "--data", str(train_data), "--model", "builtin", *steps, "--out", str(run))
+        extra = [*steps, *args.train_arg]
+        times["train"] = cli("train", "--data", str(train_data), "--model", "builtin", *extra, "--out", str(run))
         # the largest child so far: the prepare runs are far smaller than the training process
         peak_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     generation = ["--max-new-tokens", str(args.max_new_tokens)]

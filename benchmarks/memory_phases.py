@@ -21,7 +21,8 @@ Variants: ``plain`` (the default path), ``ckpt`` (gradient checkpointing, non-re
 returned to the system when freed, instead of glibc raising the threshold after the first frees and
 keeping freed tensors in its heap), ``mmap4m`` (the same at 4 MiB: only the per-layer activations are
 mappings), ``thp`` (torch's ``THP_MEM_ALLOC_ENABLE=1``: tensors over 2 MiB on transparent huge pages, 512x
-fewer page faults), ``app`` (what ``run_training`` sets, core/training/allocator.py). Join them with ``+``
+fewer page faults), ``app`` (what ``run_training`` sets when lean, core/training/allocator.py), ``half`` (adapters on the top
+half of the layers only: the backward pass stops below them). Join them with ``+``
 (``ckpt+app``).
 Prints each variant's phases and one table at the end.
 """
@@ -145,6 +146,11 @@ def longest_batch(tokenizer, batch: int, max_length: int):
     return CompletionOnlyCollator(tokenizer.pad_token_id)(features[:batch])
 
 
+def _top_half(model) -> list[int]:
+    layers = model.config.num_hidden_layers
+    return list(range(layers // 2, layers))
+
+
 def child(args) -> None:
     sampler = PeakSampler()
     import torch
@@ -167,6 +173,7 @@ def child(args) -> None:
             lora_dropout=0.0,
             target_modules=default_lora_targets(loaded.model),
             task_type=TaskType.CAUSAL_LM,
+            layers_to_transform=_top_half(loaded.model) if "half" in args.variant.split("+") else None,
         ),
     )
     if "app" in args.variant.split("+"):

@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from ift_desktop.core.errors import Cancelled, UserError
 
+    _quiet_libraries()
     try:
         return int(args._run(args) or 0)
     except UserError as exc:
@@ -92,6 +93,16 @@ def main(argv: list[str] | None = None) -> int:
         where = f" Details were written to {log}." if log else ""
         print(f"error: unexpected failure in '{args.command}': {type(exc).__name__}: {exc}.{where}", file=sys.stderr)
         return 2
+
+
+def _quiet_libraries() -> None:
+    """Our own progress lines only: no library progress bars (Hugging Face's, read when transformers is
+    first imported) and no deprecation notices meant for programmers."""
+    import os
+    import warnings
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.filterwarnings("ignore", category=FutureWarning)
 
 
 if __name__ == "__main__":

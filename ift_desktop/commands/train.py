@@ -21,7 +21,6 @@ import json
 import signal
 import sys
 import threading
-import warnings
 from pathlib import Path
 
 from ift_desktop.core.errors import TrainingError
@@ -230,7 +229,6 @@ def _clock(seconds: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from transformers.utils import logging as hf_logging
 
     from ift_desktop.core.models import ModelSpec, check_model_source
     from ift_desktop.core.training import RunFolder
@@ -247,8 +245,6 @@ def run(args: argparse.Namespace) -> int:
     check_dataset_folder(args.data)
     spec = ModelSpec.parse(args.model, trust_remote_code=args.trust_remote_code)
     check_model_source(spec)
-    hf_logging.disable_progress_bar()  # our own bar / lines only
-    warnings.filterwarnings("ignore", category=FutureWarning)
     if args.resume:
         check_resumable_here(args.out)
     else:

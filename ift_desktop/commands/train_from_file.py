@@ -210,16 +210,12 @@ class _RecordResult:
 
 def _train_share(run_file, model, out: Path, resume: bool) -> int:
     """Train here: the whole run (one process) or this rank's share of the global batch."""
-    import warnings
 
-    from transformers.utils import logging as hf_logging
 
     from ift_desktop.commands.train import print_summary, train_here
     from ift_desktop.core.training.launch import per_process_config
     from ift_desktop.core.training.ranks import is_main_process, world_size
 
-    hf_logging.disable_progress_bar()
-    warnings.filterwarnings("ignore", category=FutureWarning)
     config = per_process_config(run_file.config, world_size())
     result = train_here(config, data_dir=run_file.data_dir, model=model, out_dir=out, resume=resume)
     if is_main_process():
