@@ -3,10 +3,12 @@ and datasets of tests/tiny_models.py as fixtures.
 
 A module picks its tiny model and data by constants: ``TINY_LLAMA_CHAT = True`` for a Llama whose
 tokenizer has a chat template, ``TINY_DATA = dict(n=..., val=..., test=...)`` for the dataset's size.
-Tests that train add ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+Tests that train add ``pytestmark = pytest.mark.usefixtures("one_thread")``. ``ift_cli`` runs one
+``ift-desktop`` command in-process (tests/cli_helpers.py)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -21,6 +23,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cli_helpers import run_cli  # noqa: E402 (needs the path above)
 from tiny_models import make_tiny_dataset, make_tiny_llama, make_tiny_t5  # noqa: E402 (needs the path above)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,3 +86,9 @@ def t5(tmp_path_factory) -> Path:
 def data(tmp_path_factory, request) -> Path:
     """The module's tiny prepared dataset folder, sized by the module's ``TINY_DATA``."""
     return make_tiny_dataset(tmp_path_factory.mktemp("data"), **getattr(request.module, "TINY_DATA", {}))
+
+
+@pytest.fixture
+def ift_cli(capsys, monkeypatch):
+    """``ift_cli("evaluate", "--model", ...)`` runs the command in-process: (exit code, stdout, stderr)."""
+    return functools.partial(run_cli, capsys, monkeypatch)

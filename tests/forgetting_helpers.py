@@ -1,29 +1,6 @@
-"""Test helpers for the forgetting check: a LoRA run folder as training writes it, a tiny MMLU folder."""
+"""Test helpers for the forgetting check: a tiny MMLU folder (the run folder is tiny_models.make_lora_run)."""
 
 from __future__ import annotations
-
-import json
-
-from ift_desktop.core.models import ModelSpec
-
-
-def make_lora_run(folder, base_folder, *, with_adapter: bool = True):
-    """A run folder as training writes it: run.json naming the base model, and a (random) LoRA adapter."""
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    folder.mkdir(parents=True)
-    record = {
-        "model": ModelSpec.parse(str(base_folder)).to_dict(),
-        "config": {"method": "lora", "use_chat_template": False},
-        "status": "finished" if with_adapter else "failed",
-    }
-    (folder / "run.json").write_text(json.dumps(record), encoding="utf-8")
-    if with_adapter:
-        model = AutoModelForCausalLM.from_pretrained(base_folder)
-        peft = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
-        peft.save_pretrained(folder / "adapter")
-    return folder
 
 
 def write_mmlu(folder, subjects=("astronomy", "virology"), dev=3, test=4):

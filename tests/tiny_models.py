@@ -7,6 +7,8 @@
   tokenizer.
 - ``make_tiny_dataset(folder, n=...)``: a prepared instruction dataset folder (train/validation/
   test.jsonl + manifest.json) of short, learnable summarization pairs.
+- ``make_lora_run(folder, base_folder)``: a LoRA run folder as training writes it (run.json naming the
+  base model, and a random adapter), for the commands and checks that take a run.
 
 Each returns the folder it wrote; models load with ``ModelSpec.parse(str(folder))``.
 """
@@ -129,6 +131,30 @@ def make_tiny_dataset(folder, *, n: int = 24, val: int = 4, test: int = 4, seed:
         "seed": seed,
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return folder
+
+
+def make_lora_run(folder, base_folder, *, with_adapter: bool = True, config: dict | None = None) -> Path:
+    """A run folder as training writes it: run.json naming the base model (``config`` as its training
+    config, LoRA without the chat template unless given), and a random LoRA adapter; without the adapter
+    the run is recorded as failed."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from ift_desktop.core.models import ModelSpec
+
+    folder = Path(folder)
+    folder.mkdir(parents=True)
+    record = {
+        "model": ModelSpec.parse(str(base_folder)).to_dict(),
+        "config": {"method": "lora", "use_chat_template": False} if config is None else config,
+        "status": "finished" if with_adapter else "failed",
+    }
+    (folder / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    if with_adapter:
+        model = AutoModelForCausalLM.from_pretrained(base_folder)
+        peft = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+        peft.save_pretrained(folder / "adapter")
     return folder
 
 

@@ -26,6 +26,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from ift_desktop.ui.widgets.messages import InlineMessage
+from ift_desktop.ui.widgets.task_progress import TaskProgress
 from ift_desktop.ui.workers import TaskHandle, run_in_thread
 
 log = logging.getLogger(__name__)
@@ -190,3 +192,11 @@ class TaskRunner(QObject):
         if self._progress is not None:
             self._progress.finish()
         self.busy_changed.emit(False)
+
+
+def runner_with_feedback(owner: QObject, **options) -> tuple[InlineMessage, TaskProgress, TaskRunner]:
+    """A page's main lane of work: a new inline message and progress line, and a :class:`TaskRunner`
+    that reports through both (``options`` as the runner takes them: ``doing``, ``cancelled_text``...)."""
+    message = InlineMessage()
+    progress = TaskProgress()
+    return message, progress, TaskRunner(owner, progress=progress, message=message, **options)

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import csv
-import json
 
 import pytest
-from tiny_models import make_tiny_llama
-
-from ift_desktop import cli
-from ift_desktop.core.models import ModelSpec
-
-
-@pytest.fixture(autouse=True)
-def only_benchmark(monkeypatch):
-    monkeypatch.setattr(cli, "COMMANDS", {"benchmark": cli.COMMANDS["benchmark"]})
+from cli_helpers import assert_one_error_line, written_json
+from tiny_models import make_lora_run
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory, shared_data):
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
+def tiny(tmp_path_factory, shared_data, llama):
     root = tmp_path_factory.mktemp("cli-mmlu")
-    base = make_tiny_llama(root / "llama")
     mmlu = root / "mmlu"
     mmlu.mkdir()
     for subject in ("global_facts", "nutrition"):
@@ -32,60 +20,27 @@ def tiny(tmp_path_factory, shared_data):
             rows = list(csv.reader(open(source, encoding="utf-8", newline="")))[:n]
             with open(mmlu / source.name, "w", encoding="utf-8", newline="") as handle:
                 csv.writer(handle).writerows(rows)
-    run = root / "run"
-    run.mkdir()
-    (run / "run.json").write_text(json.dumps({"model": ModelSpec.parse(str(base)).to_dict(), "status": "finished"}))
-    lora = get_peft_model(
-        AutoModelForCausalLM.from_pretrained(base),
-        LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False),
+    return {"base": llama, "mmlu": mmlu, "run": make_lora_run(root / "run", llama), "root": root}
+
+
+MMLU = ["benchmark", "mmlu"]
+
+
+def test_mmlu_for_one_model(tiny, tmp_path, ift_cli):
+    result, stdout = written_json(
+        ift_cli, tmp_path / "mmlu.json", *MMLU, "--data", tiny["mmlu"], "--model", tiny["base"], "--shots", "1"
     )
-    lora.save_pretrained(run / "adapter")
-    return {"base": base, "mmlu": mmlu, "run": run, "root": root}
-
-
-def _run(capsys, *argv):
-    try:
-        code = cli.main(["benchmark", "mmlu", *argv])
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_mmlu_for_one_model(tiny, tmp_path, capsys):
-    out = tmp_path / "mmlu.json"
-    code, stdout, err = _run(
-        capsys, "--data", str(tiny["mmlu"]), "--model", str(tiny["base"]), "--shots", "1", "--out", str(out)
-    )
-    assert code == 0, err
-    result = json.loads(out.read_text())
     assert result["benchmark"] == "mmlu" and result["shots"] == 1 and result["n"] == 6
     assert set(result["subjects"]) == {"global_facts", "nutrition"}
     assert result["accuracy"] == result["correct"] / 6 and result["run"] is None
     assert "accuracy" in stdout
 
 
-def test_mmlu_run_against_its_base(tiny, tmp_path, capsys):
-    out = tmp_path / "mmlu.json"
-    code, stdout, err = _run(
-        capsys,
-        "--data",
-        str(tiny["mmlu"]),
-        "--model",
-        str(tiny["base"]),
-        "--run",
-        str(tiny["run"]),
-        "--shots",
-        "0",
-        "--subjects",
-        "nutrition",
-        "--limit",
-        "2",
-        "--out",
-        str(out),
+def test_mmlu_run_against_its_base(tiny, tmp_path, ift_cli):
+    argv = ["--data", tiny["mmlu"], "--model", tiny["base"], "--run", tiny["run"]]
+    result, stdout = written_json(
+        ift_cli, tmp_path / "mmlu.json", *MMLU, *argv, "--shots", "0", "--subjects", "nutrition", "--limit", "2"
     )
-    assert code == 0, err
-    result = json.loads(out.read_text())
     assert result["run"] == str(tiny["run"]) and result["n"] == 2 and result["base"]["n"] == 2
     comparison = result["comparison"]
     assert comparison["overall"]["delta"] == pytest.approx(result["accuracy"] - result["base"]["accuracy"])
@@ -103,10 +58,9 @@ def test_mmlu_run_against_its_base(tiny, tmp_path, capsys):
         (["--data", "{mmlu}"], "Give --model"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(tiny, tmp_path, capsys, argv, expected):
+def test_bad_input_exits_2_with_one_line(tiny, tmp_path, ift_cli, argv, expected):
     argv = [a.format(root=tiny["root"], base=tiny["base"], mmlu=tiny["mmlu"]) for a in argv]
     out = tmp_path / "mmlu.json"
-    code, _, err = _run(capsys, *argv, "--out", str(out))
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("error:") and expected in lines[0], err
+    code, _, err = ift_cli(*MMLU, *argv, "--out", out)
+    assert_one_error_line(code, err, expected)
     assert not out.exists()

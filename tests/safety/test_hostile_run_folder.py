@@ -18,8 +18,6 @@ from pathlib import Path
 import pytest
 from tiny_models import make_tiny_dataset, make_tiny_llama
 
-from ift_desktop import cli
-
 REPO = Path(__file__).resolve().parents[2]
 EVIL = (
     "from pathlib import Path\nPath({marker!r}).write_text('ran')\nfrom transformers import LlamaConfig as EvilConfig\n"
@@ -80,12 +78,6 @@ def hostile(tmp_path_factory, shared_data):
     return {"root": root, "marker": marker, "runs": runs, "base": base, "data": data, "mmlu": mmlu}
 
 
-def _cli(capsys, monkeypatch, *argv):
-    monkeypatch.setattr(cli, "COMMANDS", {argv[0]: cli.COMMANDS[argv[0]]})
-    code = cli.main(list(argv))
-    return code, capsys.readouterr().err
-
-
 def _refused(code: int, err: str, marker: Path) -> None:
     assert not marker.exists(), "the run folder's code ran"
     assert code == 2, err
@@ -94,58 +86,18 @@ def _refused(code: int, err: str, marker: Path) -> None:
     assert "--trust-remote-code" in errors[0] and "Trust remote code for this model" in errors[0]
 
 
-@pytest.mark.parametrize("method", ["full", "lora"])
-def test_cli_evaluate_of_a_hostile_run_runs_no_code(hostile, method, tmp_path, capsys, monkeypatch):
-    code, err = _cli(
-        capsys,
-        monkeypatch,
-        "evaluate",
-        "--run",
-        str(hostile["runs"][method]),
-        "--data",
-        str(hostile["data"]),
-        "--max-new-tokens",
-        "2",
-        "--out",
-        str(tmp_path / "e.json"),
-    )
-    _refused(code, err, hostile["marker"])
+CLI_LOAD_PATHS = {  # each command that loads a run folder's model, with the hostile run as {run}
+    "evaluate": ["evaluate", "--run", "{run}", "--data", "{data}", "--max-new-tokens", "2", "--out", "{out}/e.json"],
+    "benchmark": ["benchmark", "mmlu", "--run", "{run}", "--data", "{mmlu}", "--shots", "0", "--out", "{out}/b.json"],
+    "train": ["train", "--model", "{run}", "--data", "{data}", "--max-steps", "1", "--out", "{out}/new-run"],
+}
 
 
 @pytest.mark.parametrize("method", ["full", "lora"])
-def test_cli_benchmark_of_a_hostile_run_runs_no_code(hostile, method, tmp_path, capsys, monkeypatch):
-    code, err = _cli(
-        capsys,
-        monkeypatch,
-        "benchmark",
-        "mmlu",
-        "--run",
-        str(hostile["runs"][method]),
-        "--data",
-        str(hostile["mmlu"]),
-        "--shots",
-        "0",
-        "--out",
-        str(tmp_path / "b.json"),
-    )
-    _refused(code, err, hostile["marker"])
-
-
-@pytest.mark.parametrize("method", ["full", "lora"])
-def test_cli_train_on_a_hostile_run_runs_no_code(hostile, method, tmp_path, capsys, monkeypatch):
-    code, err = _cli(
-        capsys,
-        monkeypatch,
-        "train",
-        "--model",
-        str(hostile["runs"][method]),
-        "--data",
-        str(hostile["data"]),
-        "--max-steps",
-        "1",
-        "--out",
-        str(tmp_path / "new-run"),
-    )
+@pytest.mark.parametrize("command", list(CLI_LOAD_PATHS))
+def test_cli_on_a_hostile_run_runs_no_code(hostile, command, method, tmp_path, ift_cli):
+    places = {"run": hostile["runs"][method], "data": hostile["data"], "mmlu": hostile["mmlu"], "out": tmp_path}
+    code, _, err = ift_cli(*(a.format(**places) for a in CLI_LOAD_PATHS[command]))
     _refused(code, err, hostile["marker"])
 
 

@@ -6,7 +6,7 @@ import json
 import threading
 
 import pytest
-from tiny_models import make_tiny_dataset, make_tiny_llama
+from tiny_models import make_lora_run, make_tiny_dataset, make_tiny_llama
 
 from ift_desktop.core.errors import Cancelled, EvaluationError
 from ift_desktop.core.evaluation.evaluate import evaluate, read_evaluation, write_evaluation
@@ -14,27 +14,6 @@ from ift_desktop.core.evaluation.generation import GenerationSettings
 from ift_desktop.core.evaluation.metrics import score
 from ift_desktop.core.models import ModelSpec, load_model
 from ift_desktop.core.progress import TaskState
-
-
-def make_lora_run(folder, base_folder, *, with_adapter: bool = True, config: dict | None = None):
-    """A run folder as training writes it: run.json naming the base model, and adapter/."""
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    folder.mkdir(parents=True)
-    record = {
-        "model": ModelSpec.parse(str(base_folder)).to_dict(),
-        "config": config or {"method": "lora"},
-        "status": "finished" if with_adapter else "failed",
-    }
-    (folder / "run.json").write_text(json.dumps(record), encoding="utf-8")
-    if with_adapter:
-        model = AutoModelForCausalLM.from_pretrained(base_folder)
-        peft_model = get_peft_model(
-            model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-        )
-        peft_model.save_pretrained(folder / "adapter")
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +24,7 @@ def tiny(tmp_path_factory):
     rows = [json.loads(line) for line in (data / "test.jsonl").read_text().splitlines()]
     rows[0]["references"] = [rows[0]["completion"], "Another way to say it.", "A third reference."]
     (data / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    run = make_lora_run(root / "run", base)
+    run = make_lora_run(root / "run", base, config={"method": "lora"})
     return {"root": root, "base": base, "data": data, "run": run, "rows": rows}
 
 

@@ -6,8 +6,8 @@ import json
 import threading
 
 import pytest
-from forgetting_helpers import make_lora_run, write_mmlu
-from tiny_models import make_tiny_dataset, make_tiny_llama
+from forgetting_helpers import write_mmlu
+from tiny_models import make_lora_run, make_tiny_dataset, make_tiny_llama
 
 from ift_desktop.core.errors import Cancelled, EvaluationError, ModelError
 from ift_desktop.core.evaluation.classification import read_labelled, run_classification

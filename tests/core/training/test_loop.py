@@ -21,6 +21,11 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 FAST = dict(batch_size=4, learning_rate=5e-3, eval_steps=2, save_steps=2, logging_steps=1, warmup_ratio=0.0)
 
 
+def _train_llama(config, llama, data, out_dir, **options):
+    """run_training of the module's tiny Llama on its dataset, into ``out_dir``."""
+    return run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=out_dir, **options)
+
+
 def _logits(model, ids):
     with torch.no_grad():
         return model(input_ids=torch.tensor([ids]), labels=torch.tensor([ids])).logits
@@ -29,9 +34,7 @@ def _logits(model, ids):
 def test_lora_on_tiny_llama_writes_the_run_folder(tmp_path, llama, data):
     events = []
     config = TrainConfig(max_steps=4, probe_prompts=["Summarize:\nAnn: tea?\nBob: Yes.\nSummary:"], **FAST)
-    result = run_training(
-        config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", on_event=events.append
-    )
+    result = _train_llama(config, llama, data, tmp_path / "run", on_event=events.append)
 
     assert result.status == "finished" and result.global_step == 4 and result.max_steps == 4
     run = RunFolder(tmp_path / "run")
@@ -94,14 +97,7 @@ def test_stop_within_a_step_keeps_a_checkpoint_and_the_adapter(tmp_path, llama, 
             control.request_stop()
 
     config = TrainConfig(max_steps=20, **{**FAST, "save_steps": 50, "eval_steps": 50})
-    result = run_training(
-        config,
-        data_dir=data,
-        model=ModelSpec.parse(str(llama)),
-        out_dir=tmp_path / "run",
-        on_event=on_event,
-        control=control,
-    )
+    result = _train_llama(config, llama, data, tmp_path / "run", on_event=on_event, control=control)
     assert result.status == "stopped" and result.global_step <= 3
     assert result.checkpoint is not None and result.checkpoint.name == f"checkpoint-{result.global_step}"
     assert (result.artifact_dir / "adapter_model.safetensors").is_file()
@@ -119,14 +115,7 @@ def test_pause_blocks_between_steps_until_resumed(tmp_path, llama, data):
             threading.Timer(0.5, control.request_resume).start()
 
     config = TrainConfig(max_steps=3, **{**FAST, "save_steps": 0, "eval_steps": 0})
-    result = run_training(
-        config,
-        data_dir=data,
-        model=ModelSpec.parse(str(llama)),
-        out_dir=tmp_path / "run",
-        on_event=on_event,
-        control=control,
-    )
+    result = _train_llama(config, llama, data, tmp_path / "run", on_event=on_event, control=control)
     assert result.status == "finished" and result.global_step == 3
     timeline = [(t, e.get("status") or e["type"], e.get("step")) for t, e in events]
     paused = next(i for i, item in enumerate(timeline) if item[1] == "paused")
@@ -151,14 +140,7 @@ def test_stop_while_paused_ends_the_run(tmp_path, llama, data):
             threading.Timer(0.3, control.request_stop).start()
 
     config = TrainConfig(max_steps=50, **{**FAST, "save_steps": 0, "eval_steps": 0})
-    result = run_training(
-        config,
-        data_dir=data,
-        model=ModelSpec.parse(str(llama)),
-        out_dir=tmp_path / "run",
-        on_event=on_event,
-        control=control,
-    )
+    result = _train_llama(config, llama, data, tmp_path / "run", on_event=on_event, control=control)
     assert result.status == "stopped" and result.global_step == 2
     assert [s for s in statuses if s != "saving"][-3:] == ["paused", "stopping", "stopped"]
     assert result.checkpoint is not None and result.artifact_dir.is_dir()
@@ -183,15 +165,12 @@ def test_resume_restores_optimizer_state_and_continues_the_curve(tmp_path, llama
             control.request_stop()
 
     config = TrainConfig(max_steps=5, **{**FAST, "save_steps": 50, "eval_steps": 50})
-    spec = ModelSpec.parse(str(llama))
-    first = run_training(
-        config, data_dir=data, model=spec, out_dir=tmp_path / "run", on_event=stop_at_two, control=control
-    )
+    first = _train_llama(config, llama, data, tmp_path / "run", on_event=stop_at_two, control=control)
     assert first.status == "stopped"
     saved = torch.load(first.checkpoint / "optimizer.pt", weights_only=False)["state"]
 
     probe = _OptimizerProbe()
-    second = run_training(config, data_dir=data, model=spec, out_dir=tmp_path / "run", resume=True, callbacks=[probe])
+    second = _train_llama(config, llama, data, tmp_path / "run", resume=True, callbacks=[probe])
     assert second.status == "finished" and second.global_step == 5
     assert probe.state and set(probe.state) == set(saved)
     for key, moments in probe.state.items():
@@ -212,9 +191,7 @@ def test_nan_loss_stops_with_a_clear_message(tmp_path, llama, data):
 
     config = TrainConfig(method="full", max_steps=6, **{**FAST, "learning_rate": 1e-3})
     with pytest.raises(TrainingError, match="NaN or infinite at step 2"):
-        run_training(
-            config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", callbacks=[Poison()]
-        )
+        _train_llama(config, llama, data, tmp_path / "run", callbacks=[Poison()])
     record = RunFolder(tmp_path / "run").read_record()
     assert record["status"] == "failed" and "learning rate" in record["error"]
     assert all(row["loss"] is None or row["loss"] == row["loss"] for row in RunFolder(tmp_path / "run").read_metrics())
@@ -229,7 +206,7 @@ def test_out_of_memory_offers_half_batch_double_accumulation(tmp_path, llama, da
     monkeypatch.setattr(Trainer, "train", boom)
     config = TrainConfig(max_steps=2, **{**FAST, "batch_size": 8, "grad_accum": 2})
     with pytest.raises(TrainingError, match="batch size 4 and gradient accumulation 4"):
-        run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run")
+        _train_llama(config, llama, data, tmp_path / "run")
     assert RunFolder(tmp_path / "run").read_record()["status"] == "failed"
 
 
@@ -246,16 +223,13 @@ def test_out_of_memory_in_a_forward_raises_the_typed_error_with_a_retry_that_tra
     with monkeypatch.context() as patch:
         patch.setattr(LlamaModel, "forward", out_of_memory)
         with pytest.raises(TrainingOutOfMemory) as caught:
-            run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run",
-                         on_event=events.append)  # fmt: skip
+            _train_llama(config, llama, data, tmp_path / "run", on_event=events.append)
     error = caught.value
     assert error.retry_changes == {"batch_size": 2, "grad_accum": 2}
     assert error.retry_config.effective_batch_size == config.effective_batch_size
     assert events[-1]["status"] == "failed" and events[-1]["retry"] == error.retry_changes  # for a watcher
     assert RunFolder(tmp_path / "run").read_record()["status"] == "failed"
-    retried = run_training(
-        error.retry_config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "retry"
-    )
+    retried = _train_llama(error.retry_config, llama, data, tmp_path / "retry")
     assert retried.status == "finished" and retried.global_step == 2
 
 
@@ -264,12 +238,10 @@ def test_existing_run_is_never_overwritten(tmp_path, llama, data):
     out.mkdir()
     (out / "run.json").write_text('{"status": "finished"}')
     with pytest.raises(TrainingError, match="already holds a run"):
-        run_training(TrainConfig(max_steps=1), data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=out)
+        _train_llama(TrainConfig(max_steps=1), llama, data, out)
     assert json.loads((out / "run.json").read_text()) == {"status": "finished"}
     with pytest.raises(TrainingError, match="no checkpoint"):
-        run_training(
-            TrainConfig(max_steps=1), data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=out, resume=True
-        )
+        _train_llama(TrainConfig(max_steps=1), llama, data, out, resume=True)
 
 
 def test_stop_before_training_leaves_no_run_behind(tmp_path, llama, data):
@@ -279,10 +251,14 @@ def test_stop_before_training_leaves_no_run_behind(tmp_path, llama, data):
     control.request_stop()
     statuses = []
     with pytest.raises(Cancelled):
-        run_training(
-            TrainConfig(max_steps=3), data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run",
-            control=control, on_event=lambda e: statuses.append(e.get("status")),
-        )  # fmt: skip
+        _train_llama(
+            TrainConfig(max_steps=3),
+            llama,
+            data,
+            tmp_path / "run",
+            control=control,
+            on_event=lambda e: statuses.append(e.get("status")),
+        )
     assert statuses[0] == "loading" and statuses[-1] == "stopped" and not (tmp_path / "run").exists()
     assert set(statuses[1:-1]) <= {"tokenizing"}  # nothing started
 
@@ -294,6 +270,6 @@ def test_the_same_seed_gives_the_same_run_twice_in_one_process(tmp_path, llama, 
     losses = []
     for name in ("first", "second"):
         torch.manual_seed(1234 if name == "first" else 98765)  # whatever the global RNG holds before
-        run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / name)
+        _train_llama(config, llama, data, tmp_path / name)
         losses.append([row["loss"] for row in RunFolder(tmp_path / name).read_metrics()])
     assert losses[0] == losses[1]

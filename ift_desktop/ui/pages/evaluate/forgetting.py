@@ -52,9 +52,7 @@ from ift_desktop.core.evaluation.forgetting import (
 from ift_desktop.core.evaluation.inputs import words
 from ift_desktop.core.evaluation.mmlu import list_subjects, subject_title
 from ift_desktop.core.evaluation.pairing import base_model_of_run
-from ift_desktop.ui.task_runner import TaskRunner
-from ift_desktop.ui.widgets.messages import InlineMessage
-from ift_desktop.ui.widgets.task_progress import TaskProgress
+from ift_desktop.ui.task_runner import runner_with_feedback
 from ift_desktop.ui.workers import TaskHandle
 
 from .forgetting_views import (  # noqa: F401  (the views, importable from here as before)
@@ -78,13 +76,8 @@ class ForgettingTab(QWidget):
         self.context = context
         self.setup = setup  # the page's SetupPanel: its run choice is followed when it changes
         self.result: dict | None = None
-        self.message = InlineMessage()
-        self.progress = TaskProgress()
-        self.runner = TaskRunner(
-            self,
-            progress=self.progress,
-            message=self.message,
-            cancelled_text="Forgetting check cancelled; nothing was saved.",
+        self.message, self.progress, self.runner = runner_with_feedback(
+            self, cancelled_text="Forgetting check cancelled; nothing was saved."
         )
         self.runner.busy_changed.connect(self._set_busy)
 

@@ -25,10 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from ift_desktop.core.errors import UserError
-from ift_desktop.ui.task_runner import TaskRunner
+from ift_desktop.ui.task_runner import runner_with_feedback
 from ift_desktop.ui.widgets.dataset_choice import DatasetChoice
-from ift_desktop.ui.widgets.messages import InlineMessage
-from ift_desktop.ui.widgets.task_progress import TaskProgress
+from ift_desktop.ui.widgets.page_layout import page_column
 
 from . import jobs
 
@@ -56,10 +55,8 @@ class PlaygroundPage(QWidget):
         )
         hint.setWordWrap(True)
         hint.setObjectName("Hint")
-        self.message = InlineMessage()
-        self.progress = TaskProgress()
+        self.message, self.progress, self.runner = runner_with_feedback(self)
         self.progress.keep_place()  # appearing, it does not push the page down
-        self.runner = TaskRunner(self, progress=self.progress, message=self.message)
         self.runner.busy_changed.connect(self._on_busy_changed)
 
         self.model_combo = QComboBox()
@@ -148,14 +145,7 @@ class PlaygroundPage(QWidget):
         body.addWidget(right)
         body.setSizes([300, 1000])
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        layout.addWidget(title)
-        layout.addWidget(hint)
-        layout.addWidget(self.message)
-        layout.addWidget(self.progress)
-        layout.addWidget(body, 1)
-        layout.addWidget(self.compare_table)
+        page_column(self, title, hint, self.message, self.progress, body=body).addWidget(self.compare_table)
 
         self.model_combo.currentIndexChanged.connect(self._on_model_changed)
         self.model_other.editingFinished.connect(self._on_model_changed)

@@ -29,9 +29,7 @@ from PySide6.QtWidgets import (
 from ift_desktop.core.errors import ExportError
 from ift_desktop.core.export.gguf_export import export_gguf
 from ift_desktop.core.export.support import check_gguf_support
-from ift_desktop.ui.task_runner import TaskRunner
-from ift_desktop.ui.widgets.messages import InlineMessage
-from ift_desktop.ui.widgets.task_progress import TaskProgress
+from ift_desktop.ui.task_runner import runner_with_feedback
 
 QUANT_CHOICES = [
     ("f16 — same answers as in the app", "f16"),
@@ -73,14 +71,8 @@ class GgufExportPanel(QWidget):
         row.addWidget(self.quant, 1)
         row.addWidget(self.export_button)
 
-        self.message = InlineMessage()
-        self.progress = TaskProgress()
-        self.runner = TaskRunner(
-            self,
-            progress=self.progress,
-            message=self.message,
-            doing="exporting GGUF",
-            cancelled_text="GGUF export cancelled; nothing was written.",
+        self.message, self.progress, self.runner = runner_with_feedback(
+            self, doing="exporting GGUF", cancelled_text="GGUF export cancelled; nothing was written."
         )
         self.runner.busy_changed.connect(self._on_busy_changed)
         self.result = QLabel()

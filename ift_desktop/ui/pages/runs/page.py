@@ -25,10 +25,9 @@ from PySide6.QtWidgets import (
 
 from ift_desktop.core.workspace.runs import config_differences, export_run, summarize_run
 from ift_desktop.ui.pages.runs.gguf_export import GgufExportPanel
-from ift_desktop.ui.task_runner import TaskRunner
-from ift_desktop.ui.widgets.messages import InlineMessage
+from ift_desktop.ui.task_runner import runner_with_feedback
+from ift_desktop.ui.widgets.page_layout import page_column
 from ift_desktop.ui.widgets.plot_parts import StepAxis, legend_above
-from ift_desktop.ui.widgets.task_progress import TaskProgress
 
 from .settings_text import setting_html, setting_label
 
@@ -79,14 +78,8 @@ class RunsPage(QWidget):
         )
         hint.setObjectName("Hint")
         hint.setWordWrap(True)
-        self.message = InlineMessage()
-        self.progress = TaskProgress()
-        self.runner = TaskRunner(
-            self,
-            progress=self.progress,
-            message=self.message,
-            doing="exporting",
-            cancelled_text="Export cancelled; nothing was written.",
+        self.message, self.progress, self.runner = runner_with_feedback(
+            self, doing="exporting", cancelled_text="Export cancelled; nothing was written."
         )
         self.runner.busy_changed.connect(lambda _busy: self._on_selection())
 
@@ -161,13 +154,7 @@ class RunsPage(QWidget):
         splitter.addWidget(bottom)
         splitter.setSizes([300, 420])
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        layout.addWidget(title)
-        layout.addWidget(hint)
-        layout.addWidget(self.message)
-        layout.addWidget(self.progress)
-        layout.addWidget(splitter, 1)
+        page_column(self, title, hint, self.message, self.progress, body=splitter)
 
         context.runs_changed.connect(self.refresh)
         context.evaluations_changed.connect(self.refresh)
