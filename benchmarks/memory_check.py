@@ -105,6 +105,7 @@ def estimate(result: dict):
         batch_size=config["batch_size"],
         max_length=config["max_length"],
         lora_r=config["lora_r"],
+        lora_layers=config.get("lora_layers"),
         gradient_checkpointing=config["gradient_checkpointing"],
     )
 
@@ -115,7 +116,10 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cases", default="tiny-lora,tiny-full,builtin-lora,builtin-full")
     parser.add_argument(
-        "--memory", default="lean", choices=("auto", "lean", "fast"), help="the runs' memory use (the estimate is lean's)"
+        "--memory",
+        default="lean",
+        choices=("auto", "lean", "fast"),
+        help="the runs' memory use (the estimate is lean's)",
     )
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)

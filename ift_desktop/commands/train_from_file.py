@@ -211,7 +211,6 @@ class _RecordResult:
 def _train_share(run_file, model, out: Path, resume: bool) -> int:
     """Train here: the whole run (one process) or this rank's share of the global batch."""
 
-
     from ift_desktop.commands.train import print_summary, train_here
     from ift_desktop.core.training.launch import per_process_config
     from ift_desktop.core.training.ranks import is_main_process, world_size

@@ -30,6 +30,7 @@ TODAY = {
     "--lora-alpha": ("store", int, None, None, "N"),
     "--lora-dropout": ("store", float, None, None, "P"),
     "--lora-targets": ("store", None, None, None, "A,B"),
+    "--lora-layers": ("store", int, None, None, "N"),
     "--schedule": ("store", None, None, ("linear", "cosine", "constant", "constant_with_warmup"), None),
     "--warmup-ratio": ("store", float, None, None, "F"),
     "--weight-decay": ("store", float, None, None, "F"),

@@ -13,7 +13,8 @@ The estimate adds the parts of the app's own training path (core/training/loop.p
   max length`` positions, batches being grouped by length): the norms' inputs and outputs, q/k/v,
   the attention output, the MLP's four intermediate vectors (``7 h + 2 kv + 4 i`` values), plus a
   copy of each adapter's input when LoRA dropout is on; with gradient checkpointing only each
-  layer's input plus one layer being recomputed;
+  layer's input plus one layer being recomputed; with LoRA on the last N layers only, only those
+  layers keep anything (the backward pass stops below them);
 - the output head: fp32 logits, their log-softmax and gradient, only at the completion positions
   (``completion_share`` of the positions; the loop never builds the prompt's logits).
 
@@ -83,11 +84,44 @@ def default_lora_targets(model_or_config) -> list[str]:
     return sorted(names) or ["all-linear"]
 
 
-def _lora_params(module: torch.nn.Module, targets: list[str], r: int) -> int:
+def layer_count(config) -> int:
+    """Transformer layers of one stack (the decoder's count is the encoder's for T5-style models)."""
+    return int(getattr(config, "num_hidden_layers", None) or getattr(config, "num_layers", 0) or 0)
+
+
+def last_layers(config, count: int | None) -> list[int] | None:
+    """Indices of the last ``count`` layers (peft's ``layers_to_transform``); None for every layer."""
+    layers = layer_count(config)
+    if count is None or layers == 0 or count >= layers:
+        return None
+    return list(range(layers - count, layers))
+
+
+def auto_lora_layers(config, device_kind: str) -> int | None:
+    """The LoRA layers of a run that leaves them empty: the top half on a CPU, every layer elsewhere.
+
+    On a CPU the time is the limit: with adapters on the top half the backward pass stops halfway, so a
+    10-minute default run trains 1.6 times the steps, keeps half the activations, and scored better
+    (benchmarks/RESULTS.md); on a GPU every layer adapts."""
+    layers = layer_count(config)
+    return layers // 2 if device_kind == "cpu" and layers >= 2 else None
+
+
+def _layer_index(name: str) -> int | None:
+    parts = name.split(".")
+    for part, following in zip(parts, parts[1:]):
+        if part in ("layers", "layer", "block", "h") and following.isdigit():
+            return int(following)
+    return None
+
+
+def _lora_params(module: torch.nn.Module, targets: list[str], r: int, layers: list[int] | None = None) -> int:
     total = 0
     wanted = set(targets)
     for name, child in module.named_modules():
         if name.rsplit(".", 1)[-1] not in wanted or "lm_head" in name:
+            continue
+        if layers is not None and _layer_index(name) not in layers:
             continue
         weight = getattr(child, "weight", None)
         if isinstance(child, torch.nn.Linear) or (weight is not None and weight.dim() == 2):
@@ -123,8 +157,10 @@ def estimate_memory(
     device_kind: str = "cpu",
     lora_dropout: float = 0.0,
     completion_share: float = DEFAULT_COMPLETION_SHARE,
+    lora_layers: int | None = None,
 ) -> MemoryEstimate:
-    """Training memory for ``method`` ("full" or "lora") at a batch size and sequence length."""
+    """Training memory for ``method`` ("full" or "lora") at a batch size and sequence length; LoRA on
+    the last ``lora_layers`` layers only keeps activations for those."""
     module = _as_module(model_or_config)
     base = getattr(module, "get_base_model", None)
     base_module = base() if callable(base) else module
@@ -145,7 +181,7 @@ def estimate_memory(
         weights = base_params * 4
     elif method == "lora":
         targets = target_modules or default_lora_targets(base_module)
-        trainable = _lora_params(base_module, targets, lora_r)
+        trainable = _lora_params(base_module, targets, lora_r, last_layers(config, lora_layers))
         total = base_params + trainable
         weights = base_params * value_bytes + trainable * 4
     else:
@@ -159,6 +195,7 @@ def estimate_memory(
         lora_dropout=lora_dropout if method == "lora" else 0.0,
         gradient_checkpointing=gradient_checkpointing,
         completion_share=completion_share,
+        trained_layers=lora_layers if method == "lora" else None,
     )
     runtime = CPU_RUNTIME_BYTES if on_cpu else 0
     total_bytes = int(runtime + weights + gradients + optimizer + activations)
@@ -174,15 +211,18 @@ def estimate_memory(
     )
 
 
-def _activation_bytes(config, *, tokens, value_bytes, lora_dropout, gradient_checkpointing, completion_share) -> int:
+def _activation_bytes(
+    config, *, tokens, value_bytes, lora_dropout, gradient_checkpointing, completion_share, trained_layers=None
+) -> int:
     hidden = int(getattr(config, "hidden_size", None) or getattr(config, "d_model", 0) or 0)
     inter = int(getattr(config, "intermediate_size", None) or getattr(config, "d_ff", 0) or 4 * hidden)
     heads = int(getattr(config, "num_attention_heads", None) or getattr(config, "num_heads", 1) or 1)
     kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
     kv = hidden * kv_heads // heads
-    layers = int(getattr(config, "num_hidden_layers", None) or getattr(config, "num_layers", 0) or 0)
-    if getattr(config, "is_encoder_decoder", False):
-        layers += int(getattr(config, "num_decoder_layers", None) or layers)
+    stack = layer_count(config)
+    layers = min(stack, trained_layers) if trained_layers else stack  # nothing is kept below the lowest adapter
+    if getattr(config, "is_encoder_decoder", False):  # every decoder layer: the encoder's gradient crosses them all
+        layers += int(getattr(config, "num_decoder_layers", None) or stack)
     vocab = int(getattr(config, "vocab_size", 0) or 0)
     per_token = 7 * hidden + 2 * kv + 4 * inter  # values kept per token and layer for the backward pass
     if lora_dropout > 0:  # each adapter's input is copied by its dropout, with a one-byte mask

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import TrainingError
-from ..models.memory import default_lora_targets
+from ..models.memory import default_lora_targets, last_layers
 from .batch_order import shuffled
 from .config import TrainConfig
 from .data import count_tokens
@@ -84,6 +84,7 @@ def wrap_lora(model, config: TrainConfig, is_seq2seq: bool):
         lora_alpha=config.lora_alpha,
         lora_dropout=config.lora_dropout,
         target_modules=targets,
+        layers_to_transform=last_layers(model.config, config.lora_layers),
         task_type=TaskType.SEQ_2_SEQ_LM if is_seq2seq else TaskType.CAUSAL_LM,
     )
     try:

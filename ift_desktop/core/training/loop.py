@@ -27,7 +27,7 @@ from ..errors import Cancelled, TrainingError, UserError
 from ..models import ModelSpec, choose_device, count_parameters, describe_device, load_model
 from ..models.consent import remember_for_run
 from ..models.device import free_accelerator_memory, training_precision
-from ..models.memory import estimate_memory
+from ..models.memory import auto_lora_layers, estimate_memory
 from ..progress import TaskState
 from ..provenance import library_versions, now_iso
 from .allocator import MemoryUse, apply_memory_use, choose_memory_use
@@ -247,6 +247,8 @@ def _prepare(config: TrainConfig, data_dir, model: ModelSpec, run: RunFolder, em
         base = base.merge_and_unload()
     config = _resolve_max_length(config, data_dir, loaded, emit, state)
     data = _tokenize(config, data_dir, loaded, emit, state)
+    if config.method == "lora" and config.lora_layers is None:  # auto: recorded as the count used
+        config = replace(config, lora_layers=auto_lora_layers(base.config, device.type))
     trainable, targets = _make_trainable(base, config, loaded.is_seq2seq)
     memory_use = _memory_use(config, device, trainable, targets)
     apply_memory_use(memory_use)
@@ -267,6 +269,7 @@ def _memory_use(config: TrainConfig, device: torch.device, model, targets) -> Me
         gradient_checkpointing=config.gradient_checkpointing,
         device_kind=device.type,
         lora_dropout=config.lora_dropout,
+        lora_layers=config.lora_layers,
     ).total_bytes
     available = psutil.virtual_memory().available
     return choose_memory_use(config.memory, needed_bytes=needed, available_bytes=available, device_type=device.type)

@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
-from ift_desktop.core.training import TrainConfig, allocator, run_training
 from ift_desktop.core.models import ModelSpec
+from ift_desktop.core.training import TrainConfig, allocator, run_training
 
 GIB = 2**30
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc is Linux's")
@@ -67,7 +67,9 @@ def test_the_run_applies_and_records_its_memory_use(tmp_path, monkeypatch, llama
     monkeypatch.setattr(allocator, "return_freed_memory", lambda: applied.append(True) or True)
     events: list[dict] = []
     config = TrainConfig(max_steps=1, batch_size=2, eval_steps=0, save_steps=0, device="cpu", memory=mode)
-    run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", on_event=events.append)
+    run_training(
+        config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", on_event=events.append
+    )
     started = next(e for e in events if e.get("status") == "started")
     lean = mode == "lean" and sys.platform.startswith("linux")
     assert started["memory"] == ("lean" if lean else "fast") and started["memory_reason"]

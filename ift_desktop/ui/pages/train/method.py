@@ -29,6 +29,7 @@ class CostRequest:
     batch_size: int
     max_length: int
     lora_r: int
+    lora_layers: int | None
     target_modules: list[str] | None
     gradient_checkpointing: bool
     precision: str = "auto"
@@ -69,6 +70,7 @@ def estimate_costs(request: CostRequest, config=None, state: TaskState | None = 
     """``{"config", "device", "lora": MemoryEstimate, "full": MemoryEstimate}`` for ``request``."""
     from ift_desktop.core.models import choose_device, describe_device, estimate_memory
     from ift_desktop.core.models.device import training_precision
+    from ift_desktop.core.models.memory import auto_lora_layers
 
     if config is None:
         config = load_model_config(request.spec, state)
@@ -89,6 +91,7 @@ def estimate_costs(request: CostRequest, config=None, state: TaskState | None = 
             batch_size=max(1, int(request.batch_size)),
             max_length=max(1, int(request.max_length)),
             lora_r=max(1, int(request.lora_r)),
+            lora_layers=request.lora_layers or auto_lora_layers(config, device.type),
             target_modules=request.target_modules or None,
             dtype=dtype,
             gradient_checkpointing=bool(request.gradient_checkpointing),

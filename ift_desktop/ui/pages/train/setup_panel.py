@@ -25,7 +25,15 @@ from .probes import ProbeEditor
 from .where_to_run import WhereToRun
 
 # Fields whose change alters the memory estimate.
-COST_FIELDS = ("batch_size", "max_length", "lora_r", "lora_target_modules", "gradient_checkpointing", "precision")
+COST_FIELDS = (
+    "batch_size",
+    "max_length",
+    "lora_r",
+    "lora_layers",
+    "lora_target_modules",
+    "gradient_checkpointing",
+    "precision",
+)
 PROBE_EXAMPLES = 20  # validation prompts offered by "Pin one from the dataset"
 _MODEL_CONFIGS: dict[str, object] = {}  # repr(ModelSpec) → its transformers config, read once per process
 
@@ -269,6 +277,7 @@ class SetupPanel(QScrollArea):
             batch_size=values.get("batch_size") or 1,
             max_length=values.get("max_length") or self.dataset_max_length or 512,
             lora_r=values.get("lora_r") or 16,
+            lora_layers=values.get("lora_layers") or None,
             target_modules=values.get("lora_target_modules") or None,
             gradient_checkpointing=bool(values.get("gradient_checkpointing")),
             precision=values.get("precision") or "auto",
