@@ -32,7 +32,8 @@ def test_one_process_trains_what_the_run_file_says(tmp_path, run_file, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["status"] == "finished" and summary["steps"] == 2
     record = json.loads((run / "run.json").read_text())
-    assert record["config"] == RunFile.read(run_file).config.to_dict() and "launch" not in record
+    written = RunFile.read(run_file).config.to_dict() | {"lora_layers": 1}  # auto, recorded: the top half of 2 layers
+    assert record["config"] == written and "launch" not in record
     assert RunFile.read(run / "launch.json").config == RunFile.read(run_file).config  # kept beside run.json
     assert read_run_status(run).state == "ended" and read_run_status(run).status == "finished"
     assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2]

@@ -44,11 +44,13 @@ class ShuffledLengthGroups(torch.utils.data.Sampler):
         return iter(shuffled_length_groups(self.lengths, self.batch_size, generator=self.generator))
 
 
-def shuffled(sampler):
+def shuffled(sampler, processes: int = 1):
     """``sampler`` with its length groups in random order, when it is transformers'
-    ``LengthGroupedSampler``; any other sampler as it is."""
+    ``LengthGroupedSampler``; any other sampler as it is. With several ``processes`` the unit that moves
+    is one step's batches of all of them (accelerate hands each process consecutive batches), so a
+    launched run trains the same examples at each step as the same run in one process."""
     from transformers.trainer_pt_utils import LengthGroupedSampler
 
     if type(sampler) is not LengthGroupedSampler:
         return sampler
-    return ShuffledLengthGroups(sampler.lengths, sampler.batch_size, sampler.generator)
+    return ShuffledLengthGroups(sampler.lengths, sampler.batch_size * max(1, processes), sampler.generator)

@@ -161,6 +161,7 @@ class EventCallback(TrainerCallback):
         self._eval_batches = 0
         self.validation_s = 0.0  # seconds spent validating in this session (the Trainer's eval_runtime)
         self._paused = 0.0  # seconds the user kept this session paused
+        self.planned_seconds_left: Callable[[], float | None] | None = None  # a time limit's plan (time_limit.py)
 
     # --------------------------------------------------------------------------------- timing
     @property
@@ -225,7 +226,11 @@ class EventCallback(TrainerCallback):
     def eta_s(self, step: int) -> float | None:
         """Time left: the steps left at the mean pace of this session so far, validations, probes and
         checkpoints included (they recur at a fixed interval). The mean over all steps, not a recent
-        window: batches of grouped lengths make single steps vary a lot."""
+        window: batches of grouped lengths make single steps vary a lot. A run with a time limit takes
+        the limit's own plan instead (``planned_seconds_left``), which also counts the validation at the end."""
+        planned = self.planned_seconds_left() if self.planned_seconds_left is not None else None
+        if planned is not None:
+            return max(0.0, planned)
         done = step - self._session_start_step
         if done <= 0 or not self.max_steps:
             return None

@@ -41,7 +41,7 @@ class CountingTrainer:
         return super().training_step(model, inputs, num_items_in_batch)
 
     def _get_train_sampler(self, train_dataset=None):
-        return shuffled(super()._get_train_sampler(train_dataset))
+        return shuffled(super()._get_train_sampler(train_dataset), processes=self.args.world_size)
 
     def autocast_smart_context_manager(self, cache_enabled: bool | None = True):
         if self.autocast is None:

@@ -177,7 +177,10 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
         elapsed_offset=elapsed_offset,
         eval_batches_total=prepared.eval_batches,
     )
-    trainer = _build_trainer(prepared, run, [*_time_limit(prepared, bridge), bridge, *(callbacks or [])])
+    limits = _time_limit(prepared, bridge)
+    if limits:  # the ETA follows the limit's plan, which counts the validation at the end too
+        bridge.planned_seconds_left = lambda: limits[0].seconds_left
+    trainer = _build_trainer(prepared, run, [*limits, bridge, *(callbacks or [])])
     tokens.watch(trainer)
     if stop.stop_requested():
         _stop_before_start(run, resume, folder_existed, emit)

@@ -79,6 +79,7 @@ class TimeLimit(TrainerCallback):
         self._steps_s = 0.0  # in training steps
         self._between_s = 0.0  # between them: validations, probes, checkpoints, logs
         self._validations = 0
+        self.seconds_left: float | None = None  # the plan's time to the end of the run, at the last step
         self._step_began: tuple[float, float] | None = None  # (clock, paused so far)
         self._step_ended: tuple[float, float] | None = None
 
@@ -112,14 +113,14 @@ class TimeLimit(TrainerCallback):
         if done < FIRST_FIT_STEP:
             return control
         step = int(state.global_step)
-        last = fitted_last_step(
-            step, self._steps_s + self._between_s, self.limit_s, self.planned_steps, self._pace(args, done)
-        )
+        pace = self._pace(args, done)
+        last = fitted_last_step(step, self._steps_s + self._between_s, self.limit_s, self.planned_steps, pace)
         if last != self.fitted_steps:
             self.fitted_steps = last
             state.max_steps = last
             if lr_scheduler is not None and optimizer is not None:
                 self._refit_schedule(args, optimizer, lr_scheduler, last)
+        self.seconds_left = pace.seconds(step, max(step, last))
         if step >= last:
             state.max_steps = self.fitted_steps = step  # the run ends here: the bar is full
             control.should_training_stop = True

@@ -186,6 +186,8 @@ def test_eta_is_the_mean_pace_of_the_session_with_pauses_left_out(monkeypatch):
     now[0] += 2.0  # a validation after step 4 counts: it recurs
     assert bridge.eta_s(4) == pytest.approx(6 * 10.0 / 4)
     assert bridge.elapsed_s == pytest.approx(10.0)
+    bridge.planned_seconds_left = lambda: 42.0  # a time limit's plan, the end's validation counted, comes first
+    assert bridge.eta_s(4) == 42.0
 
 
 def test_right_padded_batches_drop_the_mask_and_keep_the_loss(llama):

@@ -65,7 +65,7 @@ def test_the_schedule_is_refitted_and_the_run_stops_at_the_fitted_step(tmp_path,
     state.max_steps = 100
     limit = TimeLimit(limit_s=102.1)  # 2 % kept free: 100 s of steps
     limit.on_train_begin(args, state, control)
-    rates = []
+    rates, left = [], []
     for step in range(1, 101):
         limit.on_step_begin(args, state, control)
         optimizer.step()
@@ -74,9 +74,11 @@ def test_the_schedule_is_refitted_and_the_run_stops_at_the_fitted_step(tmp_path,
         clock.now += 10.0  # 10 s a step: 10 steps fit
         state.global_step = step
         limit.on_step_end(args, state, control, lr_scheduler=scheduler, optimizer=optimizer)
+        left.append(limit.seconds_left)
         if control.should_training_stop:
             break
     assert state.global_step == 10 and state.max_steps == 10 and control.should_save
+    assert left[4] == pytest.approx(50.0) and left[-1] == 0.0  # the plan's time left: what the ETA shows
     # the rate reaches zero at step 10 (not at the epochs' step 100): 1 - step / 10 from the refit on
     assert rates[-1] == pytest.approx(0.0) and rates[-2] == pytest.approx(0.1)
     assert rates[2] == pytest.approx(0.7)
