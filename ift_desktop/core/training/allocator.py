@@ -9,13 +9,14 @@ for reuse). With a fixed 64 KiB threshold ("lean", ``mallopt``) the process peak
 tensors need, and a step takes ~20 % longer (fresh pages are zeroed by the kernel). ``auto`` is lean
 only when the run's estimated need, held ~1.65 times over, would not fit in the memory free now.
 
-The threshold is the process's: once lean, a process stays lean (``lean_already``).
+The threshold is the process's: once lean, a process stays lean.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 from dataclasses import dataclass
 
@@ -44,7 +45,7 @@ def choose_memory_use(mode: str, *, needed_bytes: int, available_bytes: int, dev
     """Lean or fast for a run in ``mode`` that needs about ``needed_bytes`` (the memory estimate)."""
     if device_type != "cpu":
         return MemoryUse(False, "the activations live on the accelerator; the process keeps what it frees")
-    if not _can_set():
+    if _glibc() is None:
         return MemoryUse(False, "this system's memory allocator is not glibc's: left as it is")
     if _lean:
         return MemoryUse(True, "freed memory already goes back to the system in this process")
@@ -83,14 +84,7 @@ def return_freed_memory() -> bool:
     return True
 
 
-def lean_already() -> bool:
-    return _lean
-
-
-def _can_set() -> bool:
-    return _glibc() is not None
-
-
+@functools.cache
 def _glibc():
     if not sys.platform.startswith("linux"):
         return None
