@@ -146,9 +146,12 @@ def longest_batch(tokenizer, batch: int, max_length: int):
     return CompletionOnlyCollator(tokenizer.pad_token_id)(features[:batch])
 
 
-def _top_half(model) -> list[int]:
-    layers = model.config.num_hidden_layers
-    return list(range(layers // 2, layers))
+def _top_half(model: str) -> list[int]:
+    from ift_desktop.core.models import ModelSpec, load_model_config
+    from ift_desktop.core.models.memory import last_layers, layer_count
+
+    config = load_model_config(ModelSpec.parse(model))
+    return last_layers(config, layer_count(config) // 2)
 
 
 def child(args) -> None:
@@ -156,26 +159,14 @@ def child(args) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from peft import LoraConfig, TaskType, get_peft_model
 
-    from ift_desktop.core.models import ModelSpec, load_model
-    from ift_desktop.core.models.memory import default_lora_targets
     from ift_desktop.core.training.head_loss import completion_loss
 
     phases = {"imports": (sampler.rss(), sampler.take())}
-    loaded = load_model(ModelSpec.parse(args.model), for_training=True, dtype=torch.float32)
-    torch.manual_seed(0)
-    model = get_peft_model(
-        loaded.model,
-        LoraConfig(
-            r=16,
-            lora_alpha=32,
-            lora_dropout=0.0,
-            target_modules=default_lora_targets(loaded.model),
-            task_type=TaskType.CAUSAL_LM,
-            layers_to_transform=_top_half(loaded.model) if "half" in args.variant.split("+") else None,
-        ),
-    )
+    from lora_model import default_lora
+
+    half = "half" in args.variant.split("+")
+    loaded, model = default_lora(args.model, layers=_top_half(args.model) if half else None)
     if "app" in args.variant.split("+"):
         from ift_desktop.core.training.allocator import return_freed_memory
 

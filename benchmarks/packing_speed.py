@@ -44,29 +44,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import torch
-    from peft import LoraConfig, TaskType, get_peft_model
     from transformers.utils import logging as hf_logging
 
-    from ift_desktop.core.models import ModelSpec, load_model
-    from ift_desktop.core.models.memory import default_lora_targets
     from ift_desktop.core.training.data import CompletionOnlyCollator, encode_example
     from ift_desktop.core.training.head_loss import completion_loss
     from ift_desktop.core.training.packing import PackingCollator
 
     hf_logging.disable_progress_bar()
     torch.set_num_threads(args.threads)
-    loaded = load_model(ModelSpec.parse(args.model), for_training=True, dtype=torch.float32)
-    torch.manual_seed(0)
-    model = get_peft_model(
-        loaded.model,
-        LoraConfig(
-            r=16,
-            lora_alpha=32,
-            lora_dropout=0.0,
-            target_modules=default_lora_targets(loaded.model),
-            task_type=TaskType.CAUSAL_LM,
-        ),
-    )
+    from lora_model import default_lora
+
+    loaded, model = default_lora(args.model)
     model.train()
     rows = [json.loads(line) for line in DIALOGSUM_DEV.read_text(encoding="utf-8").splitlines()[:450]]
     random.Random(0).shuffle(rows)

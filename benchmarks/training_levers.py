@@ -62,25 +62,12 @@ def matmul_ceiling(dtype, n: int = 2048, repeats: int = 5) -> float:
 
 
 def load(args):
-    import torch
-    from peft import LoraConfig, TaskType, get_peft_model
 
-    from ift_desktop.core.models import ModelSpec, load_model
-    from ift_desktop.core.models.memory import default_lora_targets
+    from lora_model import default_lora
+
     from ift_desktop.core.training.data import CompletionOnlyCollator, encode_example
 
-    loaded = load_model(ModelSpec.parse(getattr(args, "model", "builtin")), for_training=True, dtype=torch.float32)
-    torch.manual_seed(0)
-    model = get_peft_model(
-        loaded.model,
-        LoraConfig(
-            r=16,
-            lora_alpha=32,
-            lora_dropout=0.05,
-            target_modules=default_lora_targets(loaded.model),
-            task_type=TaskType.CAUSAL_LM,
-        ),
-    )
+    loaded, model = default_lora(getattr(args, "model", "builtin"), dropout=0.05)
     model.train()
     rows = [json.loads(line) for line in DIALOGSUM_DEV.read_text(encoding="utf-8").splitlines()[: 4 * 8 * args.batches]]
     features = []
