@@ -98,13 +98,16 @@ def last_layers(config, count: int | None) -> list[int] | None:
 
 
 def auto_lora_layers(config, device_kind: str) -> int | None:
-    """The LoRA layers of a run that leaves them empty: the top half on a CPU, every layer elsewhere.
+    """The LoRA layers of a run that leaves them empty: the top half on a CPU, every layer elsewhere
+    (None where the layer count is unknown: every layer).
 
     On a CPU the time is the limit: with adapters on the top half the backward pass stops halfway, so a
     10-minute default run trains 1.6 times the steps, keeps half the activations, and scored better
     (benchmarks/RESULTS.md); on a GPU every layer adapts."""
     layers = layer_count(config)
-    return layers // 2 if device_kind == "cpu" and layers >= 2 else None
+    if device_kind == "cpu" and layers >= 2:
+        return layers // 2
+    return layers or None  # every layer, as a count: a run resumed on another device keeps its adapters
 
 
 def _layer_index(name: str) -> int | None:

@@ -7,7 +7,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM
 
 from ift_desktop.core.errors import SettingError
-from ift_desktop.core.models.memory import estimate_memory, last_layers
+from ift_desktop.core.models.memory import auto_lora_layers, estimate_memory, last_layers
 from ift_desktop.core.training import TrainConfig
 from ift_desktop.core.training.hf_trainer import wrap_lora
 
@@ -46,5 +46,7 @@ def test_last_layers_and_the_setting():
     config = AutoConfig.for_model("llama", num_hidden_layers=30)
     assert last_layers(config, 15) == list(range(15, 30))
     assert last_layers(config, None) is None and last_layers(config, 30) is None
+    assert auto_lora_layers(config, "cpu") == 15  # the top half where time is the limit
+    assert auto_lora_layers(config, "cuda") == 30  # every layer, recorded as a count (resumable elsewhere)
     with pytest.raises(SettingError, match="LoRA on the last N layers"):
         TrainConfig(lora_layers=0)
