@@ -29,15 +29,24 @@ def linear_shapes(config) -> list[tuple[int, int]]:
 
 
 def step_flops(
-    config, *, tokens: int, sum_sq_lengths: int, head_positions: int, method: str, lora_r: int = 16
+    config,
+    *,
+    tokens: int,
+    sum_sq_lengths: int,
+    head_positions: int,
+    method: str,
+    lora_r: int = 16,
+    trained_layers: int | None = None,
 ) -> float:
     """FLOPs of forward + backward for a batch.
 
     ``tokens``: positions run through the decoder (non-padding for a padding-free path, all
     positions for a padded one); ``sum_sq_lengths``: sum over sequences of length² (attention);
     ``head_positions``: positions where the output head runs; ``method``: "full" or "lora" (LoRA
-    adapters on every linear layer of the blocks, base frozen)."""
+    adapters on every linear layer of the blocks, base frozen); ``trained_layers``: LoRA on the last
+    that many layers only (the backward pass stops below the lowest of them)."""
     layers = config.num_hidden_layers
+    trained = layers if method == "full" or trained_layers is None else min(trained_layers, layers)
     hidden = config.hidden_size
     heads = config.num_attention_heads
     head_dim = getattr(config, "head_dim", None) or hidden // heads
@@ -46,7 +55,8 @@ def step_flops(
     block = sum(i * o for i, o in shapes)
     lora = sum(lora_r * (i + o) for i, o in shapes)
     passes = 3 if method == "full" else 2  # forward, input gradient, (weight gradient)
-    linear = 2 * tokens * layers * (block * passes + (lora * 3 if method == "lora" else 0))
-    attention = 4 * sum_sq_lengths * heads * head_dim * layers * 3  # forward, and twice that backward
+    backward = trained * (block * (passes - 1) + (lora * 3 if method == "lora" else 0))
+    linear = 2 * tokens * (layers * block + backward)
+    attention = 4 * sum_sq_lengths * heads * head_dim * (layers + 2 * trained)  # forward, and twice that backward
     head = 2 * head_positions * hidden * vocab * (3 if method == "full" else 2)
     return float(linear + attention + head)

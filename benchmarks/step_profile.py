@@ -8,9 +8,14 @@ examples, one warm-up step and then one step under ``torch.profiler`` for each p
 - before (the plain Trainer baseline): a random batch padded to its longest example with its
   attention mask, the full LM head and cross-entropy over every position (``model(**batch).loss``),
   LoRA dropout 0.05 (peft's default in the plain baseline), fp32;
-- after (the app's default path): a length-grouped batch (4 examples of similar length from the same
+- third session (the default path then): a length-grouped batch (4 examples of similar length from the same
   pool), right-padded without the mask (causal kernel), the head and loss only at the completion
-  positions (head_loss.py), no LoRA dropout, fp32 (no native bf16 on this CPU).
+  positions (head_loss.py), no LoRA dropout, fp32 (no native bf16 on this CPU);
+- now (today's default path): the same 4 examples as 4 passes of one (nothing padded), their losses
+  adding up to the step's as the Trainer's ``num_items_in_batch`` makes them, LoRA on the top half of
+  the layers only (``auto_lora_layers`` on a CPU), so the backward pass stops halfway. The FLOP count
+  (flops.py) then counts the backward pass of those layers only. ``--now`` adds this path for a
+  ``--model`` folder too (the logic check).
 
 The profiler's self CPU time of every op (forward and backward) is put in one bucket: attention
 (the attention kernel, softmax and rotary parts, and the q/k/v/o projections: matmuls whose shapes
@@ -62,14 +67,31 @@ def bucket_of(name: str, shapes, config, rank: int) -> str:
     return "other"
 
 
-def profiled_step(model, optimizer, batch, *, default_path: bool, config, rank: int) -> tuple[float, dict]:
+def single_examples(batch: dict) -> list[dict]:
+    """A right-padded batch as one unpadded batch per example (the default path's passes of one)."""
+    rows = []
+    for row, length in enumerate(batch["attention_mask"].sum(dim=1).tolist()):
+        rows.append({key: value[row : row + 1, : int(length)] for key, value in batch.items()})
+    return rows
+
+
+def profiled_step(
+    model, optimizer, batches: list[dict], *, default_path: bool, config, rank: int
+) -> tuple[float, dict]:
+    """One optimizer step over ``batches`` (one, or the passes of an accumulated step), profiled."""
     from torch.profiler import ProfilerActivity, profile
 
     from ift_desktop.core.training.head_loss import completion_loss
 
+    completion_tokens = sum(int((b["labels"][:, 1:] != -100).sum()) for b in batches)
+
     def step():
-        loss = completion_loss(model, batch) if default_path else model(**batch).loss
-        loss.backward()
+        for batch in batches:  # the loss of the whole step, as the Trainer's num_items_in_batch makes it
+            if default_path:
+                loss = completion_loss(model, batch, completion_tokens if len(batches) > 1 else None)
+            else:
+                loss = model(**batch).loss
+            loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
@@ -102,6 +124,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--model", default="builtin", help="a model folder instead of the built-in model (a logic check)"
     )
+    parser.add_argument("--now", action="store_true", help="profile today's default path with --model too")
     args = parser.parse_args(argv)
 
     import torch
@@ -123,38 +146,56 @@ def main(argv=None) -> int:
     model, random_batches, grouped_batches = load(args)
     config = model.get_base_model().config
     rng = random.Random(args.seed)
+    grouped = rng.choice(grouped_batches)
+    paths = [
+        ("before (plain Trainer path)", model, [rng.choice(random_batches)], False, None),
+        ("third session (batch 4, every layer)", model, [grouped], True, None),
+    ]
+    if args.model == "builtin" or args.now:
+        from lora_model import default_lora
+
+        from ift_desktop.core.models.memory import auto_lora_layers, last_layers
+
+        trained = auto_lora_layers(config, "cpu")
+        _, top = default_lora(args.model, layers=last_layers(config, trained))
+        title = f"now (4 passes of 1, LoRA on the top {trained} layers)"
+        paths.append((title, top, single_examples(grouped), True, trained))
     rows = []
-    for title, batch, default_path in (
-        ("before (plain Trainer path)", rng.choice(random_batches), False),
-        ("after (default path)", rng.choice(grouped_batches), True),
-    ):
-        set_lora_dropout(model, not default_path)
-        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=0.0)  # same weights
-        seconds, buckets = profiled_step(model, optimizer, batch, default_path=default_path, config=config, rank=16)
-        lengths = batch["attention_mask"].sum(dim=1).long()
-        useful = int(lengths.sum())
-        positions = batch["input_ids"].numel()
-        head = int((batch["labels"][:, 1:] != -100).sum()) if default_path else positions
+    for title, path_model, batches, default_path, trained in paths:
+        set_lora_dropout(path_model, not default_path)
+        trainable = [p for p in path_model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(trainable, lr=0.0)  # same weights
+        seconds, buckets = profiled_step(
+            path_model, optimizer, batches, default_path=default_path, config=config, rank=16
+        )
+        useful = positions = head = sum_sq = 0
+        for batch in batches:
+            lengths = batch["attention_mask"].sum(dim=1).long()
+            useful += int(lengths.sum())
+            sum_sq += int((lengths**2).sum())
+            positions += batch["input_ids"].numel()
+            head += int((batch["labels"][:, 1:] != -100).sum())
         # the padded path computes every position; its model FLOPs count the useful tokens only
         flops = step_flops(
-            config,
-            tokens=useful,
-            sum_sq_lengths=int((lengths**2).sum()),
-            head_positions=int((batch["labels"][:, 1:] != -100).sum()),
-            method="lora",
+            config, tokens=useful, sum_sq_lengths=sum_sq, head_positions=head, method="lora", trained_layers=trained
         )
+        padded = batches[0]["input_ids"].shape
         done = step_flops(
             config,
-            tokens=positions if not default_path else useful,
-            sum_sq_lengths=int((lengths**2).sum())
-            if default_path
-            else batch["input_ids"].shape[0] * batch["input_ids"].shape[1] ** 2,
-            head_positions=head,
+            tokens=useful if default_path else positions,
+            sum_sq_lengths=sum_sq if default_path else padded[0] * padded[1] ** 2,
+            head_positions=head if default_path else positions,
             method="lora",
+            trained_layers=trained,
         )
-        rows.append((title, batch["input_ids"].shape, useful, seconds, buckets, flops, done))
+        shape = (
+            f"{len(batches)} x 1 x ≤{max(b['input_ids'].shape[1] for b in batches)}"
+            if len(batches) > 1
+            else (f"{padded[0]} x {padded[1]}")
+        )
+        rows.append((title, shape, useful, seconds, buckets, flops, done))
         print(
-            f"{title}: batch {tuple(batch['input_ids'].shape)}, {useful} useful tokens, step {seconds:.2f} s: "
+            f"{title}: batch {shape}, {useful} useful tokens, step {seconds:.2f} s: "
             + ", ".join(f"{k} {v:.2f}" for k, v in buckets.items()),
             flush=True,
         )
@@ -166,7 +207,7 @@ def main(argv=None) -> int:
     for title, shape, useful, seconds, buckets, flops, done in rows:
         cells = " | ".join(f"{buckets[b]:.2f} ({buckets[b] / seconds:.0%})" for b in BUCKETS)
         print(
-            f"| {title} | {shape[0]} x {shape[1]} | {seconds:.2f} | {cells} | {useful / seconds:.1f} | "
+            f"| {title} | {shape} | {seconds:.2f} | {cells} | {useful / seconds:.1f} | "
             f"{flops / seconds / 1e9:.1f} | {flops / seconds / 1e9 / ceiling:.0%} | {done / seconds / 1e9:.1f} | "
             f"{done / seconds / 1e9 / ceiling:.0%} |"
         )

@@ -75,15 +75,22 @@ def encode(rows: list[dict], tokenizer, max_length: int) -> list[dict]:
 
 
 class Counter:
-    """Counts the non-padding tokens of the batches a collator builds."""
+    """Counts the non-padding tokens of the batches a collator builds, batch by batch: accelerate's
+    data loader builds one batch ahead, so ``trained(n)`` counts only the first ``n`` batches."""
 
     def __init__(self):
-        self.tokens = 0
+        self.batches: list[int] = []
+
+    def add(self, out: dict) -> None:
+        self.batches.append(int(out["attention_mask"].sum()))
+
+    def trained(self, n_batches: int) -> int:
+        return sum(self.batches[:n_batches])
 
     def wrap(self, collate):
         def counted(batch):
             out = collate(batch)
-            self.tokens += int(out["attention_mask"].sum())
+            self.add(out)
             return out
 
         return counted
@@ -97,15 +104,18 @@ def run_ours(args, spec, data_dir: Path, work: Path, counter: Counter) -> dict:
     class CountingCollator(CompletionOnlyCollator):  # measures only; the batch is unchanged
         def __call__(self, batch):
             out = super().__call__(batch)
-            counter.tokens += int(out["attention_mask"].sum())
+            counter.add(out)
             return out
 
     # the default path (completion-only head, length-grouped batches, no LoRA dropout, auto precision) at the
     # plain recipe's learning rate, so the two loss curves are comparable
+    # the same examples per optimizer step as plain, split into the app's micro-batches
+    micro = args.micro_batch or TrainConfig().batch_size
     config = TrainConfig(
         method="lora",
         max_steps=args.steps,
-        batch_size=args.batch_size,
+        batch_size=micro,
+        grad_accum=max(1, args.batch_size // micro),
         max_length=args.max_length,
         eval_steps=0,
         save_steps=0,
@@ -136,7 +146,7 @@ def run_ours(args, spec, data_dir: Path, work: Path, counter: Counter) -> dict:
         "train_s": end - marks["started"],
         "steps": result.global_step,
         "losses": losses,
-        "tokens": counter.tokens,
+        "tokens": counter.trained(result.global_step * config.grad_accum),
     }
 
 
@@ -198,7 +208,7 @@ def run_plain(args, folder: Path, features: list[dict], targets: list[str], work
         "train_s": end - started,
         "steps": int(trainer.state.global_step),
         "losses": losses,
-        "tokens": counter.tokens,
+        "tokens": counter.trained(int(trainer.state.global_step)),
     }
 
 
@@ -210,6 +220,12 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--max-length", type=int, default=512)
+    parser.add_argument(
+        "--micro-batch",
+        type=int,
+        help="ours: examples per forward pass, accumulated to --batch-size per step (default: the app's batch size)",
+    )
+    parser.add_argument("--sides", default="ours,plain", help="which sides to run (ours, plain)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--seed-ours",
@@ -254,7 +270,7 @@ def main(argv=None) -> int:
 
         results: dict[str, list[dict]] = {"ours": [], "plain": []}
         for repeat in range(max(1, args.repeats)):
-            for side in ("ours", "plain"):
+            for side in args.sides.split(","):
                 for leftover in ("ours", "plain"):
                     shutil.rmtree(work / leftover, ignore_errors=True)
                 counter = Counter()
@@ -274,17 +290,25 @@ def main(argv=None) -> int:
         def median_rate(side: str) -> float:
             return statistics.median(r["tokens"] / r["train_s"] for r in results[side])
 
-        ratio = median_rate("ours") / median_rate("plain")
-        print(
-            f"tokens/s ours/plain (median over {len(results['ours'])}): {ratio:.3f} "
-            f"(ours {median_rate('ours'):.1f}, plain {median_rate('plain'):.1f})"
-        )
+        sides = [side for side in ("ours", "plain") if results[side]]
+        for side in sides:
+            means = [statistics.mean(r["losses"]) for r in results[side]]
+            print(
+                f"{side}: median {median_rate(side):.1f} tokens/s; mean loss over the run: "
+                + ", ".join(f"{m:.4f}" for m in means)
+            )
+            print(f"losses {side} run 1: " + " ".join(f"{x:.4f}" for x in results[side][0]["losses"]))
+        if len(sides) == 2:
+            ratio = median_rate("ours") / median_rate("plain")
+            print(
+                f"tokens/s ours/plain (median over {len(results['ours'])}): {ratio:.3f} "
+                f"(ours {median_rate('ours'):.1f}, plain {median_rate('plain'):.1f})"
+            )
         last = len(results["ours"])
-        for name, a, b in (
-            ("ours run 1 vs plain run 1", results["ours"][0], results["plain"][0]),
-            (f"ours run 1 vs ours run {last}", results["ours"][0], results["ours"][-1]),
-            (f"plain run 1 vs plain run {last}", results["plain"][0], results["plain"][-1]),
-        ):
+        pairs = [("ours run 1 vs plain run 1", "ours", 0, "plain", 0)] if len(sides) == 2 else []
+        pairs += [(f"{side} run 1 vs {side} run {last}", side, 0, side, -1) for side in sides]
+        for name, side_a, index_a, side_b, index_b in pairs:
+            a, b = results[side_a][index_a], results[side_b][index_b]
             if a is b:
                 continue  # a single repetition: nothing to compare run 1 with
             diffs = [abs(x - y) for x, y in zip(a["losses"], b["losses"])]
@@ -292,11 +316,6 @@ def main(argv=None) -> int:
                 f"max |loss difference| per step, {name}: {max(diffs):.2e} over {len(diffs)} steps "
                 f"(step 1: {diffs[0]:.2e})"
             )
-        for side in ("ours", "plain"):
-            means = [statistics.mean(r["losses"]) for r in results[side]]
-            print(f"mean loss over the run, {side}: " + ", ".join(f"{m:.4f}" for m in means))
-        print("losses ours  run 1: " + " ".join(f"{x:.4f}" for x in results["ours"][0]["losses"]))
-        print("losses plain run 1: " + " ".join(f"{x:.4f}" for x in results["plain"][0]["losses"]))
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -26,7 +26,8 @@ def test_defaults_are_the_measured_recipe():
     config = TrainConfig()
     assert (config.method, config.lora_r, config.lora_alpha, config.lora_dropout) == ("lora", 16, 32, 0.0)
     assert config.learning_rate == 1e-3 and TrainConfig(method="full").learning_rate == 2e-5
-    assert (config.batch_size, config.grad_accum, config.max_length) == (4, 1, None)  # None: from the dataset
+    # one example per forward pass (no padding), 4 accumulated per step; max length None: from the dataset
+    assert (config.batch_size, config.grad_accum, config.max_length) == (1, 4, None)
     assert 0 < config.warmup_ratio <= 0.1
     assert (config.max_steps, config.epochs, config.time_limit_minutes) == (None, 1.0, 10.0)  # 1 epoch or 10 min
     assert config.packing is False  # length-grouped batches (RESULTS.md: packing's mask costs the packed length²)
@@ -65,6 +66,15 @@ def test_nonsense_settings_are_refused_with_the_setting_named(changes, word):
     message = str(caught.value)
     assert setting_info(TrainConfig, word).label.lower() in message.lower()  # named as the user sees it
     assert "--" not in message and getattr(caught.value, "setting", word) == word  # no CLI flag; the key is kept
+
+
+def test_an_empty_accumulation_makes_four_examples_a_step_and_is_recorded_as_the_count():
+    assert [TrainConfig(batch_size=b).grad_accum for b in (1, 2, 3, 4, 8)] == [4, 2, 1, 1, 1]
+    assert TrainConfig(batch_size=2, grad_accum=3).grad_accum == 3  # a set accumulation is kept
+    recorded = TrainConfig(batch_size=2).to_dict()
+    assert recorded["grad_accum"] == 2 and TrainConfig.from_dict(recorded).grad_accum == 2
+    with pytest.raises(TrainingError, match="Batch size"):  # a bad batch size is named, not a division error
+        TrainConfig(batch_size=0)
 
 
 def test_json_round_trip_and_schema(tmp_path):
