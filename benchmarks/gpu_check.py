@@ -137,17 +137,29 @@ def encode(rows, tokenizer, max_length: int) -> list[dict]:
 
 
 class Meter:
-    """What the batches of one side held: non-padding tokens, sum of squared lengths, trained positions."""
+    """What the batches of one side held: non-padding tokens, sum of squared lengths, trained positions.
+    accelerate's loader builds one batch ahead, so ``keep(n)`` then drops what came after the first ``n``."""
 
     def __init__(self):
+        self.batches: list[tuple[int, int, int, int]] = []
         self.tokens = self.sum_sq = self.head = self.positions = 0
 
     def add(self, batch) -> None:
         lengths = batch["attention_mask"].sum(dim=1)
-        self.tokens += int(lengths.sum())
-        self.sum_sq += int((lengths.long() ** 2).sum())
-        self.positions += int(batch["input_ids"].numel())
-        self.head += int((batch["labels"][:, 1:] != -100).sum())
+        self.batches.append(
+            (
+                int(lengths.sum()),
+                int((lengths.long() ** 2).sum()),
+                int(batch["input_ids"].numel()),
+                int((batch["labels"][:, 1:] != -100).sum()),
+            )
+        )
+        self.keep(len(self.batches))
+
+    def keep(self, n_batches: int) -> None:
+        del self.batches[n_batches:]
+        columns = list(zip(*self.batches)) or [(), (), (), ()]
+        self.tokens, self.sum_sq, self.positions, self.head = (sum(column) for column in columns)
 
 
 def matmul_ceiling(device, dtype, n: int) -> float:
@@ -204,6 +216,7 @@ def run_ours(args, folder, data_dir, work, method, device, meter) -> dict:
         method=method,
         max_steps=args.steps,
         batch_size=args.batch_size,
+        grad_accum=1,  # one batch a step, as plain
         max_length=args.max_length,
         eval_steps=0,
         save_steps=0,
@@ -388,6 +401,7 @@ def main(argv=None) -> int:
                         out = run_ours(args, folder, data_dir, work, method, device, meter)
                     else:
                         out = run_plain(args, folder, features, work, method, device, meter)
+                    meter.keep(args.steps)  # one batch a step on both sides
                     flops = step_flops(
                         config,
                         tokens=meter.positions if side == "plain" else meter.tokens,
