@@ -53,6 +53,9 @@ def main(argv=None) -> int:
     from ift_desktop.ui.pages.train.page import TrainPage
 
     _app = QApplication.instance() or QApplication([])  # kept alive for the whole measurement
+    from ift_desktop.core.libraries import warm_up
+
+    warm_up()  # as the main window does when the app starts, before any page starts a worker
     work = Path(tempfile.mkdtemp(prefix="ift-ui-responsiveness-"))
     workspace = Workspace(work / "workspace")
     rows = [json.loads(line) for line in DIALOGSUM_DEV.read_text(encoding="utf-8").splitlines()[: args.n]]

@@ -5,10 +5,17 @@ same moment (the Train page preloading the trainer while another worker reads a 
 see a half-initialised module and fail with "cannot import name 'AutoConfig' from 'transformers'"
 (seen when the app starts). Resolving the names we use up front, on the UI thread, takes about
 two seconds once and removes the race.
+
+Then it freezes the objects made so far (``gc.freeze``): the libraries' millions of long-lived objects
+leave the cyclic garbage collector's generations, so a later full collection does not walk them. Without
+it a full collection while a worker loads the built-in model held the GIL, and so froze the window, for
+~0.42 s (py-spy: ``gc_collect_main`` inside transformers' start-up regexes); with it that load has no gap
+over 0.2 s and takes 0.76 s instead of 1.11 (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 
 _done = False
@@ -23,6 +30,7 @@ def warm_up() -> None:
     with _lock:
         if not _done:
             _import_all()
+            gc.freeze()  # what the imports made lives as long as the process: no collection walks it again
             _done = True
 
 

@@ -43,3 +43,14 @@ def test_the_train_pages_two_racing_workers_warm_up_first(monkeypatch):
     except Exception:  # noqa: BLE001 - the folder does not exist; only the order matters here
         pass
     assert seen == ["warm_up", "warm_up"]
+
+
+def test_warm_up_freezes_what_the_imports_made_so_full_collections_skip_it(monkeypatch):
+    import gc
+
+    monkeypatch.setattr(libraries, "_done", False)
+    monkeypatch.setattr(libraries, "_import_all", lambda: None)
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    libraries.warm_up()
+    assert gc.get_freeze_count() > 0  # a later gc.collect() no longer walks the libraries' objects
