@@ -137,12 +137,11 @@ def encode(rows, tokenizer, max_length: int) -> list[dict]:
 
 
 class Meter:
-    """What the batches of one side held: non-padding tokens, sum of squared lengths, trained positions.
-    accelerate's loader builds one batch ahead, so ``keep(n)`` then drops what came after the first ``n``."""
+    """What the batches of one side held: non-padding tokens, sum of squared lengths, positions, trained
+    positions. accelerate's loader builds one batch ahead, so ``keep(n)`` drops what came after the first ``n``."""
 
     def __init__(self):
         self.batches: list[tuple[int, int, int, int]] = []
-        self.tokens = self.sum_sq = self.head = self.positions = 0
 
     def add(self, batch) -> None:
         lengths = batch["attention_mask"].sum(dim=1)
@@ -154,12 +153,17 @@ class Meter:
                 int((batch["labels"][:, 1:] != -100).sum()),
             )
         )
-        self.keep(len(self.batches))
 
     def keep(self, n_batches: int) -> None:
         del self.batches[n_batches:]
-        columns = list(zip(*self.batches)) or [(), (), (), ()]
-        self.tokens, self.sum_sq, self.positions, self.head = (sum(column) for column in columns)
+
+    def _total(self, column: int) -> int:
+        return sum(batch[column] for batch in self.batches)
+
+    tokens = property(lambda self: self._total(0))
+    sum_sq = property(lambda self: self._total(1))
+    positions = property(lambda self: self._total(2))
+    head = property(lambda self: self._total(3))
 
 
 def matmul_ceiling(device, dtype, n: int) -> float:

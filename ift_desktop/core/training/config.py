@@ -6,10 +6,10 @@ setting by its label and says what a sensible value is) and round-trips through 
 ``schema_version``; every run folder keeps the exact config it ran with (``run.json``).
 
 The defaults are the ones measured on the built-in model (benchmarks/RESULTS.md): LoRA r 16 /
-alpha 32 on all linear layers without dropout, AdamW at 1e-3, 4 examples a step (one per pass, accumulated:
-no padding), one epoch or 10 minutes,
-whichever ends first (the time limit fits the steps and the schedule), the max length from the
-dataset; on DialogSum dev that is the default run of benchmarks/dialogsum_lora.py.
+alpha 32 on all linear layers without dropout, AdamW at 1e-3, 4 examples a step (one per pass,
+accumulated: no padding), one epoch or 10 minutes, whichever ends first (the time limit fits the steps
+and the schedule), the max length from the dataset; on DialogSum dev that is the default run of
+benchmarks/dialogsum_lora.py.
 """
 
 from __future__ import annotations
@@ -370,8 +370,9 @@ class TrainConfig:
 
 def default_grad_accum(batch_size) -> int:
     """The accumulation that makes a step of ``DEFAULT_EXAMPLES_PER_STEP`` examples (at least 1)."""
-    valid = isinstance(batch_size, int) and not isinstance(batch_size, bool) and batch_size > 0
-    return max(1, DEFAULT_EXAMPLES_PER_STEP // batch_size) if valid else 1
+    if not isinstance(batch_size, int) or batch_size < 1:
+        return 1  # validation then names the bad batch size
+    return max(1, DEFAULT_EXAMPLES_PER_STEP // batch_size)
 
 
 def smaller_batch_config(config: TrainConfig) -> TrainConfig | None:
