@@ -88,7 +88,7 @@ def profiled_step(
     def step():
         for batch in batches:  # the loss of the whole step, as the Trainer's num_items_in_batch makes it
             if default_path:
-                loss = completion_loss(model, batch, completion_tokens if len(batches) > 1 else None)
+                loss = completion_loss(model, batch, completion_tokens)
             else:
                 loss = model(**batch).loss
             loss.backward()
@@ -188,11 +188,8 @@ def main(argv=None) -> int:
             method="lora",
             trained_layers=trained,
         )
-        shape = (
-            f"{len(batches)} x 1 x ≤{max(b['input_ids'].shape[1] for b in batches)}"
-            if len(batches) > 1
-            else (f"{padded[0]} x {padded[1]}")
-        )
+        longest = max(b["input_ids"].shape[1] for b in batches)
+        shape = f"{len(batches)} x 1 x ≤{longest}" if len(batches) > 1 else f"{padded[0]} x {padded[1]}"
         rows.append((title, shape, useful, seconds, buckets, flops, done))
         print(
             f"{title}: batch {shape}, {useful} useful tokens, step {seconds:.2f} s: "
