@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -300,6 +301,27 @@ def test_only_the_out_of_memory_type_offers_a_retry_not_its_wording(qtbot, page)
     page.start_button.click()
     _run_until_end(qtbot, page)
     assert page.message.kind == "error" and not page.retry_button.isVisible()
+
+
+def test_the_memory_line_shows_the_peak_of_the_memory_use_a_run_would_take(qtbot, page):
+    """Kept freed memory (fast) makes a process hold more than its estimate: the line shows that peak, lean's is
+    the estimate itself, and the tooltip says which use and why."""
+    line = page.setup.method.costs["lora"]
+    settled = lambda: page.setup.dataset_max_length is not None and not page.setup.cost_pending  # noqa: E731
+    qtbot.waitUntil(settled, timeout=60000)  # the estimate for the dataset's own max length
+
+    def shown(mode: str) -> tuple[float, str]:
+        page.setup.form.editors["memory"].set(mode)
+        qtbot.waitUntil(lambda: settled() and "memory ≈" in line.text(), timeout=30000)
+        memory = re.search(r"memory ≈ ([\d.]+) (GiB|MiB)", line.text())
+        return float(memory[1]) * (1024 if memory[2] == "GiB" else 1), line.toolTip()
+
+    lean, lean_tip = shown("lean")
+    fast, fast_tip = shown("fast")
+    estimate = re.search(r": ([\d.]+) GiB in all", lean_tip)
+    assert estimate and abs(lean - float(estimate[1]) * 1024) < 1  # lean peaks at the estimate
+    assert "Memory use lean" in lean_tip and "Memory use fast" in fast_tip and "keeps freed memory" in fast_tip
+    assert fast > lean
 
 
 def test_a_new_setting_with_metadata_gets_its_form_row(qtbot):

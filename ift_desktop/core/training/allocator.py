@@ -3,11 +3,15 @@
 A training step allocates and frees gigabytes of activations. glibc serves a large allocation as its
 own mapping, returned to the system when freed, but the first time such a mapping is freed it raises
 that threshold (up to 32 MiB): from then on the activations come from the heap, which keeps what it
-frees, fragmented. Measured on the built-in model (LoRA, 4 x 672 tokens, ``benchmarks/memory_phases.py``,
-RESULTS.md): the tensors alive at once peak at 4.17 GiB, the process at 6.80 GiB ("fast": memory kept
-for reuse). With a fixed 64 KiB threshold ("lean", ``mallopt``) the process peaks at the 4.17 GiB the
-tensors need, and a step takes ~20 % longer (fresh pages are zeroed by the kernel). ``auto`` is lean
-only when the run's estimated need, held ~1.65 times over, would not fit in the memory free now.
+frees, fragmented. With a fixed 64 KiB threshold ("lean", ``mallopt``) the process peaks at what its
+tensors need (the memory estimate, within 3 %) and a step takes longer (fresh pages are zeroed by the
+kernel: 4.5 → 6.7 s at batch 1). Kept ("fast"), the process holds more than the estimate: measured on
+the built-in model at 672 tokens (``benchmarks/memory_check.py --memory fast``, RESULTS.md), the part
+above the Python runtime was 1.17-1.42 times the estimate's (LoRA and full, batch 1 and 4), hence
+:data:`HELD_SHARE`. ``auto`` is lean only when that held peak would not fit in the memory free now.
+
+:class:`MemoryUse` carries the peak to expect with the use chosen: the Train page shows it and a run
+records it, so the number a user reads is the one the process reaches.
 
 The threshold is the process's: once lean, a process stays lean.
 """
@@ -21,7 +25,7 @@ import sys
 from dataclasses import dataclass
 
 MEMORY_MODES = ("auto", "lean", "fast")
-HELD_SHARE = 1.65  # peak RSS / peak of live tensors when glibc keeps freed memory (6.80 / 4.17 GiB, measured)
+HELD_SHARE = 1.3  # fast: peak RSS over the estimate, above the runtime (1.17-1.42 measured, RESULTS.md)
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter numbers (malloc.h)
 _LEAN_THRESHOLD = 64 * 1024
 _lean = False
@@ -31,6 +35,7 @@ _lean = False
 class MemoryUse:
     lean: bool
     reason: str
+    peak_bytes: int = 0  # the process's expected peak with this use (0: not estimated)
 
     @property
     def name(self) -> str:
@@ -38,32 +43,46 @@ class MemoryUse:
 
 
 def _gib(size: float) -> str:
-    return f"{size / 2**30:.1f} GB"
+    return f"{size / 2**30:.1f} GiB"
 
 
-def choose_memory_use(mode: str, *, needed_bytes: int, available_bytes: int, device_type: str) -> MemoryUse:
-    """Lean or fast for a run in ``mode`` that needs about ``needed_bytes`` (the memory estimate)."""
+def held_bytes(needed_bytes: int, runtime_bytes: int = 0) -> int:
+    """The peak of a process that keeps what it frees, for a run that needs ``needed_bytes`` (the
+    estimate, of which ``runtime_bytes`` are the Python runtime and libraries, not held twice)."""
+    runtime = min(runtime_bytes, needed_bytes)
+    return int(runtime + (needed_bytes - runtime) * HELD_SHARE)
+
+
+def choose_memory_use(
+    mode: str, *, needed_bytes: int, available_bytes: int, device_type: str, runtime_bytes: int = 0
+) -> MemoryUse:
+    """Lean or fast for a run in ``mode`` that needs about ``needed_bytes`` (the memory estimate, of which
+    ``runtime_bytes`` the runtime's), with the peak the process should reach."""
     if device_type != "cpu":
-        return MemoryUse(False, "the activations live on the accelerator; the process keeps what it frees")
+        return MemoryUse(
+            False, "the activations live on the accelerator; the process keeps what it frees", needed_bytes
+        )
     if _glibc() is None:
-        return MemoryUse(False, "this system's memory allocator is not glibc's: left as it is")
+        return MemoryUse(False, "this system's memory allocator is not glibc's: left as it is", needed_bytes)
+    held = held_bytes(needed_bytes, runtime_bytes)
     if _lean:
-        return MemoryUse(True, "freed memory already goes back to the system in this process")
+        return MemoryUse(True, "freed memory already goes back to the system in this process", needed_bytes)
     if mode == "lean":
-        return MemoryUse(True, "set to lean: freed memory goes back to the system (about 20 % slower)")
+        return MemoryUse(True, "set to lean: freed memory goes back to the system (slower steps)", needed_bytes)
     if mode == "fast":
-        return MemoryUse(False, f"set to fast: the process keeps freed memory (may hold ~{HELD_SHARE:.1f}x the need)")
-    held = needed_bytes * HELD_SHARE
+        return MemoryUse(False, f"set to fast: the process keeps freed memory (up to about {_gib(held)})", held)
     if held > available_bytes:
         return MemoryUse(
             True,
             f"about {_gib(needed_bytes)} needed, {_gib(available_bytes)} free: freed memory goes back to the "
-            "system (about 20 % slower, the peak stays near the need)",
+            "system (slower steps, the peak stays near the need)",
+            needed_bytes,
         )
     return MemoryUse(
         False,
         f"about {_gib(needed_bytes)} needed, {_gib(available_bytes)} free: the process keeps freed memory for "
-        f"speed (it may hold up to ~{_gib(held)})",
+        f"speed (up to about {_gib(held)})",
+        held,
     )
 
 

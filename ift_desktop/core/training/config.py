@@ -204,9 +204,9 @@ class TrainConfig:
     )
     memory: str = setting(
         "What the training process does with the memory it frees (CPU): auto = give it back to the system "
-        "when the run's estimated need, held about 1.65 times over, would not fit in the free memory, else keep "
-        "it for reuse; lean = always give it back (the peak stays near the estimate; steps about 20 % slower); "
-        "fast = keep it (the process may hold about 1.65 times the estimate).",
+        "when the peak of keeping it (about 1.3 times the estimate above the runtime) would not fit in the free "
+        "memory, else keep it for reuse; lean = always give it back (the peak stays near the estimate; steps "
+        "slower); fast = keep it (faster steps; the Train page's memory line shows the peak of the use chosen).",
         "auto",
         label="Memory use",
         choices=MEMORY_MODES,

@@ -262,7 +262,7 @@ def _memory_use(config: TrainConfig, device: torch.device, model, targets) -> Me
     """Whether this process gives freed memory back to the system (allocator.py), from the run's estimate."""
     import psutil
 
-    needed = estimate_memory(
+    estimate = estimate_memory(
         model,
         method=config.method,
         batch_size=config.batch_size,
@@ -273,9 +273,15 @@ def _memory_use(config: TrainConfig, device: torch.device, model, targets) -> Me
         device_kind=device.type,
         lora_dropout=config.lora_dropout,
         lora_layers=config.lora_layers,
-    ).total_bytes
+    )
     available = psutil.virtual_memory().available
-    return choose_memory_use(config.memory, needed_bytes=needed, available_bytes=available, device_type=device.type)
+    return choose_memory_use(
+        config.memory,
+        needed_bytes=estimate.total_bytes,
+        runtime_bytes=estimate.runtime_bytes,
+        available_bytes=available,
+        device_type=device.type,
+    )
 
 
 def _resolve_max_length(config: TrainConfig, data_dir, loaded, emit, state) -> TrainConfig:
@@ -358,6 +364,7 @@ def _write_start_record(
                 "precision_reason": prepared.precision.reason,
                 "memory": prepared.memory_use.name,
                 "memory_reason": prepared.memory_use.reason,
+                "memory_peak_estimate_bytes": prepared.memory_use.peak_bytes,
             },
         }
     )

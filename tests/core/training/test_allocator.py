@@ -46,18 +46,29 @@ def test_a_lean_process_returns_freed_activations_to_the_system(mode):
 
 
 @linux_only
-def test_auto_is_lean_only_when_the_held_memory_would_not_fit(monkeypatch):
+def test_auto_is_lean_only_when_the_held_peak_would_not_fit_and_each_use_names_its_peak(monkeypatch):
     monkeypatch.setattr(allocator, "_lean", False)
-    need = 4 * GIB
-    short = allocator.choose_memory_use("auto", needed_bytes=need, available_bytes=6 * GIB, device_type="cpu")
-    ample = allocator.choose_memory_use("auto", needed_bytes=need, available_bytes=20 * GIB, device_type="cpu")
-    assert short.lean and "4.0 GB needed, 6.0 GB free" in short.reason
-    assert not ample.lean and "keeps freed memory" in ample.reason
-    assert allocator.choose_memory_use("lean", needed_bytes=need, available_bytes=20 * GIB, device_type="cpu").lean
-    assert not allocator.choose_memory_use("fast", needed_bytes=need, available_bytes=1, device_type="cpu").lean
-    assert not allocator.choose_memory_use("auto", needed_bytes=need, available_bytes=1, device_type="cuda").lean
+    need, runtime = 4 * GIB, GIB
+    held = allocator.held_bytes(need, runtime)
+    assert held == int(runtime + 3 * GIB * allocator.HELD_SHARE)  # the runtime is not held twice
+
+    def choose(mode, available, device="cpu"):
+        return allocator.choose_memory_use(
+            mode, needed_bytes=need, runtime_bytes=runtime, available_bytes=available, device_type=device
+        )
+
+    short, ample = choose("auto", held - 1), choose("auto", held + 1)
+    assert short.lean and short.peak_bytes == need and "4.0 GiB needed" in short.reason
+    assert not ample.lean and ample.peak_bytes == held and "keeps freed memory" in ample.reason
+    assert f"{held / GIB:.1f} GiB" in ample.reason
+    lean, fast = choose("lean", 20 * GIB), choose("fast", 1)
+    assert lean.lean and lean.peak_bytes == need
+    assert not fast.lean and fast.peak_bytes == held
+    gpu = choose("auto", 1, device="cuda")
+    assert not gpu.lean and gpu.peak_bytes == need  # the estimate is the accelerator's tensors
     monkeypatch.setattr(allocator, "_lean", True)  # a process once lean stays lean, and says so
-    assert allocator.choose_memory_use("fast", needed_bytes=need, available_bytes=20 * GIB, device_type="cpu").lean
+    stays = choose("fast", 20 * GIB)
+    assert stays.lean and stays.peak_bytes == need
 
 
 @pytest.mark.parametrize("mode", ["lean", "fast"])
@@ -76,7 +87,9 @@ def test_the_run_applies_and_records_its_memory_use(tmp_path, monkeypatch, llama
     assert applied == ([True] if lean else [])
     from ift_desktop.core.training import RunFolder
 
-    assert RunFolder(tmp_path / "run").read_record()["device"]["memory"] == started["memory"]
+    device = RunFolder(tmp_path / "run").read_record()["device"]
+    assert device["memory"] == started["memory"]
+    assert device["memory_peak_estimate_bytes"] > 0  # the peak the run expected with that use
 
 
 def test_a_memory_mode_outside_the_choices_is_refused():

@@ -33,6 +33,7 @@ class CostRequest:
     target_modules: list[str] | None
     gradient_checkpointing: bool
     precision: str = "auto"
+    memory: str = "auto"
 
 
 def load_model_config(spec, state: TaskState | None = None):
@@ -67,10 +68,14 @@ def load_model_config(spec, state: TaskState | None = None):
 
 
 def estimate_costs(request: CostRequest, config=None, state: TaskState | None = None) -> dict:
-    """``{"config", "device", "lora": MemoryEstimate, "full": MemoryEstimate}`` for ``request``."""
+    """``{"config", "device", "precision", "lora": MemoryEstimate, "full": MemoryEstimate, "memory_use":
+    {method: MemoryUse}}`` for ``request``: the memory use a run would choose now, with its expected peak."""
+    import psutil
+
     from ift_desktop.core.models import choose_device, describe_device, estimate_memory
     from ift_desktop.core.models.device import training_precision
     from ift_desktop.core.models.memory import auto_lora_layers
+    from ift_desktop.core.training.allocator import choose_memory_use
 
     if config is None:
         config = load_model_config(request.spec, state)
@@ -83,9 +88,10 @@ def estimate_costs(request: CostRequest, config=None, state: TaskState | None = 
     except ModelError:
         precision = training_precision(device)
     dtype = precision.dtype
-    result = {"config": config, "device": describe_device(device), "precision": precision}
+    result = {"config": config, "device": describe_device(device), "precision": precision, "memory_use": {}}
+    available = psutil.virtual_memory().available
     for method in METHODS:
-        result[method] = estimate_memory(
+        estimate = result[method] = estimate_memory(
             config,
             method=method,
             batch_size=max(1, int(request.batch_size)),
@@ -96,6 +102,13 @@ def estimate_costs(request: CostRequest, config=None, state: TaskState | None = 
             dtype=dtype,
             gradient_checkpointing=bool(request.gradient_checkpointing),
             device_kind=device.type,
+        )
+        result["memory_use"][method] = choose_memory_use(
+            request.memory,
+            needed_bytes=estimate.total_bytes,
+            runtime_bytes=estimate.runtime_bytes,
+            available_bytes=available,
+            device_type=device.type,
         )
     return result
 
@@ -109,6 +122,17 @@ def _params(n: int) -> str:
 
 def _gib(n: int) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 / 10 else f"{n / 2**20:.0f} MiB"
+
+
+def _memory_tip(estimate, use) -> str:
+    """What the memory line is made of, and the memory use a run would choose now (and why)."""
+    runtime = f"Python and libraries {_gib(estimate.runtime_bytes)}, " if estimate.runtime_bytes else ""
+    parts = (
+        f"{runtime}weights {_gib(estimate.weights_bytes)}, gradients {_gib(estimate.gradients_bytes)}, "
+        f"optimizer {_gib(estimate.optimizer_bytes)}, activations {_gib(estimate.activations_bytes)} for the "
+        f"longest batch: {_gib(estimate.total_bytes)} in all."
+    )
+    return f"{parts}\nMemory use {use.name}: {use.reason}."
 
 
 class MethodChooser(QWidget):
@@ -169,29 +193,22 @@ class MethodChooser(QWidget):
         device = result["device"]
         total_memory = device.total_memory_bytes
         for method in METHODS:
-            estimate = result[method]
+            estimate, use = result[method], result["memory_use"][method]
+            peak = use.peak_bytes or estimate.total_bytes
             text = (
                 f"{_params(estimate.trainable_params)} trainable of {_params(estimate.total_params)} parameters"
-                f" ({estimate.trainable_params / max(1, estimate.total_params):.1%}) · memory ≈ {_gib(estimate.total_bytes)}"
+                f" ({estimate.trainable_params / max(1, estimate.total_params):.1%}) · memory ≈ {_gib(peak)}"
             )
             colour = "#1e6b32"
             if total_memory:
-                share = estimate.total_bytes / total_memory
+                share = peak / total_memory
                 text += f" of {_gib(total_memory)}"
                 if share > 0.9:
                     colour, text = "#b3261e", text + " — likely too much; lower the batch size or length"
                 elif share > 0.6:
                     colour = "#8a5300"
-            runtime = f"Python and libraries {_gib(estimate.runtime_bytes)}, " if estimate.runtime_bytes else ""
-            tip = (
-                f"{runtime}weights {_gib(estimate.weights_bytes)}, gradients {_gib(estimate.gradients_bytes)}, "
-                f"optimizer {_gib(estimate.optimizer_bytes)}, activations {_gib(estimate.activations_bytes)} "
-                "for the longest batch: the run's peak when freed memory goes back to the system (Memory use: lean, "
-                "chosen on its own when memory is short). With memory to spare the process keeps what it frees "
-                "and may hold about 1.65 times this."
-            )
             self.costs[method].setText(text)
-            self.costs[method].setToolTip(tip)
+            self.costs[method].setToolTip(_memory_tip(estimate, use))
             self.costs[method].setStyleSheet(f"color: {colour};")
         precision = result.get("precision")
         self.device_line.setText(

@@ -33,6 +33,7 @@ COST_FIELDS = (
     "lora_target_modules",
     "gradient_checkpointing",
     "precision",
+    "memory",
 )
 PROBE_EXAMPLES = 20  # validation prompts offered by "Pin one from the dataset"
 _MODEL_CONFIGS: dict[str, object] = {}  # repr(ModelSpec) → its transformers config, read once per process
@@ -281,6 +282,7 @@ class SetupPanel(QScrollArea):
             target_modules=values.get("lora_target_modules") or None,
             gradient_checkpointing=bool(values.get("gradient_checkpointing")),
             precision=values.get("precision") or "auto",
+            memory=values.get("memory") or "auto",
         )
 
     def _estimate(self) -> None:
