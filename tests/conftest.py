@@ -47,6 +47,9 @@ def isolated_home(tmp_path, session_cache, monkeypatch) -> Path:
     monkeypatch.setenv("IFT_DESKTOP_HOME", str(home))
     monkeypatch.setenv("IFT_DESKTOP_CACHE", str(session_cache))
     monkeypatch.setenv("IFT_DESKTOP_CONFIG", str(tmp_path / "ift-config"))
+    from ift_desktop.core.models import spare_tokenizers
+
+    spare_tokenizers.clear()  # no tokenizer handed back by one test reaches another
     return home
 
 

@@ -508,3 +508,11 @@ def test_every_phase_shows_what_the_run_does_with_precision_speed_and_time_left(
     gate.set()
     _run_until_end(qtbot, page, timeout=3000)
     assert "Finished" in page.status.text() and "left" not in page.speed.text()
+
+
+def test_counting_the_datasets_max_length_hands_its_tokenizer_back_for_the_run(llama, data):
+    from ift_desktop.core.models import ModelSpec, spare_tokenizers
+    from ift_desktop.ui.pages.train.setup_panel import resolve_dataset_max_length
+
+    resolve_dataset_max_length(ModelSpec.parse(str(llama)), data)
+    assert spare_tokenizers.take(spare_tokenizers.files_key(llama, False)) is not None  # the run takes it

@@ -1,6 +1,7 @@
 """Models: where they come from (built-in, Hub, local folder, run), how they load, how a prompt
 looks to them, which device and precision they use, and what training them costs in memory."""
 
+from . import spare_tokenizers
 from .builtin import BUILTIN_TITLE, builtin_gguf_path, ensure_builtin_converted, is_builtin_converted
 from .device import DeviceInfo, choose_device, choose_dtype, describe_device, free_accelerator_memory
 from .formatting import ModelText, format_for_model, has_chat_template
@@ -47,4 +48,5 @@ __all__ = [
     "load_tokenizer",
     "resolve_model_folder",
     "run_parts",
+    "spare_tokenizers",
 ]

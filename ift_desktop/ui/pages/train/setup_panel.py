@@ -52,13 +52,18 @@ def default_learning_rates() -> dict[str, float]:
 
 
 def resolve_dataset_max_length(spec, data_dir, state=None) -> tuple[str, int, str]:
-    """``(data_dir, max length, why)``: what a run of ``spec`` on ``data_dir`` uses by default (a worker)."""
+    """``(data_dir, max length, why)``: what a run of ``spec`` on ``data_dir`` uses by default (a worker).
+
+    The tokenizer goes back to the spares when done: a run started next takes it instead of building one
+    (the window freezes while a tokenizer is built)."""
     from ift_desktop.core.models import is_seq2seq_model, load_tokenizer
+    from ift_desktop.core.models.spare_tokenizers import give_back
     from ift_desktop.core.training.data import dataset_max_length
 
     is_seq2seq = is_seq2seq_model(spec, state)
     tokenizer = load_tokenizer(spec, state)
     length, why = dataset_max_length(data_dir, tokenizer, is_seq2seq=is_seq2seq, use_chat_template=None, state=state)
+    give_back(tokenizer)
     return str(data_dir), length, why
 
 
