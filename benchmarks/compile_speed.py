@@ -59,7 +59,7 @@ def passes(model, optimizer, batches: list[dict]) -> tuple[list[float], list[flo
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
         seconds.append(time.perf_counter() - start)
-        losses.append(float(loss))
+        losses.append(loss.item())
     return seconds, losses
 
 
