@@ -35,7 +35,7 @@ _lean = False
 class MemoryUse:
     lean: bool
     reason: str
-    peak_bytes: int = 0  # the process's expected peak with this use (0: not estimated)
+    peak_bytes: int  # the process's expected peak with this use
 
     @property
     def name(self) -> str:
@@ -83,6 +83,19 @@ def choose_memory_use(
         f"about {_gib(needed_bytes)} needed, {_gib(available_bytes)} free: the process keeps freed memory for "
         f"speed (up to about {_gib(held)})",
         held,
+    )
+
+
+def memory_use_for(mode: str, estimate, device_type: str) -> MemoryUse:
+    """:func:`choose_memory_use` for a run with this ``MemoryEstimate``, in the memory free now."""
+    import psutil
+
+    return choose_memory_use(
+        mode,
+        needed_bytes=estimate.total_bytes,
+        runtime_bytes=estimate.runtime_bytes,
+        available_bytes=psutil.virtual_memory().available,
+        device_type=device_type,
     )
 
 

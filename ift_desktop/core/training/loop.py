@@ -30,7 +30,7 @@ from ..models.device import free_accelerator_memory, training_precision
 from ..models.memory import auto_lora_layers, estimate_memory
 from ..progress import TaskState
 from ..provenance import library_versions, now_iso
-from .allocator import MemoryUse, apply_memory_use, choose_memory_use
+from .allocator import MemoryUse, apply_memory_use, memory_use_for
 from .callbacks import CancellableControl, EventCallback, TrainerTokens, TrainingControl
 from .config import TrainConfig
 from .data import (
@@ -260,8 +260,6 @@ def _prepare(config: TrainConfig, data_dir, model: ModelSpec, run: RunFolder, em
 
 def _memory_use(config: TrainConfig, device: torch.device, model, targets) -> MemoryUse:
     """Whether this process gives freed memory back to the system (allocator.py), from the run's estimate."""
-    import psutil
-
     estimate = estimate_memory(
         model,
         method=config.method,
@@ -274,14 +272,7 @@ def _memory_use(config: TrainConfig, device: torch.device, model, targets) -> Me
         lora_dropout=config.lora_dropout,
         lora_layers=config.lora_layers,
     )
-    available = psutil.virtual_memory().available
-    return choose_memory_use(
-        config.memory,
-        needed_bytes=estimate.total_bytes,
-        runtime_bytes=estimate.runtime_bytes,
-        available_bytes=available,
-        device_type=device.type,
-    )
+    return memory_use_for(config.memory, estimate, device.type)
 
 
 def _resolve_max_length(config: TrainConfig, data_dir, loaded, emit, state) -> TrainConfig:

@@ -70,12 +70,10 @@ def load_model_config(spec, state: TaskState | None = None):
 def estimate_costs(request: CostRequest, config=None, state: TaskState | None = None) -> dict:
     """``{"config", "device", "precision", "lora": MemoryEstimate, "full": MemoryEstimate, "memory_use":
     {method: MemoryUse}}`` for ``request``: the memory use a run would choose now, with its expected peak."""
-    import psutil
-
     from ift_desktop.core.models import choose_device, describe_device, estimate_memory
     from ift_desktop.core.models.device import training_precision
     from ift_desktop.core.models.memory import auto_lora_layers
-    from ift_desktop.core.training.allocator import choose_memory_use
+    from ift_desktop.core.training.allocator import memory_use_for
 
     if config is None:
         config = load_model_config(request.spec, state)
@@ -89,7 +87,6 @@ def estimate_costs(request: CostRequest, config=None, state: TaskState | None = 
         precision = training_precision(device)
     dtype = precision.dtype
     result = {"config": config, "device": describe_device(device), "precision": precision, "memory_use": {}}
-    available = psutil.virtual_memory().available
     for method in METHODS:
         estimate = result[method] = estimate_memory(
             config,
@@ -103,13 +100,7 @@ def estimate_costs(request: CostRequest, config=None, state: TaskState | None = 
             gradient_checkpointing=bool(request.gradient_checkpointing),
             device_kind=device.type,
         )
-        result["memory_use"][method] = choose_memory_use(
-            request.memory,
-            needed_bytes=estimate.total_bytes,
-            runtime_bytes=estimate.runtime_bytes,
-            available_bytes=available,
-            device_type=device.type,
-        )
+        result["memory_use"][method] = memory_use_for(request.memory, estimate, device.type)
     return result
 
 
@@ -194,7 +185,7 @@ class MethodChooser(QWidget):
         total_memory = device.total_memory_bytes
         for method in METHODS:
             estimate, use = result[method], result["memory_use"][method]
-            peak = use.peak_bytes or estimate.total_bytes
+            peak = use.peak_bytes
             text = (
                 f"{_params(estimate.trainable_params)} trainable of {_params(estimate.total_params)} parameters"
                 f" ({estimate.trainable_params / max(1, estimate.total_params):.1%}) · memory ≈ {_gib(peak)}"
