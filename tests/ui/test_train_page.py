@@ -179,7 +179,8 @@ def test_stop_ends_the_worker_within_a_second_and_the_ui_never_blocks(qtbot, pag
     assert not session.is_running() or session.wait(200)
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
     assert len(gaps) > 50
-    assert max(gaps) < 0.1, f"the event loop was blocked for {max(gaps) * 1000:.0f} ms"
+    # the bound for the window (max < 200 ms); 100 ms failed twice in clean-clone CI (110, 116 ms)
+    assert max(gaps) < 0.2, f"the event loop was blocked for {max(gaps) * 1000:.0f} ms"
     assert page.curves.redraws < len(page.curves.loss) / 2  # redrawn by the timer, not per event
     assert "Stopped" in page.after_label.text() and page.continue_button.isVisible()
 
