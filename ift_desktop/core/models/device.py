@@ -3,9 +3,9 @@
 ``choose_device()`` picks the best available accelerator unless the user asked for one;
 ``choose_dtype()`` gives bfloat16 where the hardware supports it and float32 elsewhere (for loading
 and generation the CPU stays in fp32); ``training_precision()`` says in which precision a training
-run computes and why: bf16 autocast over fp32 master weights on GPUs with bf16 and on CPUs with
-native bf16 arithmetic (AVX-512 BF16 / AMX, or Arm's BF16), fp32 elsewhere (an emulated bf16 is
-slower than fp32). ``describe_device()`` says what the machine has, for the status bar and the
+run computes and why: bf16 autocast on GPUs with bf16 and on CPUs with native bf16 arithmetic
+(AVX-512 BF16 / AMX, or Arm's BF16), fp32 elsewhere (an emulated bf16 is slower than fp32). The
+trained weights stay fp32 (master weights); LoRA's frozen base is stored in bf16 (training/loop.py). ``describe_device()`` says what the machine has, for the status bar and the
 memory estimate.
 """
 
@@ -120,10 +120,12 @@ def training_precision(device: torch.device, precision: str | None = "auto") -> 
         return TrainingPrecision(torch.float32, False, "fp32 (as chosen)")
     if precision == "bf16":
         note = "this CPU has native bf16" if native else "this CPU has no native bf16, so it is emulated and slower"
-        return TrainingPrecision(torch.bfloat16, True, f"bf16 autocast over fp32 weights (as chosen; {note})")
+        return TrainingPrecision(torch.bfloat16, True, f"bf16 autocast, trained weights in fp32 (as chosen; {note})")
     if native:
         return TrainingPrecision(
-            torch.bfloat16, True, "bf16 autocast over fp32 weights (this CPU computes bf16 natively: about 2x fp32)"
+            torch.bfloat16,
+            True,
+            "bf16 autocast, trained weights in fp32 (this CPU computes bf16 natively: about 2x fp32)",
         )
     return TrainingPrecision(
         torch.float32, False, "fp32 (this CPU has no native bf16 arithmetic; emulated bf16 would be slower)"

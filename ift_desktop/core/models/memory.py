@@ -5,9 +5,9 @@ The estimate adds the parts of the app's own training path (core/training/loop.p
 - runtime: on the CPU the peak is the process's resident memory, which starts with Python, torch,
   transformers and peft themselves (``CPU_RUNTIME_BYTES``, measured); a GPU's
   ``max_memory_allocated`` counts only tensors;
-- weights: on the CPU every weight stays fp32 (bf16 runs as autocast); on a GPU LoRA keeps the
-  frozen base at the load precision plus the adapters in fp32, and full fine-tuning fp32 master
-  weights;
+- weights: LoRA keeps the frozen base in the precision of the arithmetic (bf16 where the CPU or GPU
+  computes it natively, else fp32) plus the adapters in fp32; full fine-tuning keeps fp32 master
+  weights (bf16/fp16 run as autocast);
 - gradients: one fp32 value per trainable parameter; optimizer: AdamW's two fp32 moments (8 bytes);
 - activations: what the backward pass keeps per token and layer of the longest batch (``batch x
   max length`` positions, batches being grouped by length): the norms' inputs and outputs, q/k/v,
@@ -176,8 +176,9 @@ def estimate_memory(
         seen.add(id(parameter))
         base_params += parameter.numel()
     on_cpu = device_kind == "cpu"
-    # the CPU keeps fp32 weights and activations (bf16 is autocast); a GPU stores low-precision activations
-    value_bytes = 4 if on_cpu else torch.finfo(dtype).bits // 8
+    low_bytes = torch.finfo(dtype).bits // 8  # the arithmetic's precision: LoRA's frozen base is stored in it
+    # a CPU's autocast keeps fp32 activations in most places (norms, residuals); a GPU stores low-precision ones
+    value_bytes = 4 if on_cpu else low_bytes
     if method == "full":  # trained with fp32 master weights; bf16/fp16 only as autocast
         trainable = base_params
         total = base_params
@@ -186,7 +187,7 @@ def estimate_memory(
         targets = target_modules or default_lora_targets(base_module)
         trainable = _lora_params(base_module, targets, lora_r, last_layers(config, lora_layers))
         total = base_params + trainable
-        weights = base_params * value_bytes + trainable * 4
+        weights = base_params * low_bytes + trainable * 4
     else:
         raise ValueError(f"method must be 'full' or 'lora', not {method!r}")
     gradients = trainable * 4

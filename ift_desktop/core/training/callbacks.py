@@ -6,7 +6,8 @@ objects, so a UI thread can set them while the Trainer runs in a worker thread.
 of docs/ARCHITECTURE.md, appends rows to ``metrics.jsonl``, blocks between steps while paused (still
 stoppable), stops at the next step boundary when asked (saving a checkpoint there), and stops a
 run whose loss became NaN or infinite. :class:`CancellableControl` adds a task's cancel to the
-user's requests; :class:`TrainerTokens` reads the Trainer's token count at log time.
+user's requests; :class:`TrainerTokens` reads the Trainer's token count at log time;
+:class:`HeldMemoryTrim` keeps a fast CPU process near its planned memory (allocator.py).
 """
 
 from __future__ import annotations
@@ -98,6 +99,20 @@ class TrainerTokens:
     def __call__(self) -> int:
         counted = getattr(self._trainer, "tokens_seen", None)
         return int(self.combine(counted).item()) if counted is not None else 0
+
+
+class HeldMemoryTrim(TrainerCallback):
+    """After each optimizer step, give the heap's free pages back when the process holds more than
+    ``limit_bytes`` (allocator.trim_if_above); ``trims`` counts how often it did."""
+
+    def __init__(self, limit_bytes: int):
+        self.limit_bytes = limit_bytes
+        self.trims = 0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        from .allocator import trim_if_above
+
+        self.trims += trim_if_above(self.limit_bytes)
 
 
 def _number(value) -> float | None:

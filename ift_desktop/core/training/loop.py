@@ -31,7 +31,7 @@ from ..models.memory import auto_lora_layers, estimate_memory
 from ..progress import TaskState
 from ..provenance import library_versions, now_iso
 from .allocator import MemoryUse, apply_memory_use, memory_use_for
-from .callbacks import CancellableControl, EventCallback, TrainerTokens, TrainingControl
+from .callbacks import CancellableControl, EventCallback, HeldMemoryTrim, TrainerTokens, TrainingControl
 from .config import TrainConfig
 from .data import (
     CompletionOnlyCollator,
@@ -180,7 +180,9 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
     limits = _time_limit(prepared, bridge)
     if limits:  # the ETA follows the limit's plan, which counts the validation at the end too
         bridge.planned_seconds_left = lambda: limits[0].seconds_left
-    trainer = _build_trainer(prepared, run, [*limits, bridge, *(callbacks or [])])
+    trim_above = prepared.memory_use.trim_above_bytes
+    trims = [HeldMemoryTrim(trim_above)] if trim_above else []  # a fast CPU process stays near its planned peak
+    trainer = _build_trainer(prepared, run, [*limits, *trims, bridge, *(callbacks or [])])
     tokens.watch(trainer)
     if stop.stop_requested():
         _stop_before_start(run, resume, folder_existed, emit)
@@ -239,10 +241,10 @@ def _prepare(config: TrainConfig, data_dir, model: ModelSpec, run: RunFolder, em
     emit({"type": "status", "status": "loading", "message": f"Loading {model.display_name}"})
     device = choose_device(config.device)
     precision = training_precision(device, config.precision)
-    # Full fine-tuning keeps fp32 master weights (bf16/fp16 run as autocast); LoRA freezes the base,
-    # so on a GPU the base can sit in the low precision while peft keeps the adapters in fp32. On the
-    # CPU every weight stays fp32 and bf16 runs as autocast.
-    load_dtype = torch.float32 if config.method == "full" or device.type == "cpu" else precision.dtype
+    # Full fine-tuning keeps fp32 master weights (bf16/fp16 run as autocast); LoRA freezes the base, so
+    # the base sits in the precision of the arithmetic (GPU and CPU alike) while peft keeps the adapters
+    # in fp32: no cast of every frozen weight in every pass, half the weights' memory.
+    load_dtype = precision.dtype if config.method == "lora" else torch.float32
     loaded = load_model(model, for_training=True, dtype=load_dtype, device=device, state=state)
     remember_for_run(model, run.path)  # the user allowed this model's code: their run may use it later
     base = loaded.model
@@ -253,12 +255,12 @@ def _prepare(config: TrainConfig, data_dir, model: ModelSpec, run: RunFolder, em
     if config.method == "lora" and config.lora_layers is None:  # auto: recorded as the count used
         config = replace(config, lora_layers=auto_lora_layers(base.config, device.type))
     trainable, targets = _make_trainable(base, config, loaded.is_seq2seq)
-    memory_use = _memory_use(config, device, trainable, targets)
+    memory_use = _memory_use(config, device, precision, trainable, targets)
     apply_memory_use(memory_use)
     return _Prepared(config, device, precision, loaded, trainable, data, targets, memory_use)
 
 
-def _memory_use(config: TrainConfig, device: torch.device, model, targets) -> MemoryUse:
+def _memory_use(config: TrainConfig, device: torch.device, precision, model, targets) -> MemoryUse:
     """Whether this process gives freed memory back to the system (allocator.py), from the run's estimate."""
     estimate = estimate_memory(
         model,
@@ -267,6 +269,7 @@ def _memory_use(config: TrainConfig, device: torch.device, model, targets) -> Me
         max_length=config.max_length,
         lora_r=config.lora_r,
         target_modules=targets,
+        dtype=precision.dtype,
         gradient_checkpointing=config.gradient_checkpointing,
         device_kind=device.type,
         lora_dropout=config.lora_dropout,

@@ -201,7 +201,7 @@ def test_memory_estimate_lora_is_cheaper_and_scales_with_batch(llama):
 
 
 def test_memory_estimate_formula_parts(llama):
-    """The parts of the estimate follow the loop: fp32 on the CPU, runtime only in a process's RSS,
+    """The parts of the estimate follow the loop: fp32 activations on the CPU, runtime only in a process's RSS,
     activations linear in the positions, the head only at completion positions, dropout copies."""
     from ift_desktop.core.models.memory import CPU_RUNTIME_BYTES
 
@@ -223,6 +223,14 @@ def test_memory_estimate_formula_parts(llama):
         device_kind="cuda",
     )
     assert gpu.runtime_bytes == 0 and gpu.weights_bytes < cpu.weights_bytes
+    # a CPU computing in bf16 stores LoRA's frozen base in bf16 (the adapters stay fp32), its activations in fp32
+    cpu_bf16 = estimate_memory(
+        config, method="lora", batch_size=2, max_length=64, completion_share=0.5, dtype=torch.bfloat16
+    )
+    assert cpu_bf16.weights_bytes == (cpu.total_params - cpu.trainable_params) * 2 + cpu.trainable_params * 4
+    assert cpu_bf16.activations_bytes == cpu.activations_bytes
+    full_bf16 = estimate_memory(config, method="full", batch_size=2, max_length=64, dtype=torch.bfloat16)
+    assert full_bf16.weights_bytes == full_bf16.total_params * 4  # fp32 master weights
     dropout = estimate_memory(
         config, method="lora", batch_size=2, max_length=64, completion_share=0.5, lora_dropout=0.1
     )

@@ -64,11 +64,63 @@ def test_auto_is_lean_only_when_the_held_peak_would_not_fit_and_each_use_names_i
     lean, fast = choose("lean", 20 * GIB), choose("fast", 1)
     assert lean.lean and lean.peak_bytes == need
     assert not fast.lean and fast.peak_bytes == held
+    # a fast process gives its heap's free pages back after a step that ends above the need; lean needs no trim
+    assert fast.trim_above_bytes == ample.trim_above_bytes == need
+    assert lean.trim_above_bytes is None and short.trim_above_bytes is None
     gpu = choose("auto", 1, device="cuda")
     assert not gpu.lean and gpu.peak_bytes == need  # the estimate is the accelerator's tensors
+    assert gpu.trim_above_bytes is None
     monkeypatch.setattr(allocator, "_lean", True)  # a process once lean stays lean, and says so
     stays = choose("fast", 20 * GIB)
     assert stays.lean and stays.peak_bytes == need
+
+
+_TRIMMED_MIB = textwrap.dedent(
+    """
+    import sys, torch
+    from ift_desktop.core.training.allocator import resident_bytes, trim_if_above
+    small = [torch.ones(2**14) for _ in range(5000)]  # 64 KiB each, from the heap: 312 MiB
+    keep = small[-1]
+    small.clear()  # freed, but the heap keeps the pages below the last live tensor
+    before = resident_bytes()
+    assert not trim_if_above(None) and not trim_if_above(before + 2**30) and resident_bytes() > before - 2**26
+    assert trim_if_above(before // 2)
+    print((before - resident_bytes()) / 2**20)
+    """
+)
+
+
+@linux_only
+def test_a_fast_process_above_its_need_gives_free_heap_pages_back():
+    done = subprocess.run([sys.executable, "-c", _TRIMMED_MIB], capture_output=True, text=True, check=True)
+    assert float(done.stdout.strip()) > 200  # most of the 312 MiB freed left the process
+
+
+@linux_only
+def test_the_trim_callback_trims_only_above_its_limit(monkeypatch):
+    from ift_desktop.core.training.callbacks import HeldMemoryTrim
+
+    trimmed = []
+    monkeypatch.setattr(allocator, "_glibc", lambda: type("Libc", (), {"malloc_trim": trimmed.append})())
+    monkeypatch.setattr(allocator, "resident_bytes", lambda: 2 * GIB)
+    above, below = HeldMemoryTrim(GIB), HeldMemoryTrim(3 * GIB)
+    for callback in (above, below):
+        callback.on_step_end(None, None, None)
+    assert (above.trims, below.trims, trimmed) == (1, 0, [0])
+
+
+def test_the_package_bounds_onednn_primitive_cache_unless_the_user_set_it():
+    code = "import os, ift_desktop; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    ours = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    theirs = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**env, "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "7"},
+        check=True,
+    )
+    assert (ours.stdout.strip(), theirs.stdout.strip()) == ("64", "7")
 
 
 @pytest.mark.parametrize("mode", ["lean", "fast"])

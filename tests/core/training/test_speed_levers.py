@@ -87,16 +87,22 @@ def test_cpu_precision_follows_the_cpu(monkeypatch, flags, precision, expected, 
 
 
 class _AutocastSeen(TrainerCallback):
-    """Records whether the model's forward passes ran under CPU bf16 autocast."""
+    """Records whether the model's forward passes ran under CPU bf16 autocast, and its weights' dtypes."""
 
     def __init__(self):
         self.seen: list[bool] = []
+        self.trained_dtypes: set[torch.dtype] = set()
+        self.frozen_dtypes: set[torch.dtype] = set()
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         def hook(module, inputs):
-            self.seen.append(torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16)
+            if module.training:  # the training passes (the probes generate in eval mode, as they always did)
+                self.seen.append(torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16)
 
-        model.get_base_model().model.layers[0].register_forward_pre_hook(hook)
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        base.model.layers[0].register_forward_pre_hook(hook)
+        for parameter in model.parameters():
+            (self.trained_dtypes if parameter.requires_grad else self.frozen_dtypes).add(parameter.dtype)
 
 
 @pytest.mark.parametrize("native", [True, False])
@@ -104,7 +110,7 @@ def test_training_autocasts_when_and_only_when_the_cpu_has_native_bf16(tmp_path,
     monkeypatch.setattr(device_module, "_cpu_flags", lambda: {"avx512_bf16"} if native else {"avx2"})
     seen = _AutocastSeen()
     events: list[dict] = []
-    config = TrainConfig(max_steps=2, batch_size=4, eval_steps=0, save_steps=0, device="cpu")
+    config = TrainConfig(max_steps=2, batch_size=4, eval_steps=0, save_steps=0, device="cpu", probe_prompts=["Hi"])
     run_training(
         config,
         data_dir=data,
@@ -116,6 +122,19 @@ def test_training_autocasts_when_and_only_when_the_cpu_has_native_bf16(tmp_path,
     assert seen.seen and set(seen.seen) == {native}
     started = next(e for e in events if e.get("status") == "started")
     assert started["precision"] == ("bf16" if native else "fp32") and started["precision_reason"]
+    # LoRA's frozen base is stored in the arithmetic's precision; the adapters (trained) stay fp32
+    assert seen.trained_dtypes == {torch.float32}
+    assert seen.frozen_dtypes == {torch.bfloat16 if native else torch.float32}
+    assert [e for e in events if e["type"] == "probe"]  # the probe answers are generated with that base too
+
+
+def test_full_fine_tuning_keeps_fp32_master_weights_under_bf16(tmp_path, monkeypatch, llama, data):
+    monkeypatch.setattr(device_module, "_cpu_flags", lambda: {"avx512_bf16"})
+    seen = _AutocastSeen()
+    config = TrainConfig(method="full", max_steps=1, batch_size=4, eval_steps=0, save_steps=0, device="cpu")
+    run_training(config, data_dir=data, model=ModelSpec.parse(str(llama)), out_dir=tmp_path / "run", callbacks=[seen])
+    assert seen.seen and set(seen.seen) == {True}
+    assert seen.trained_dtypes == {torch.float32} and not seen.frozen_dtypes
 
 
 def test_max_length_comes_from_the_manifest_else_from_the_data(tmp_path, llama):
