@@ -91,6 +91,7 @@ def child(args) -> None:
                 "runtime": before,
                 "config": record["config"],
                 "memory": record["device"]["memory"],
+                "dtype": record["device"]["dtype"],
                 "spec": spec.name_or_path,
                 "source": spec.source,
             }
@@ -101,11 +102,14 @@ def child(args) -> None:
 def estimate(result: dict):
     """``(MemoryEstimate, expected peak)``: the estimate the Train page makes for the run's settings, and
     the peak it shows for the memory use the run had (fast holds more: allocator.held_bytes)."""
+    import torch
+
     from ift_desktop.core.models import ModelSpec, load_model_config
     from ift_desktop.core.models.memory import estimate_memory
     from ift_desktop.core.training.allocator import held_bytes
 
     config = result["config"]
+    dtype = getattr(torch, result.get("dtype") or "float32")  # the run's arithmetic (bf16 where native)
     spec = ModelSpec.parse("builtin" if result["source"] == "builtin" else result["spec"])
     guess = estimate_memory(
         load_model_config(spec),
@@ -115,6 +119,7 @@ def estimate(result: dict):
         lora_r=config["lora_r"],
         lora_layers=config.get("lora_layers"),
         gradient_checkpointing=config["gradient_checkpointing"],
+        dtype=dtype,
     )
     if result["memory"] == "fast":
         return guess, held_bytes(guess.total_bytes, guess.runtime_bytes)
@@ -182,12 +187,14 @@ def main(argv=None) -> int:
                 ),
                 flush=True,
             )
-    print("\n| case | memory use | batch x max length | peak RSS GiB | expected GiB | expected / measured |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "\n| case | precision | memory use | batch x max length | peak RSS GiB | expected GiB | expected / measured |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for case, result, expected, ratio in rows:
         config = result["config"]
         print(
-            f"| {case} | {result['memory']} | {config['batch_size']} x {config['max_length']} | "
+            f"| {case} | {result.get('dtype')} | {result['memory']} | {config['batch_size']} x {config['max_length']} | "
             f"{result['peak'] / 2**30:.2f} | {expected / 2**30:.2f} | {ratio:.2f} |"
         )
     return 0

@@ -76,9 +76,13 @@ def single_examples(batch: dict) -> list[dict]:
 
 
 def profiled_step(
-    model, optimizer, batches: list[dict], *, default_path: bool, config, rank: int
+    model, optimizer, batches: list[dict], *, default_path: bool, config, rank: int, bf16: bool = False
 ) -> tuple[float, dict]:
-    """One optimizer step over ``batches`` (one, or the passes of an accumulated step), profiled."""
+    """One optimizer step over ``batches`` (one, or the passes of an accumulated step), profiled;
+    ``bf16``: the forward passes under CPU bf16 autocast, as the app's Trainer runs them."""
+    import contextlib
+
+    import torch
     from torch.profiler import ProfilerActivity, profile
 
     from ift_desktop.core.training.head_loss import completion_loss
@@ -87,10 +91,12 @@ def profiled_step(
 
     def step():
         for batch in batches:  # the loss of the whole step, as the Trainer's num_items_in_batch makes it
-            if default_path:
-                loss = completion_loss(model, batch, completion_tokens)
-            else:
-                loss = model(**batch).loss
+            autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+            with autocast:
+                if default_path:
+                    loss = completion_loss(model, batch, completion_tokens)
+                else:
+                    loss = model(**batch).loss
             loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -136,10 +142,15 @@ def main(argv=None) -> int:
     from flops import step_flops
     from training_levers import load, matmul_ceiling, set_lora_dropout
 
+    from ift_desktop.core.models.device import training_precision
+
+    native_bf16 = training_precision(torch.device("cpu")).dtype == torch.bfloat16
     ceiling = matmul_ceiling(torch.float32)
+    ceilings = {"fp32": ceiling, "bf16": matmul_ceiling(torch.bfloat16) if native_bf16 else None}
     print(
         f"torch {torch.__version__}, transformers {transformers.__version__}, {args.threads} threads; "
-        f"fp32 matmul ceiling {ceiling:.1f} GFLOP/s (2048²)",
+        f"fp32 matmul ceiling {ceiling:.1f} GFLOP/s (2048²)"
+        + (f", bf16 {ceilings['bf16']:.1f} (native bf16: the app computes in bf16)" if native_bf16 else ""),
         flush=True,
     )
     args.batches = 8
@@ -160,13 +171,17 @@ def main(argv=None) -> int:
         _, top = default_lora(args.model, layers=last_layers(config, trained))
         title = f"now (4 passes of 1, LoRA on the top {trained} layers)"
         paths.append((title, top, single_examples(grouped), True, trained))
+        if native_bf16:  # the app's path on this CPU: bf16 autocast, the frozen base stored in bf16
+            _, top_bf16 = default_lora(args.model, layers=last_layers(config, trained), dtype=torch.bfloat16)
+            paths.append((f"{title}, bf16", top_bf16, single_examples(grouped), True, trained))
     rows = []
     for title, path_model, batches, default_path, trained in paths:
         set_lora_dropout(path_model, not default_path)
         trainable = [p for p in path_model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(trainable, lr=0.0)  # same weights
+        bf16 = title.endswith("bf16")
         seconds, buckets = profiled_step(
-            path_model, optimizer, batches, default_path=default_path, config=config, rank=16
+            path_model, optimizer, batches, default_path=default_path, config=config, rank=16, bf16=bf16
         )
         useful = positions = head = sum_sq = 0
         for batch in batches:
@@ -190,7 +205,7 @@ def main(argv=None) -> int:
         )
         longest = max(b["input_ids"].shape[1] for b in batches)
         shape = f"{len(batches)} x 1 x ≤{longest}" if len(batches) > 1 else f"{padded[0]} x {padded[1]}"
-        rows.append((title, shape, useful, seconds, buckets, flops, done))
+        rows.append((title, shape, useful, seconds, buckets, flops, done, ceilings["bf16" if bf16 else "fp32"]))
         print(
             f"{title}: batch {shape}, {useful} useful tokens, step {seconds:.2f} s: "
             + ", ".join(f"{k} {v:.2f}" for k, v in buckets.items()),
@@ -198,17 +213,21 @@ def main(argv=None) -> int:
         )
     print(
         "\n| path | batch | step s | " + " | ".join(BUCKETS) + " | useful tokens/s | model GFLOP/s (useful) "
-        "| share of fp32 ceiling | executed GFLOP/s | share |"
+        "| share of its precision's ceiling (MFU) | executed GFLOP/s | share |"
     )
     print("|---|---|---|" + "---|" * len(BUCKETS) + "---|---|---|---|---|")
-    for title, shape, useful, seconds, buckets, flops, done in rows:
+    for title, shape, useful, seconds, buckets, flops, done, top in rows:
         cells = " | ".join(f"{buckets[b]:.2f} ({buckets[b] / seconds:.0%})" for b in BUCKETS)
         print(
             f"| {title} | {shape} | {seconds:.2f} | {cells} | {useful / seconds:.1f} | "
-            f"{flops / seconds / 1e9:.1f} | {flops / seconds / 1e9 / ceiling:.0%} | {done / seconds / 1e9:.1f} | "
-            f"{done / seconds / 1e9 / ceiling:.0%} |"
+            f"{flops / seconds / 1e9:.1f} | {flops / seconds / 1e9 / top:.0%} | {done / seconds / 1e9:.1f} | "
+            f"{done / seconds / 1e9 / top:.0%} |"
         )
-    print(f"\nfp32 matmul ceiling {ceiling:.1f} GFLOP/s (one profiled step per path, after one warm-up step)")
+    print(
+        f"\nmatmul ceilings (2048²): fp32 {ceiling:.1f} GFLOP/s"
+        + (f", bf16 {ceilings['bf16']:.1f}" if ceilings["bf16"] else "")
+        + " (one profiled step per path, after one warm-up step)"
+    )
     return 0
 
 
