@@ -5,8 +5,8 @@
 and generation the CPU stays in fp32); ``training_precision()`` says in which precision a training
 run computes and why: bf16 autocast on GPUs with bf16 and on CPUs with native bf16 arithmetic
 (AVX-512 BF16 / AMX, or Arm's BF16), fp32 elsewhere (an emulated bf16 is slower than fp32). The
-trained weights stay fp32 (master weights); LoRA's frozen base is stored in bf16 (training/loop.py). ``describe_device()`` says what the machine has, for the status bar and the
-memory estimate.
+trained weights stay fp32 (master weights); LoRA's frozen base is stored in bf16 (training/loop.py).
+``describe_device()`` says what the machine has, for the status bar and the memory estimate.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def apply_memory_use(use: MemoryUse) -> None:
 
 def trim_if_above(limit_bytes: int | None) -> bool:
     """Give the heap's free pages back to the system when the process holds more than ``limit_bytes``
-    (its resident memory, read from /proc); True when it trimmed. Nothing where the C library is not glibc."""
+    (its resident memory); True when it trimmed. Nothing where the C library is not glibc."""
     libc = _glibc()
     if limit_bytes is None or libc is None or not hasattr(libc, "malloc_trim"):
         return False
@@ -129,14 +129,10 @@ def trim_if_above(limit_bytes: int | None) -> bool:
 
 
 def resident_bytes() -> int:
-    """This process's resident memory now (Linux; 0 where /proc is not there)."""
-    import os
+    """This process's resident memory now."""
+    import psutil
 
-    try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
+    return int(psutil.Process().memory_info().rss)
 
 
 def return_freed_memory() -> bool:
