@@ -15,7 +15,9 @@ next steps cannot reuse (a bf16 run on the built-in model went from 1.2 GiB afte
 112, its live tensors unchanged). So a fast process is bounded: after a step that ends holding more than
 the run needs (``MemoryUse.trim_above_bytes``, the estimate), :func:`trim_if_above` gives the heap's free
 pages back (``malloc_trim``, ~45 ms, once in a few steps); the speed of keeping memory stays and the
-peak stays near :data:`HELD_SHARE` of the need.
+peak stays near :data:`HELD_SHARE` of the need. What no trim gives back is the memory oneDNN (the bf16
+kernels) keeps for every sequence length it has met; a bf16 CPU run pads its batches to a multiple of 32
+tokens (``loop.length_multiple``), so it meets few lengths.
 
 :class:`MemoryUse` carries the peak to expect with the use chosen: the Train page shows it and a run
 records it, so the number a user reads is the one the process reaches.

@@ -95,13 +95,23 @@ class ListDataset(torch.utils.data.Dataset):
 
 @dataclass
 class CompletionOnlyCollator:
-    """Pads ``input_ids`` (pad id, mask 0) and ``labels`` (-100) on the right into a batch."""
+    """Pads ``input_ids`` (pad id, mask 0) and ``labels`` (-100) on the right into a batch; with
+    ``pad_to_multiple_of``, to the next multiple of it (never past ``max_length`` for a row that was
+    within it), so a run meets few distinct sequence lengths."""
 
     pad_token_id: int
+    pad_to_multiple_of: int | None = None
+    max_length: int | None = None
+
+    def _padded(self, length: int) -> int:
+        if not self.pad_to_multiple_of:
+            return length
+        rounded = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        return min(rounded, max(length, self.max_length)) if self.max_length else rounded
 
     def __call__(self, batch: list[dict]) -> dict[str, torch.Tensor]:
-        longest = max(len(item["input_ids"]) for item in batch)
-        longest_labels = max(len(item["labels"]) for item in batch)
+        longest = self._padded(max(len(item["input_ids"]) for item in batch))
+        longest_labels = self._padded(max(len(item["labels"]) for item in batch))
         input_ids = torch.full((len(batch), longest), self.pad_token_id, dtype=torch.long)
         attention = torch.zeros((len(batch), longest), dtype=torch.long)
         labels = torch.full((len(batch), longest_labels), IGNORE_INDEX, dtype=torch.long)

@@ -91,6 +91,7 @@ class _AutocastSeen(TrainerCallback):
 
     def __init__(self):
         self.seen: list[bool] = []
+        self.lengths: set[int] = set()  # the sequence lengths of the training passes
         self.trained_dtypes: set[torch.dtype] = set()
         self.frozen_dtypes: set[torch.dtype] = set()
 
@@ -98,6 +99,7 @@ class _AutocastSeen(TrainerCallback):
         def hook(module, inputs):
             if module.training:  # the training passes (the probes generate in eval mode, as they always did)
                 self.seen.append(torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16)
+                self.lengths.add(inputs[0].shape[1])
 
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
         base.model.layers[0].register_forward_pre_hook(hook)
@@ -125,6 +127,8 @@ def test_training_autocasts_when_and_only_when_the_cpu_has_native_bf16(tmp_path,
     # LoRA's frozen base is stored in the arithmetic's precision; the adapters (trained) stay fp32
     assert seen.trained_dtypes == {torch.float32}
     assert seen.frozen_dtypes == {torch.bfloat16 if native else torch.float32}
+    # bf16 on a CPU: every batch padded to a multiple of 32 tokens (oneDNN meets few lengths); fp32: not padded
+    assert all(length % 32 == 0 for length in seen.lengths) == native
     assert [e for e in events if e["type"] == "probe"]  # the probe answers are generated with that base too
 
 
@@ -222,3 +226,38 @@ def test_right_padded_batches_drop_the_mask_and_keep_the_loss(llama):
         assert completion_loss(model, batch).item() == pytest.approx(model(**batch).loss.item(), rel=1e-5)
     left = batch["attention_mask"].flip(1)
     assert not is_right_padded(left)
+
+
+def test_padding_to_a_multiple_keeps_the_loss_and_stops_at_the_max_length(llama):
+    """A bf16 CPU run pads each batch to a multiple of 32 (loop.length_multiple): the padding is on the right
+    with labels -100, so the completion loss and its gradients are those of the unpadded batch."""
+    from ift_desktop.core.training.loop import length_multiple
+
+    assert length_multiple(torch.device("cpu"), torch.bfloat16) == 32
+    assert length_multiple(torch.device("cpu"), torch.float32) is None
+    assert length_multiple(torch.device("cuda"), torch.bfloat16) is None
+    loaded = load_model(ModelSpec.parse(str(llama)), for_training=True, dtype=torch.float32)
+    features = [
+        encode_example(row, loaded.tokenizer, is_seq2seq=False, max_length=1000, use_chat_template=None)[0]
+        for row in tiny_examples(2)
+    ]
+    plain = CompletionOnlyCollator(loaded.tokenizer.pad_token_id)(features)
+    padded = CompletionOnlyCollator(loaded.tokenizer.pad_token_id, 32, 1000)(features)
+    length = plain["input_ids"].shape[1]
+    assert length % 32 and padded["input_ids"].shape[1] == -(-length // 32) * 32
+    assert padded["labels"].shape == padded["input_ids"].shape
+    assert (padded["labels"][:, length:] == -100).all() and (padded["attention_mask"][:, length:] == 0).all()
+    model = loaded.model.train()
+    losses, grads = [], []
+    for batch in (plain, padded):
+        model.zero_grad()
+        loss = completion_loss(model, batch)
+        loss.backward()
+        losses.append(loss.item())
+        grads.append(_gradients(model))
+    assert losses[1] == pytest.approx(losses[0], rel=1e-5)
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, rtol=1e-4, atol=1e-6, msg=name)
+    # never past the run's max length for rows within it; a multiple that would pass it stops there
+    capped = CompletionOnlyCollator(loaded.tokenizer.pad_token_id, 32, length + 1)(features)
+    assert capped["input_ids"].shape[1] == length + 1
