@@ -23,7 +23,10 @@ have only the hidden or key/value widths), MLP (matmuls with the intermediate wi
 product), LoRA adapters (matmuls with the rank as a dimension), LM head (matmuls with the vocabulary
 width), loss (log-softmax, NLL), optimizer (inside ``Optimizer.step``), other (norms, embeddings,
 copies, autograd bookkeeping). Then the model FLOPs of the step (flops.py) per second as a share of
-this CPU's measured fp32 matmul ceiling (a 2048² product). Prints one table.
+this CPU's measured fp32 matmul ceiling (a 2048² product). For each path it also prints the rate of the
+step's own matrix products (their FLOPs from the profiled shapes over their self time) and the MFU the step
+would reach if everything else took no time: how far the model's small shapes and the non-matmul work
+each keep a step from the ceiling. Prints one table.
 """
 
 from __future__ import annotations
@@ -67,11 +70,21 @@ def bucket_of(name: str, shapes, config, rank: int) -> str:
     return "other"
 
 
-def single_examples(batch: dict) -> list[dict]:
-    """A right-padded batch as one unpadded batch per example (the default path's passes of one)."""
+def single_examples(batch: dict, multiple: int | None = None) -> list[dict]:
+    """A right-padded batch as one batch per example (the default path's passes of one), unpadded, or
+    padded on the right to a ``multiple`` of tokens as the app's collator does on a bf16 CPU."""
+    import torch.nn.functional as F
+
+    fill = {"input_ids": 0, "attention_mask": 0, "labels": -100}  # any id: no real token looks right
     rows = []
     for row, length in enumerate(batch["attention_mask"].sum(dim=1).tolist()):
-        rows.append({key: value[row : row + 1, : int(length)] for key, value in batch.items()})
+        extra = -int(length) % multiple if multiple else 0
+        rows.append(
+            {
+                key: F.pad(value[row : row + 1, : int(length)], (0, extra), value=fill.get(key, 0))
+                for key, value in batch.items()
+            }
+        )
     return rows
 
 
@@ -119,7 +132,26 @@ def profiled_step(
             part = bucket_of(event.name, event.input_shapes, config, rank)
         buckets[part] += event.self_cpu_time_total / 1e6
     scale = seconds / max(sum(buckets.values()), 1e-9)  # profiler self times add up to ~the step: share it out
-    return seconds, {part: value * scale for part, value in buckets.items()}
+    matmul = matmul_work(events)
+    return seconds, {part: value * scale for part, value in buckets.items()}, (matmul[0], matmul[1] * scale)
+
+
+def matmul_work(events) -> tuple[float, float]:
+    """The FLOPs of the step's matrix products (mm, addmm, bmm; from their input shapes) and the
+    profiler's self time in them, in seconds: the rate the step's own matmul shapes reach."""
+    flops = seconds = 0.0
+    for event in events:
+        shapes = [s for s in event.input_shapes or [] if isinstance(s, (list, tuple))]
+        if event.name in ("aten::mm", "aten::addmm") and len(shapes) >= 2:
+            (m, k), n = shapes[-2], shapes[-1][-1]
+            flops += 2.0 * m * k * n
+        elif event.name == "aten::bmm" and len(shapes) == 2:
+            (b, m, k), n = shapes[0], shapes[1][-1]
+            flops += 2.0 * b * m * k * n
+        else:
+            continue
+        seconds += event.self_cpu_time_total / 1e6
+    return flops, seconds
 
 
 def main(argv=None) -> int:
@@ -173,14 +205,17 @@ def main(argv=None) -> int:
         paths.append((title, top, single_examples(grouped), True, trained))
         if native_bf16:  # the app's path on this CPU: bf16 autocast, the frozen base stored in bf16
             _, top_bf16 = default_lora(args.model, layers=last_layers(config, trained), dtype=torch.bfloat16)
-            paths.append((f"{title}, bf16", top_bf16, single_examples(grouped), True, trained))
+            from ift_desktop.core.training.loop import BF16_CPU_LENGTH_MULTIPLE
+
+            padded = single_examples(grouped, BF16_CPU_LENGTH_MULTIPLE)
+            paths.append((f"{title}, bf16", top_bf16, padded, True, trained))
     rows = []
     for title, path_model, batches, default_path, trained in paths:
         set_lora_dropout(path_model, not default_path)
         trainable = [p for p in path_model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(trainable, lr=0.0)  # same weights
         bf16 = title.endswith("bf16")
-        seconds, buckets = profiled_step(
+        seconds, buckets, (matmul_flops, matmul_seconds) = profiled_step(
             path_model, optimizer, batches, default_path=default_path, config=config, rank=16, bf16=bf16
         )
         useful = positions = head = sum_sq = 0
@@ -205,10 +240,19 @@ def main(argv=None) -> int:
         )
         longest = max(b["input_ids"].shape[1] for b in batches)
         shape = f"{len(batches)} x 1 x ≤{longest}" if len(batches) > 1 else f"{padded[0]} x {padded[1]}"
-        rows.append((title, shape, useful, seconds, buckets, flops, done, ceilings["bf16" if bf16 else "fp32"]))
+        top = ceilings["bf16" if bf16 else "fp32"]
+        rows.append((title, shape, useful, seconds, buckets, flops, done, top))
         print(
             f"{title}: batch {shape}, {useful} useful tokens, step {seconds:.2f} s: "
             + ", ".join(f"{k} {v:.2f}" for k, v in buckets.items()),
+            flush=True,
+        )
+        rate = matmul_flops / max(matmul_seconds, 1e-9) / 1e9
+        print(
+            f"  its matrix products: {matmul_flops / 1e9:.1f} GFLOP in {matmul_seconds:.2f} s = {rate:.1f} GFLOP/s "
+            f"({rate / top:.0%} of the ceiling); everything else {seconds - matmul_seconds:.2f} s "
+            f"({1 - matmul_seconds / seconds:.0%}). Were the rest free, the step's MFU would be "
+            f"{flops / matmul_seconds / 1e9 / top:.0%}",
             flush=True,
         )
     print(
