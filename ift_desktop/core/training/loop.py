@@ -110,8 +110,8 @@ def length_multiple(device: torch.device, dtype: torch.dtype) -> int | None:
     """The multiple a batch's length is padded to: 32 where a CPU computes in bf16. oneDNN (torch's bf16 CPU
     kernels) keeps memory for every sequence length it has met, so an unpadded run grows with each new
     length (a bf16 step's floor 0.74 → 1.06 GiB in 24 steps, none in fp32) and reuses fewer kernels;
-    padded to 32 the floor stays near 0.8 GiB and the steps are no slower (benchmarks/RESULTS.md). The
-    padding is on the right with labels -100: the loss is unchanged."""
+    padded to 32 the floor stays near 0.8 GiB and the default run's epoch took 345 s instead of 494
+    (benchmarks/RESULTS.md). The padding is on the right with labels -100: the loss is unchanged."""
     return BF16_CPU_LENGTH_MULTIPLE if device.type == "cpu" and dtype == torch.bfloat16 else None
 
 
