@@ -177,6 +177,7 @@ class EventCallback(TrainerCallback):
         self.validation_s = 0.0  # seconds spent validating in this session (the Trainer's eval_runtime)
         self._paused = 0.0  # seconds the user kept this session paused
         self.planned_seconds_left: Callable[[], float | None] | None = None  # a time limit's plan (time_limit.py)
+        self.epoch_tokens = None  # time_limit.EpochTokens: the tokens of the steps to come against those so far
 
     # --------------------------------------------------------------------------------- timing
     @property
@@ -241,15 +242,20 @@ class EventCallback(TrainerCallback):
     def eta_s(self, step: int) -> float | None:
         """Time left: the steps left at the mean pace of this session so far, validations, probes and
         checkpoints included (they recur at a fixed interval). The mean over all steps, not a recent
-        window: batches of grouped lengths make single steps vary a lot. A run with a time limit takes
-        the limit's own plan instead (``planned_seconds_left``), which also counts the validation at the end."""
+        window: batches of grouped lengths make single steps vary a lot; the steps' part scaled by the
+        tokens the steps to come hold (``epoch_tokens``: the longest batch comes first). A run with a time
+        limit takes the limit's own plan instead (``planned_seconds_left``), which also counts the
+        validation at the end."""
         planned = self.planned_seconds_left() if self.planned_seconds_left is not None else None
         if planned is not None:
             return max(0.0, planned)
         done = step - self._session_start_step
         if done <= 0 or not self.max_steps:
             return None
-        return max(0.0, (self.max_steps - step) * self.running_s / done)
+        scale = self.epoch_tokens.scale(step) if self.epoch_tokens is not None else 1.0
+        validating = min(self.validation_s, self.running_s)
+        per_step = ((self.running_s - validating) * scale + validating) / done
+        return max(0.0, (self.max_steps - step) * per_step)
 
     # ----------------------------------------------------------------------------------- logs
     def on_log(self, args, state, control, logs=None, **kwargs):

@@ -230,6 +230,14 @@ def dropped_examples_message(split: EncodedSplit, max_length: int) -> str:
     )
 
 
+def feature_tokens(feature: dict, is_seq2seq: bool) -> int:
+    """The tokens of one encoded example as :func:`count_tokens` counts them in a batch."""
+    tokens = len(feature["input_ids"])
+    if is_seq2seq and "labels" in feature:
+        tokens += sum(1 for label in feature["labels"] if label != IGNORE_INDEX)
+    return tokens
+
+
 def count_tokens(batch: dict, is_seq2seq: bool) -> torch.Tensor:
     """Non-padding tokens through the model in a batch (encoder + decoder for seq2seq)."""
     if "real_tokens" in batch:  # a packed batch (packing.py): its 4D mask does not say which are padding

@@ -40,6 +40,7 @@ from .data import (
     check_dataset_folder,
     dataset_max_length,
     dropped_examples_message,
+    feature_tokens,
     load_training_data,
 )
 from .head_loss import supports_completion_head
@@ -52,7 +53,7 @@ from .ranks import is_main_process, run_folder_for_this_process, world_size
 from .run_folder import RunFolder
 from .run_lock import RunLock
 from .run_record_guard import check_steps_left, kept_on_failed_resume, known_failure, record_failure
-from .time_limit import TimeLimit, limit_seconds
+from .time_limit import EpochTokens, TimeLimit, limit_seconds
 
 log = logging.getLogger(__name__)
 BF16_CPU_LENGTH_MULTIPLE = 32  # see length_multiple
@@ -115,14 +116,22 @@ def length_multiple(device: torch.device, dtype: torch.dtype) -> int | None:
     return BF16_CPU_LENGTH_MULTIPLE if device.type == "cpu" and dtype == torch.bfloat16 else None
 
 
-def _time_limit(prepared: _Prepared, bridge: EventCallback) -> list:
+def _epoch_tokens(prepared: _Prepared, tokens: TrainerTokens) -> EpochTokens:
+    """The tokens of one pass over the training split, against those the Trainer has counted (the pace of
+    the steps to come)."""
+    is_seq2seq = prepared.loaded.is_seq2seq
+    return EpochTokens(sum(feature_tokens(f, is_seq2seq) for f in prepared.data.train.features), tokens)
+
+
+def _time_limit(prepared: _Prepared, bridge: EventCallback, epoch_tokens: EpochTokens) -> list:
     """The time-limit callback of a run without a step limit, if it has a time limit (it goes before the
     progress bridge, which reads the step count it fits)."""
     config = prepared.config
     seconds = limit_seconds(config.time_limit_minutes)
     if seconds is None or config.max_steps is not None:
         return []
-    return [TimeLimit(seconds, eval_batches=prepared.eval_batches, paused_s=bridge.paused_s)]
+    limit = TimeLimit(seconds, eval_batches=prepared.eval_batches, paused_s=bridge.paused_s, epoch_tokens=epoch_tokens)
+    return [limit]
 
 
 def run_training(
@@ -187,12 +196,14 @@ def _run(config, data_dir, model, out_dir, emit, control, resume, state, callbac
         elapsed_offset=elapsed_offset,
         eval_batches_total=prepared.eval_batches,
     )
-    limits = _time_limit(prepared, bridge)
+    epoch_tokens = _epoch_tokens(prepared, tokens)
+    bridge.epoch_tokens = epoch_tokens
+    limits = _time_limit(prepared, bridge, epoch_tokens)
     if limits:  # the ETA follows the limit's plan, which counts the validation at the end too
         bridge.planned_seconds_left = lambda: limits[0].seconds_left
     trim_above = prepared.memory_use.trim_above_bytes
     trims = [HeldMemoryTrim(trim_above)] if trim_above else []  # a fast CPU process stays near its planned peak
-    trainer = _build_trainer(prepared, run, [*limits, *trims, bridge, *(callbacks or [])])
+    trainer = _build_trainer(prepared, run, [epoch_tokens, *limits, *trims, bridge, *(callbacks or [])])
     tokens.watch(trainer)
     if stop.stop_requested():
         _stop_before_start(run, resume, folder_existed, emit)

@@ -2,13 +2,15 @@
 
 The default run must end in a stated time on whatever machine it runs on, yet the speed of a step is
 only known once steps have run. :class:`TimeLimit` is a Trainer callback that, after every optimizer
-step, fits the run's last step to the time left at the mean pace of the steps so far (validation,
-probes and checkpoints included, as they recur), keeps the step count of the epochs when that is
-sooner, and re-plans the learning-rate schedule on the fitted count, so the rate still decays to its
-end value at the last step instead of being cut off high. The validations on the way and the one at
-the end (with their probes and checkpoints) are planned for too, at their measured length, so the run
-ends, saved, within the limit. The batch with the longest example comes first, so the first estimates
-are pessimistic and the plan grows as shorter batches come.
+step, fits the run's last step to the time left at the mean pace of the steps so far (validation, probes
+and checkpoints included, as they recur), keeps the step count of the epochs when that is sooner, and
+re-plans the learning-rate schedule on the fitted count, so the rate still decays to its end value at
+the last step instead of being cut off high. The validations on the way and the one at the end (with
+their probes and checkpoints) are planned for too, at their measured length, so the run ends, saved,
+within the limit. The batches' lengths vary a lot and the one with the longest example comes first, so
+the pace of the steps still to come is the pace so far scaled by the tokens they hold
+(:class:`EpochTokens`): without it the first tenth of the default run planned and showed up to 1.5 times
+the time it then took.
 """
 
 from __future__ import annotations
@@ -22,7 +24,38 @@ from transformers import TrainerCallback, get_scheduler
 
 FIRST_FIT_STEP = 2  # fit from the second step on: the first one also pays one-off warm-up costs
 MARGIN = 0.02  # share of the limit kept free for the final save and the last step's spread
-FORWARD_SHARE = 1 / 3  # a validation batch (forward only) against a training step, before one is measured
+FORWARD_SHARE = 1 / 3  # a validation batch (forward only) against a training batch, before one is measured
+
+
+class EpochTokens(TrainerCallback):
+    """The tokens of one pass over the training split (``tokens``, counted as the Trainer counts them)
+    against the tokens trained on so far (``seen``): how much a step still to come holds against the
+    steps so far. Add it before the callbacks that ask it (it learns the steps of an epoch as training
+    begins)."""
+
+    def __init__(self, tokens: int, seen: Callable[[], int]):
+        self.tokens = int(tokens)
+        self.seen = seen
+        self.steps = 0  # optimizer steps of one epoch
+        self._first_step = 0
+
+    def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
+        self._first_step = int(state.global_step)
+        if train_dataloader is not None:  # the Trainer's own count of an epoch's steps
+            batches, accumulation = len(train_dataloader), args.gradient_accumulation_steps
+            self.steps = max(batches // accumulation + int(batches % accumulation > 0), 1)
+
+    def scale(self, step: int) -> float:
+        """The tokens expected in each remaining step of the first epoch over the mean of the steps so
+        far (between 0.25 and 4); 1 where it is not known: past the first epoch, in a resumed session."""
+        done = step - self._first_step
+        if self._first_step or done <= 0 or step >= self.steps or self.tokens <= 0:
+            return 1.0
+        seen = self.seen()
+        if seen <= 0:
+            return 1.0
+        per_step_left = max(self.tokens - seen, 0) / (self.steps - step)
+        return min(4.0, max(0.25, per_step_left * done / seen))
 
 
 @dataclass(frozen=True)
@@ -68,8 +101,16 @@ class TimeLimit(TrainerCallback):
     callback that reports progress: it updates ``state.max_steps``, which the progress, the ETA and the
     Trainer's own end-of-run check read."""
 
-    def __init__(self, limit_s: float, *, eval_batches: int = 0, paused_s: Callable[[], float] | None = None):
+    def __init__(
+        self,
+        limit_s: float,
+        *,
+        eval_batches: int = 0,
+        paused_s: Callable[[], float] | None = None,
+        epoch_tokens: EpochTokens | None = None,
+    ):
         self.limit_s = float(limit_s)
+        self.epoch_tokens = epoch_tokens
         self.eval_batches = int(eval_batches)
         self.paused_s = paused_s or (lambda: 0.0)
         self.planned_steps = 0
@@ -113,7 +154,7 @@ class TimeLimit(TrainerCallback):
         if done < FIRST_FIT_STEP:
             return control
         step = int(state.global_step)
-        pace = self._pace(args, done)
+        pace = self._pace(args, done, self.epoch_tokens.scale(step) if self.epoch_tokens else 1.0)
         last = fitted_last_step(step, self._steps_s + self._between_s, self.limit_s, self.planned_steps, pace)
         if last != self.fitted_steps:
             self.fitted_steps = last
@@ -127,17 +168,19 @@ class TimeLimit(TrainerCallback):
             control.should_save = True
         return control
 
-    def _pace(self, args, done: int) -> Pace:
-        """The pace of this session so far. Without validations, the time between steps is part of the
-        steps' pace; with them it is charged to the validations (checkpoints come with them)."""
+    def _pace(self, args, done: int, scale: float = 1.0) -> Pace:
+        """The pace of this session so far, its steps' time scaled by the tokens of the steps to come
+        (``scale``). Without validations, the time between steps is part of the steps' pace; with them
+        it is charged to the validations (checkpoints come with them)."""
         validating = str(getattr(args.eval_strategy, "value", args.eval_strategy)) == "steps"
         if not validating:
-            return Pace(step_s=(self._steps_s + self._between_s) / done)
+            return Pace(step_s=(self._steps_s + self._between_s) / done * scale)
         step_s = self._steps_s / done
         if self._validations:
             pause_s = self._between_s / self._validations
-        else:
-            pause_s = self.eval_batches * step_s * FORWARD_SHARE
+        else:  # a step is gradient_accumulation_steps training batches
+            pause_s = self.eval_batches * step_s / args.gradient_accumulation_steps * FORWARD_SHARE
+        step_s *= scale
         every = int(args.eval_steps or 0)
         return Pace(step_s=step_s, pause_s=pause_s, every=every if 0 < every < 10**8 else 0, final_pause=True)
 

@@ -207,8 +207,16 @@ def test_eta_is_the_mean_pace_of_the_session_with_pauses_left_out(monkeypatch):
         bridge.on_step_end(None, state, control)
         state.global_step = step
     now[0] += 2.0  # a validation after step 4 counts: it recurs
+    bridge.validation_s = 2.0  # its eval_runtime, as on_log adds it up
     assert bridge.eta_s(4) == pytest.approx(6 * 10.0 / 4)
     assert bridge.elapsed_s == pytest.approx(10.0)
+
+    class Tokens:  # the 6 steps to come hold a third of the tokens per step of the 4 so far
+        def scale(self, step):
+            return 1 / 3
+
+    bridge.epoch_tokens = Tokens()
+    assert bridge.eta_s(4) == pytest.approx(6 * (8.0 / 3 + 2.0) / 4)  # the validation's time is not scaled
     bridge.planned_seconds_left = lambda: 42.0  # a time limit's plan, the end's validation counted, comes first
     assert bridge.eta_s(4) == 42.0
 

@@ -12,6 +12,7 @@ from ift_desktop.core.models import ModelSpec
 from ift_desktop.core.training import TrainConfig, run_training
 from ift_desktop.core.training import time_limit as time_limit_module
 from ift_desktop.core.training.time_limit import (
+    EpochTokens,
     Pace,
     TimeLimit,
     fitted_last_step,
@@ -126,3 +127,62 @@ def test_time_the_user_keeps_the_run_paused_does_not_count(tmp_path, monkeypatch
         if control.should_training_stop:
             break
     assert state.global_step == 10
+
+
+def _epoch_tokens(tokens: int, seen, *, batches: int, accumulation: int, first_step: int = 0) -> EpochTokens:
+    counted = EpochTokens(tokens, seen)
+    args = TrainingArguments(output_dir="unused", gradient_accumulation_steps=accumulation, report_to="none")
+    state = TrainerState()
+    state.global_step = first_step
+    counted.on_train_begin(args, state, TrainerControl(), train_dataloader=range(batches))
+    return counted
+
+
+def test_epoch_tokens_scale_the_steps_to_come_by_the_tokens_they_hold():
+    seen = {"tokens": 300}
+    counted = _epoch_tokens(1000, lambda: seen["tokens"], batches=38, accumulation=4)  # 10 steps (the last of 2)
+    assert counted.steps == 10
+    # 2 steps held 300 tokens (150 each); the 8 to come hold 700 (87.5 each)
+    assert counted.scale(2) == pytest.approx(87.5 / 150)
+    assert counted.scale(10) == 1.0  # past the first epoch: its pace is the epoch's
+    seen["tokens"] = 0
+    assert counted.scale(2) == 1.0  # nothing counted (yet)
+    resumed = _epoch_tokens(1000, lambda: 300, batches=38, accumulation=4, first_step=4)
+    assert resumed.scale(6) == 1.0  # a resumed session does not know the earlier sessions' tokens
+
+
+def test_the_plan_follows_the_tokens_of_the_steps_to_come(tmp_path, monkeypatch):
+    # the longest batches come first: 2 steps of 400 tokens, then 18 of 100; a step takes 1 s per 100
+    # tokens, so the 20 steps take 26 s. From the second step on, the plan's time left is right
+    # (the pace per step alone would say 18 x 4 s = 72 s instead of 18 s)
+    tokens = [400, 400] + [100] * 18
+    clock, seen = _Clock(), {"tokens": 0}
+    monkeypatch.setattr(time_limit_module.time, "monotonic", clock)
+    args = TrainingArguments(output_dir=str(tmp_path), report_to="none")
+    state, control = TrainerState(), TrainerControl()
+    state.max_steps = 20
+    counted = _epoch_tokens(sum(tokens), lambda: seen["tokens"], batches=20, accumulation=1)
+    limit = TimeLimit(limit_s=1000.0, epoch_tokens=counted)
+    limit.on_train_begin(args, state, control)
+    left = {}
+    for step, held in enumerate(tokens, start=1):
+        limit.on_step_begin(args, state, control)
+        clock.now += held / 100
+        seen["tokens"] += held
+        state.global_step = step
+        limit.on_step_end(args, state, control)
+        left[step] = limit.seconds_left
+    assert left[2] == pytest.approx(18.0) and left[10] == pytest.approx(10.0)
+    assert state.max_steps == 20 and state.global_step == 20
+
+
+def test_before_a_validation_is_measured_it_is_guessed_per_training_batch(tmp_path):
+    # 16 validation batches of one example, a step of 4 accumulated batches of one: a validation is
+    # guessed at 16 forward passes = 16 / 4 steps x 1/3 (forward only)
+    args = TrainingArguments(
+        output_dir=str(tmp_path), eval_strategy="steps", eval_steps=20, gradient_accumulation_steps=4, report_to="none"
+    )
+    limit = TimeLimit(limit_s=600.0, eval_batches=16)
+    limit._steps_s = 30.0  # 10 steps of 3 s
+    pace = limit._pace(args, 10)
+    assert pace.step_s == pytest.approx(3.0) and pace.pause_s == pytest.approx(16 / 4 * 3.0 / 3)
