@@ -307,7 +307,7 @@ def test_only_the_out_of_memory_type_offers_a_retry_not_its_wording(qtbot, page)
     assert page.message.kind == "error" and not page.retry_button.isVisible()
 
 
-def test_the_memory_line_shows_the_peak_of_the_memory_use_a_run_would_take(qtbot, page):
+def test_the_memory_line_shows_the_peak_of_the_memory_use_a_run_would_take(qtbot, page, monkeypatch):
     """Kept freed memory (fast) makes a process hold more than its estimate: the line shows that peak, lean's is
     the estimate itself, and the tooltip says which use and why."""
     line = page.setup.method.costs["lora"]
@@ -320,12 +320,28 @@ def test_the_memory_line_shows_the_peak_of_the_memory_use_a_run_would_take(qtbot
         memory = re.search(r"memory ≈ ([\d.]+) (GiB|MiB)", line.text())
         return float(memory[1]) * (1024 if memory[2] == "GiB" else 1), line.toolTip()
 
+    def mib(text: str, unit: str) -> float:
+        return float(text) * (1024 if unit == "GiB" else 1)
+
+    page.setup.where.mode.setCurrentIndex(1)  # a separate process: the line is the training process's alone
     lean, lean_tip = shown("lean")
     fast, fast_tip = shown("fast")
     estimate = re.search(r": ([\d.]+) GiB in all", lean_tip)
     assert estimate and abs(lean - float(estimate[1]) * 1024) < 1  # lean peaks at the estimate
     assert "Memory use lean" in lean_tip and "Memory use fast" in fast_tip and "keeps freed memory" in fast_tip
-    assert fast > lean
+    assert fast > lean and "this window" not in lean_tip
+
+    # in this app (the default) the run adds to what the window's process already holds: the line counts it
+    from ift_desktop.core.models.memory import CPU_RUNTIME_BYTES
+    from ift_desktop.core.training import allocator
+
+    monkeypatch.setattr(allocator, "resident_bytes", lambda: CPU_RUNTIME_BYTES + 2**29)  # the window: 0.5 GiB
+    page.setup.where.mode.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: settled() and "this window" in line.toolTip(), timeout=30000)
+    in_app, in_app_tip = shown("lean")
+    window = re.search(r"holds ([\d.]+) (GiB|MiB) more", in_app_tip)
+    assert window and mib(*window.groups()) == 512
+    assert abs(in_app - lean - 512) <= 0.1 * 1024  # the lines are rounded to 0.1 GiB
 
 
 def test_a_new_setting_with_metadata_gets_its_form_row(qtbot):

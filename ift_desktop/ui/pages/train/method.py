@@ -34,6 +34,7 @@ class CostRequest:
     gradient_checkpointing: bool
     precision: str = "auto"
     memory: str = "auto"
+    in_app: bool = False  # the run would train inside this window's process
 
 
 def load_model_config(spec, state: TaskState | None = None):
@@ -69,7 +70,9 @@ def load_model_config(spec, state: TaskState | None = None):
 
 def estimate_costs(request: CostRequest, config=None, state: TaskState | None = None) -> dict:
     """``{"config", "device", "precision", "lora": MemoryEstimate, "full": MemoryEstimate, "memory_use":
-    {method: MemoryUse}}`` for ``request``: the memory use a run would choose now, with its expected peak."""
+    {method: MemoryUse}, "window_bytes"}`` for ``request``: the memory use a run would choose now, with its
+    expected peak, and what this window's process holds beyond a bare training process (a run in the app
+    on a CPU adds to it; 0 otherwise)."""
     from ift_desktop.core.models import choose_device, describe_device, estimate_memory
     from ift_desktop.core.models.device import training_precision
     from ift_desktop.core.models.memory import auto_lora_layers
@@ -101,7 +104,20 @@ def estimate_costs(request: CostRequest, config=None, state: TaskState | None = 
             device_kind=device.type,
         )
         result["memory_use"][method] = memory_use_for(request.memory, estimate, device.type)
+    result["window_bytes"] = _window_bytes(result["lora"].runtime_bytes) if request.in_app else 0
     return result
+
+
+def _window_bytes(runtime_bytes: int) -> int:
+    """What this process holds beyond the runtime of a bare training process (Qt, the pages, a model the
+    Playground keeps); 0 where the run's memory is not this process's RAM (a GPU: runtime 0). The heap's
+    free pages are given back first, so memory a finished run left free is not counted."""
+    from ift_desktop.core.training.allocator import resident_bytes, trim_if_above
+
+    if not runtime_bytes:
+        return 0
+    trim_if_above(0)
+    return max(0, resident_bytes() - runtime_bytes)
 
 
 def _params(n: int) -> str:
@@ -115,7 +131,7 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 / 10 else f"{n / 2**20:.0f} MiB"
 
 
-def _memory_tip(estimate, use) -> str:
+def _memory_tip(estimate, use, window_bytes: int = 0) -> str:
     """What the memory line is made of, and the memory use a run would choose now (and why)."""
     runtime = f"Python and libraries {_gib(estimate.runtime_bytes)}, " if estimate.runtime_bytes else ""
     parts = (
@@ -123,7 +139,13 @@ def _memory_tip(estimate, use) -> str:
         f"optimizer {_gib(estimate.optimizer_bytes)}, activations {_gib(estimate.activations_bytes)} for the "
         f"longest batch: {_gib(estimate.total_bytes)} in all."
     )
-    return f"{parts}\nMemory use {use.name}: {use.reason}."
+    window = (
+        f"\nThe run trains in this window, which holds {_gib(window_bytes)} more (the app itself, models it keeps "
+        "open); the line includes it."
+        if window_bytes
+        else ""
+    )
+    return f"{parts}\nMemory use {use.name}: {use.reason}.{window}"
 
 
 class MethodChooser(QWidget):
@@ -185,7 +207,8 @@ class MethodChooser(QWidget):
         total_memory = device.total_memory_bytes
         for method in METHODS:
             estimate, use = result[method], result["memory_use"][method]
-            peak = use.peak_bytes
+            window = result.get("window_bytes", 0)
+            peak = use.peak_bytes + window
             text = (
                 f"{_params(estimate.trainable_params)} trainable of {_params(estimate.total_params)} parameters"
                 f" ({estimate.trainable_params / max(1, estimate.total_params):.1%}) · memory ≈ {_gib(peak)}"
@@ -199,7 +222,7 @@ class MethodChooser(QWidget):
                 elif share > 0.6:
                     colour = "#8a5300"
             self.costs[method].setText(text)
-            self.costs[method].setToolTip(_memory_tip(estimate, use))
+            self.costs[method].setToolTip(_memory_tip(estimate, use, window))
             self.costs[method].setStyleSheet(f"color: {colour};")
         precision = result.get("precision")
         self.device_line.setText(

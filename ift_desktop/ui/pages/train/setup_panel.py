@@ -174,6 +174,7 @@ class SetupPanel(QScrollArea):
         self.model_picker.changed.connect(self._resolve_max_length)
         self.method.changed.connect(self._on_method)
         self.form.changed.connect(self._on_form)
+        self.where.changed.connect(self._schedule_costs)  # a run in the app adds the window's own memory
         self.dataset_picker.changed.connect(self._on_dataset)
         self._on_dataset()
         self._on_method(self.method.method())
@@ -288,6 +289,7 @@ class SetupPanel(QScrollArea):
             gradient_checkpointing=bool(values.get("gradient_checkpointing")),
             precision=values.get("precision") or "auto",
             memory=values.get("memory") or "auto",
+            in_app=not self.where.separate(),
         )
 
     def _estimate(self) -> None:
