@@ -38,7 +38,6 @@ DIALOGSUM_DEV = REPO.parent / "shared" / "data" / "dialogsum" / "dialogsum.dev.j
 def examples(tokenizer, count: int, max_length: int, multiple: int | None = None) -> list[dict]:
     """``count`` DialogSum dev examples encoded as the app's data step does, each a batch of one, padded
     to a ``multiple`` of tokens by the app's collator where one is given."""
-
     from ift_desktop.core.training.data import CompletionOnlyCollator, encode_example
 
     collate = CompletionOnlyCollator(tokenizer.pad_token_id or 0, pad_to_multiple_of=multiple, max_length=max_length)
@@ -164,7 +163,7 @@ def main(argv=None) -> int:
         )
         for b, length in zip(batches, tokens)
     )
-    ceiling = matmul_ceiling(dtype) * 1e9  # GFLOP/s
+    ceiling = matmul_ceiling(dtype) * 1e9  # it returns GFLOP/s
     settle = args.settle
     eager_pace, compiled_pace = sum(tokens) / sum(eager_s), sum(tokens) / sum(compiled_s)
     warm_cost = sum(first_s[:settle]) - sum(compiled_s[:settle])

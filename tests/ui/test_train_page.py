@@ -314,14 +314,14 @@ def test_the_memory_line_shows_the_peak_of_the_memory_use_a_run_would_take(qtbot
     settled = lambda: page.setup.dataset_max_length is not None and not page.setup.cost_pending  # noqa: E731
     qtbot.waitUntil(settled, timeout=60000)  # the estimate for the dataset's own max length
 
+    def mib(text: str, unit: str) -> float:
+        return float(text) * (1024 if unit == "GiB" else 1)
+
     def shown(mode: str) -> tuple[float, str]:
         page.setup.form.editors["memory"].set(mode)
         qtbot.waitUntil(lambda: settled() and "memory ≈" in line.text(), timeout=30000)
         memory = re.search(r"memory ≈ ([\d.]+) (GiB|MiB)", line.text())
-        return float(memory[1]) * (1024 if memory[2] == "GiB" else 1), line.toolTip()
-
-    def mib(text: str, unit: str) -> float:
-        return float(text) * (1024 if unit == "GiB" else 1)
+        return mib(*memory.groups()), line.toolTip()
 
     page.setup.where.mode.setCurrentIndex(1)  # a separate process: the line is the training process's alone
     lean, lean_tip = shown("lean")

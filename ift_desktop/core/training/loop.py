@@ -130,8 +130,7 @@ def _time_limit(prepared: _Prepared, bridge: EventCallback, epoch_tokens: EpochT
     seconds = limit_seconds(config.time_limit_minutes)
     if seconds is None or config.max_steps is not None:
         return []
-    limit = TimeLimit(seconds, eval_batches=prepared.eval_batches, paused_s=bridge.paused_s, epoch_tokens=epoch_tokens)
-    return [limit]
+    return [TimeLimit(seconds, eval_batches=prepared.eval_batches, paused_s=bridge.paused_s, epoch_tokens=epoch_tokens)]
 
 
 def run_training(

@@ -205,9 +205,9 @@ class MethodChooser(QWidget):
     def show_costs(self, result: dict) -> None:
         device = result["device"]
         total_memory = device.total_memory_bytes
+        window = result.get("window_bytes", 0)  # a run in the app adds to what the window holds
         for method in METHODS:
             estimate, use = result[method], result["memory_use"][method]
-            window = result.get("window_bytes", 0)
             peak = use.peak_bytes + window
             text = (
                 f"{_params(estimate.trainable_params)} trainable of {_params(estimate.total_params)} parameters"
